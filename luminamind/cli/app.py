@@ -1,0 +1,73 @@
+"""The Typer application and its global options; each command group lives in its own module."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from luminamind import __version__
+from luminamind.cli.state import CliState
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="luminamind",
+    help="LuminaMind: a deep agent for code analysis, web research and software automation.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"luminamind {__version__}")
+        raise typer.Exit
+
+
+@app.callback()
+def _root(
+    ctx: typer.Context,
+    workspace: Annotated[
+        Path | None,
+        typer.Option(
+            "--workspace",
+            "-w",
+            help="Workspace root the tools are confined to (default: the current directory).",
+            file_okay=False,
+        ),
+    ] = None,
+    log_level: Annotated[str, typer.Option(help="Log level (logs go to stderr).")] = "WARNING",
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
+    ] = False,
+) -> None:
+    del version
+    ctx.obj = CliState(workspace=workspace, log_level=log_level)
+
+
+def _register_commands() -> None:
+    from luminamind.cli import doctor_cmd, tools_cmd
+
+    tools_cmd.register(app)
+    doctor_cmd.register(app)
+    for module in ("agent_cmd", "server_cmd"):
+        # Command groups added by later parts register themselves when present.
+        try:
+            mod = __import__(f"luminamind.cli.{module}", fromlist=["register"])
+        except ModuleNotFoundError as exc:
+            if exc.name != f"luminamind.cli.{module}":
+                raise
+            continue
+        mod.register(app)
+
+
+_register_commands()
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

@@ -1,0 +1,114 @@
+"""``luminamind doctor``: what is configured, what is reachable, what is missing."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from luminamind import __version__
+from luminamind.cli.state import CliState
+from luminamind.config import Settings, user_config_path
+
+__all__ = ["Check", "register", "run_checks"]
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """One line of the doctor's report."""
+
+    name: str
+    ok: bool
+    detail: str
+
+
+def _check_workspace(settings: Settings) -> Check:
+    ws = settings.workspace
+    return Check("workspace", ws.is_dir(), str(ws))
+
+
+def _check_data_dir(settings: Settings) -> Check:
+    try:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        probe = settings.data_dir / ".write-test"
+        probe.write_text("ok")
+        probe.unlink()
+    except OSError as exc:
+        return Check("data dir", False, f"{settings.data_dir}: {exc}")
+    return Check("data dir", True, str(settings.data_dir))
+
+
+def _check_config(settings: Settings) -> Check:
+    path = user_config_path()
+    detail = f"{path} ({'found' if path.exists() else 'not present; defaults used'})"
+    return Check("user config", True, detail)
+
+
+def _check_binaries(settings: Settings) -> Check:
+    from luminamind.tools.rg import find_rg
+
+    rg = find_rg()
+    found = {name: shutil.which(name) for name in ("git", "python3")}
+    missing = [n for n, p in found.items() if p is None]
+    detail = f"rg={rg or 'missing'}; " + ", ".join(
+        f"{n}={p or 'missing'}" for n, p in found.items()
+    )
+    return Check("binaries", rg is not None and not missing, detail)
+
+
+def _check_model(settings: Settings) -> Check:
+    provider, _, model = settings.model.model.partition(":")
+    if provider == "ollama" or settings.llm_provider == "ollama":
+        return Check("model", True, f"ollama {settings.ollama_model} at {settings.ollama_base_url}")
+    key = settings.glm_api_key or settings.openai_api_key
+    detail = f"{model or provider} at {settings.openai_base_url}"
+    if key is None:
+        return Check("model", False, detail + " - no key: set GLM_API_KEY or OPENAI_API_KEY")
+    return Check("model", True, detail + " (key set)")
+
+
+_CHECKS: tuple[Callable[[Settings], Check], ...] = (
+    _check_workspace,
+    _check_data_dir,
+    _check_config,
+    _check_binaries,
+    _check_model,
+)
+
+
+def run_checks(settings: Settings) -> list[Check]:
+    """Run every check; a failing check never stops the others."""
+    return [check(settings) for check in _CHECKS]
+
+
+def doctor(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Check the configuration, paths, binaries and backends."""
+    state: CliState = ctx.obj
+    checks = run_checks(state.settings())
+    if as_json:
+        sys.stdout.write(json.dumps([asdict(c) for c in checks], indent=2) + "\n")
+    else:
+        table = Table(title=f"luminamind {__version__} doctor")
+        table.add_column("check")
+        table.add_column("status")
+        table.add_column("detail")
+        for c in checks:
+            table.add_row(c.name, "[green]ok[/]" if c.ok else "[red]problem[/]", c.detail)
+        Console().print(table)
+    if not all(c.ok for c in checks):
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    """Attach ``doctor`` to the main app."""
+    app.command("doctor")(doctor)

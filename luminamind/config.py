@@ -1,0 +1,366 @@
+"""Settings: one pydantic-settings model, built once at the entry point and passed down.
+
+Sources, highest priority first: explicit arguments, environment variables (``LUMINAMIND_*`` with
+``__`` between nested names, plus the seed's own names such as ``LLM_PROVIDER`` and
+``GLM_API_KEY``), ``*_FILE`` secret files, the workspace config (``.luminamind.toml`` in the
+workspace), the user config (``~/.config/luminamind/config.toml``), then defaults.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import platformdirs
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+__all__ = [
+    "ApprovalMode",
+    "CacheSettings",
+    "LimitSettings",
+    "ModelSettings",
+    "ObservabilitySettings",
+    "ServerSettings",
+    "Settings",
+    "ShellSettings",
+    "SubagentConfig",
+    "WebSettings",
+    "WorkspaceRootConfig",
+    "default_data_dir",
+    "load_settings",
+    "user_config_path",
+]
+
+ApprovalMode = Literal["auto", "ask", "deny"]
+
+WORKSPACE_CONFIG_NAME = ".luminamind.toml"
+
+
+def default_data_dir() -> Path:
+    """The user's data dir (SQLite state, cache, audit log), e.g. ``~/.local/share/luminamind``."""
+    return Path(platformdirs.user_data_dir("luminamind", appauthor=False))
+
+
+def user_config_path() -> Path:
+    """Where the user-level TOML config lives, e.g. ``~/.config/luminamind/config.toml``."""
+    override = os.environ.get("LUMINAMIND_CONFIG_FILE")
+    if override:
+        return Path(override).expanduser()
+    return Path(platformdirs.user_config_dir("luminamind", appauthor=False)) / "config.toml"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class WorkspaceRootConfig(_Section):
+    """An extra root the tools may reach besides the workspace itself."""
+
+    path: Path
+    mode: Literal["ro", "rw"] = "ro"
+
+
+class LimitSettings(_Section):
+    """Caps that keep every tool result bounded."""
+
+    max_read_bytes: int = Field(default=256_000, ge=1)
+    max_file_bytes: int = Field(
+        default=10_000_000, ge=1, description="Refuse files larger than this"
+    )
+    max_write_bytes: int = Field(default=5_000_000, ge=1)
+    max_entries: int = Field(default=1000, ge=1)
+    max_matches: int = Field(default=500, ge=1)
+    max_output_bytes: int = Field(default=64_000, ge=1)
+
+
+class ShellSettings(_Section):
+    """The shell tool's policy."""
+
+    allowed_programs: list[str] = Field(
+        default_factory=lambda: [
+            "ls",
+            "cat",
+            "head",
+            "tail",
+            "wc",
+            "sort",
+            "uniq",
+            "cut",
+            "tr",
+            "grep",
+            "rg",
+            "find",
+            "echo",
+            "pwd",
+            "date",
+            "env",
+            "which",
+            "file",
+            "stat",
+            "du",
+            "df",
+            "diff",
+            "tree",
+            "git",
+            "python",
+            "python3",
+            "pip",
+            "pytest",
+            "ruff",
+            "mypy",
+            "node",
+            "npm",
+            "npx",
+            "make",
+            "cargo",
+            "go",
+            "sed",
+            "awk",
+            "jq",
+            "true",
+            "false",
+            "sleep",
+            "basename",
+            "dirname",
+            "realpath",
+            "md5sum",
+            "sha256sum",
+            "tee",
+            "xargs",
+            "uname",
+        ]
+    )
+    extra_allowed_programs: list[str] = Field(default_factory=list)
+    blocked_programs: list[str] = Field(default_factory=list)
+    timeout_seconds: float = Field(default=60.0, gt=0, le=3600)
+    max_output_bytes: int = Field(default=64_000, ge=1)
+
+
+class WebSettings(_Section):
+    """Web tools: providers, base URLs, the URL guard's allowlist."""
+
+    search_provider: Literal["auto", "serper", "tavily", "brave", "ddgs"] = "auto"
+    serper_api_key: SecretStr | None = None
+    serper_base_url: str = "https://google.serper.dev"
+    tavily_api_key: SecretStr | None = None
+    tavily_base_url: str = "https://api.tavily.com"
+    brave_api_key: SecretStr | None = None
+    brave_base_url: str = "https://api.search.brave.com"
+    geocoding_base_url: str = "https://geocoding-api.open-meteo.com"
+    weather_base_url: str = "https://api.open-meteo.com"
+    timeout_seconds: float = Field(default=20.0, gt=0)
+    max_redirects: int = Field(default=5, ge=0, le=20)
+    max_bytes: int = Field(default=2_000_000, ge=1, description="Largest body downloaded")
+    max_markdown_chars: int = Field(default=40_000, ge=1)
+    user_agent: str = "LuminaMind/0.1 (+https://github.com/luminamind/luminamind)"
+    allowed_hosts: list[str] = Field(
+        default_factory=list,
+        description="Hosts or CIDRs the URL guard lets through although they are not public",
+    )
+    crawl_concurrency: int = Field(default=4, ge=1, le=32)
+    crawl_delay_seconds: float = Field(default=0.5, ge=0)
+
+
+class CacheSettings(_Section):
+    """Tool-result cache and the opt-in LLM response cache."""
+
+    enabled: bool = True
+    backend: Literal["memory", "sqlite", "redis"] = "sqlite"
+    ttl_seconds: float = Field(default=3600.0, gt=0)
+    max_entries: int = Field(default=10_000, ge=1)
+    max_entry_bytes: int = Field(default=2_000_000, ge=1)
+    llm_cache: Literal["off", "on", "auto"] = "auto"
+
+
+class ModelSettings(_Section):
+    """The chat model and its resilience settings."""
+
+    model: str = Field(default="openai:glm-4.5-flash", description="provider:model")
+    temperature: float = Field(default=0.7, ge=0, le=2)
+    streaming: bool = True
+    timeout_seconds: float = Field(default=120.0, gt=0)
+    max_retries: int = Field(default=3, ge=0, le=10)
+    retry_initial_delay: float = Field(default=1.0, ge=0)
+    retry_max_delay: float = Field(default=30.0, ge=0)
+    fallback_model: str | None = None
+    circuit_failure_threshold: int = Field(default=5, ge=1)
+    circuit_reset_seconds: float = Field(default=30.0, gt=0)
+    max_tokens: int | None = None
+
+
+class SubagentConfig(_Section):
+    """A user-defined subagent."""
+
+    name: str
+    description: str
+    prompt: str
+    tools: list[str] = Field(default_factory=list)
+    model: str | None = None
+
+
+class ServerSettings(_Section):
+    """HTTP/MCP server settings."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8765, ge=0, le=65535)
+    token: SecretStr | None = None
+    allowed_origins: list[str] = Field(default_factory=list)
+    allowed_hosts: list[str] = Field(default_factory=list)
+    rate_limit_per_minute: int = Field(default=600, ge=1)
+    max_request_bytes: int = Field(default=4_000_000, ge=1)
+    stateless: bool = False
+    unattended_approval: Literal["deny", "approve"] = "deny"
+
+
+class ObservabilitySettings(_Section):
+    """Logging, metrics and tracing."""
+
+    log_level: str = "INFO"
+    log_format: Literal["auto", "json", "console"] = "auto"
+    metrics_port: int | None = None
+    audit_log: Path | None = None
+
+
+class Settings(BaseSettings):
+    """All of LuminaMind's configuration."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="LUMINAMIND_",
+        env_nested_delimiter="__",
+        extra="ignore",
+        populate_by_name=True,
+    )
+
+    workspace: Path = Field(default_factory=Path.cwd)
+    extra_roots: list[WorkspaceRootConfig] = Field(default_factory=list)
+    data_dir: Path = Field(default_factory=default_data_dir)
+
+    # The seed's names, kept so existing set-ups work unchanged.
+    llm_provider: Literal["openai", "ollama"] = Field(
+        default="openai", validation_alias=AliasChoices("LUMINAMIND_LLM_PROVIDER", "LLM_PROVIDER")
+    )
+    glm_api_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("LUMINAMIND_GLM_API_KEY", "GLM_API_KEY")
+    )
+    openai_api_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("LUMINAMIND_OPENAI_API_KEY", "OPENAI_API_KEY")
+    )
+    openai_base_url: str = Field(
+        default="https://api.z.ai/api/paas/v4/",
+        validation_alias=AliasChoices("LUMINAMIND_OPENAI_BASE_URL", "OPENAI_BASE_URL"),
+    )
+    ollama_model: str = Field(
+        default="qwen3:latest",
+        validation_alias=AliasChoices("LUMINAMIND_OLLAMA_MODEL", "OLLAMA_MODEL"),
+    )
+    ollama_base_url: str = Field(
+        default="http://localhost:11434",
+        validation_alias=AliasChoices("LUMINAMIND_OLLAMA_BASE_URL", "OLLAMA_BASE_URL"),
+    )
+    redis_url: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("LUMINAMIND_REDIS_URL", "REDIS_URL")
+    )
+    redis_cluster: bool = False
+    state_backend: Literal["auto", "sqlite", "redis", "memory"] = "auto"
+
+    model: ModelSettings = Field(default_factory=ModelSettings)
+    limits: LimitSettings = Field(default_factory=LimitSettings)
+    shell: ShellSettings = Field(default_factory=ShellSettings)
+    web: WebSettings = Field(default_factory=WebSettings)
+    cache: CacheSettings = Field(default_factory=CacheSettings)
+    server: ServerSettings = Field(default_factory=ServerSettings)
+    observability: ObservabilitySettings = Field(default_factory=ObservabilitySettings)
+
+    approvals: dict[str, ApprovalMode] = Field(
+        default_factory=dict, description="Per-tool approval policy overriding the defaults"
+    )
+    max_steps: int = Field(default=60, ge=1, description="Model calls per run before stopping")
+    max_tool_calls: int = Field(default=100, ge=1, description="Tool calls per run")
+    subagents: list[SubagentConfig] = Field(default_factory=list)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        workspace = Path(os.environ.get("LUMINAMIND_WORKSPACE", Path.cwd()))
+        return (
+            init_settings,
+            env_settings,
+            _SecretFileSource(settings_cls),
+            TomlConfigSettingsSource(settings_cls, toml_file=workspace / WORKSPACE_CONFIG_NAME),
+            TomlConfigSettingsSource(settings_cls, toml_file=user_config_path()),
+        )
+
+    @property
+    def audit_log_path(self) -> Path:
+        """Where tool executions are appended as JSON lines."""
+        return self.observability.audit_log or self.data_dir / "audit.jsonl"
+
+
+# Secrets mounted as files (Kubernetes secrets, a Vault agent): NAME_FILE=/path reads NAME.
+_SECRET_FILE_VARS = {
+    "GLM_API_KEY_FILE": "glm_api_key",
+    "OPENAI_API_KEY_FILE": "openai_api_key",
+    "LUMINAMIND_REDIS_URL_FILE": "redis_url",
+}
+
+
+class _SecretFileSource(PydanticBaseSettingsSource):
+    """Reads ``*_FILE`` variables; pydantic-settings' secrets_dir wants one directory, not paths."""
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        for var, field in _SECRET_FILE_VARS.items():
+            path = os.environ.get(var)
+            if path:
+                values[field] = Path(path).read_text(encoding="utf-8").strip()
+        nested = {
+            "LUMINAMIND_MCP_TOKEN_FILE": ("server", "token"),
+            "SERPER_API_KEY_FILE": ("web", "serper_api_key"),
+            "TAVILY_API_KEY_FILE": ("web", "tavily_api_key"),
+            "BRAVE_API_KEY_FILE": ("web", "brave_api_key"),
+        }
+        for var, (section, field) in nested.items():
+            path = os.environ.get(var)
+            if path:
+                values.setdefault(section, {})[field] = Path(path).read_text("utf-8").strip()
+        return values
+
+
+# Seed names for nested settings, read when the LUMINAMIND_ form is absent.
+_SEED_NESTED_ENV = {
+    "SERPER_API_KEY": ("web", "serper_api_key"),
+    "TAVILY_API_KEY": ("web", "tavily_api_key"),
+    "BRAVE_API_KEY": ("web", "brave_api_key"),
+    "LUMINAMIND_MCP_TOKEN": ("server", "token"),
+}
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build Settings from every source; ``overrides`` win over all of them."""
+    for var, (section, field) in _SEED_NESTED_ENV.items():
+        value = os.environ.get(var)
+        if value and field not in overrides.get(section, {}):
+            nested_var = f"LUMINAMIND_{section.upper()}__{field.upper()}"
+            if nested_var not in os.environ:
+                overrides.setdefault(section, {})[field] = value
+    if "workspace" in overrides and overrides["workspace"] is not None:
+        overrides["workspace"] = Path(overrides["workspace"]).expanduser().resolve()
+    settings = Settings(**{k: v for k, v in overrides.items() if v is not None})
+    settings.workspace = settings.workspace.expanduser().resolve()
+    return settings

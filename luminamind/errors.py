@@ -1,0 +1,211 @@
+"""LuminaMind's exception hierarchy.
+
+Every error a user can meet is one of these, and its message says what happened and what to do::
+
+    LuminaError
+    ├── ConfigError
+    ├── ToolError
+    │   ├── UnknownToolError
+    │   ├── ToolArgumentsError
+    │   ├── ToolExecutionError
+    │   ├── ToolNotConfiguredError
+    │   └── ToolPermissionError
+    │       └── ApprovalRequiredError
+    ├── SecurityError
+    │   ├── PathEscapeError
+    │   ├── ReadOnlyPathError
+    │   ├── CommandBlockedError
+    │   └── UrlBlockedError
+    ├── ProviderError
+    │   ├── ProviderTimeoutError
+    │   ├── ProviderRateLimitError
+    │   └── ProviderUnavailableError
+    ├── CheckpointError
+    └── ThreadNotFoundError
+
+Boundaries (agent, MCP, LSP, CLI) catch `LuminaError` and convert it once; anything else is a bug.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import ClassVar
+
+__all__ = [
+    "ApprovalRequiredError",
+    "CheckpointError",
+    "CommandBlockedError",
+    "ConfigError",
+    "LuminaError",
+    "PathEscapeError",
+    "ProviderError",
+    "ProviderRateLimitError",
+    "ProviderTimeoutError",
+    "ProviderUnavailableError",
+    "ReadOnlyPathError",
+    "SecurityError",
+    "ThreadNotFoundError",
+    "ToolArgumentsError",
+    "ToolError",
+    "ToolExecutionError",
+    "ToolNotConfiguredError",
+    "ToolPermissionError",
+    "UnknownToolError",
+    "UrlBlockedError",
+]
+
+
+class LuminaError(Exception):
+    """Base of every error LuminaMind raises on purpose.
+
+    Attributes:
+        code: a stable, machine-readable name for the kind of error (used in JSON output).
+    """
+
+    code: ClassVar[str] = "error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def to_dict(self) -> dict[str, object]:
+        """Return a JSON-ready description for structured outputs."""
+        return {"error": self.code, "message": self.message}
+
+
+class ConfigError(LuminaError):
+    """The configuration is missing or invalid; the message names the setting to fix."""
+
+    code = "config_error"
+
+
+class ToolError(LuminaError):
+    """A tool could not do what was asked."""
+
+    code = "tool_error"
+
+
+class UnknownToolError(ToolError):
+    """No tool has that name."""
+
+    code = "unknown_tool"
+
+
+class ToolArgumentsError(ToolError):
+    """The arguments do not match the tool's schema.
+
+    Attributes:
+        fields: the offending fields as dotted paths, in the order pydantic reported them.
+    """
+
+    code = "invalid_arguments"
+
+    def __init__(self, message: str, *, fields: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.fields = tuple(fields)
+
+    def to_dict(self) -> dict[str, object]:
+        return {**super().to_dict(), "fields": list(self.fields)}
+
+
+class ToolExecutionError(ToolError):
+    """The tool ran and failed (file missing, patch does not apply, command failed to start...)."""
+
+    code = "tool_failed"
+
+
+class ToolNotConfiguredError(ToolError):
+    """The tool exists but cannot run with the current configuration."""
+
+    code = "tool_not_configured"
+
+
+class ToolPermissionError(ToolError):
+    """The approval policy does not allow this call."""
+
+    code = "permission_denied"
+
+
+class ApprovalRequiredError(ToolPermissionError):
+    """The call needs a human approval that the caller has not given."""
+
+    code = "approval_required"
+
+
+class SecurityError(LuminaError):
+    """A security rule refused the request. Nothing was read, written, run or fetched."""
+
+    code = "security_error"
+
+
+class PathEscapeError(SecurityError):
+    """A path resolves outside the workspace roots (or is malformed)."""
+
+    code = "path_outside_workspace"
+
+
+class ReadOnlyPathError(SecurityError):
+    """A write was aimed at a root configured read-only."""
+
+    code = "path_read_only"
+
+
+class CommandBlockedError(SecurityError):
+    """The shell policy refused a command."""
+
+    code = "command_blocked"
+
+
+class UrlBlockedError(SecurityError):
+    """The URL guard refused a URL (scheme, credentials or a non-public address)."""
+
+    code = "url_blocked"
+
+
+class ProviderError(LuminaError):
+    """The language-model provider failed."""
+
+    code = "provider_error"
+
+
+class ProviderTimeoutError(ProviderError):
+    """The provider did not answer in time."""
+
+    code = "provider_timeout"
+
+
+class ProviderRateLimitError(ProviderError):
+    """The provider answered 429 after every retry."""
+
+    code = "provider_rate_limited"
+
+
+class ProviderUnavailableError(ProviderError):
+    """The provider's circuit is open or its endpoint cannot be reached."""
+
+    code = "provider_unavailable"
+
+
+class CheckpointError(LuminaError):
+    """The checkpointer (SQLite or Redis) failed; the thread is unchanged."""
+
+    code = "checkpoint_error"
+
+
+class ThreadNotFoundError(LuminaError):
+    """No thread has that id."""
+
+    code = "thread_not_found"
+
+
+def format_validation_errors(errors: Sequence[Mapping[str, object]]) -> tuple[str, list[str]]:
+    """Turn pydantic's error list into one readable sentence and the list of field paths."""
+    parts: list[str] = []
+    fields: list[str] = []
+    for err in errors:
+        loc = err.get("loc", ())
+        field = ".".join(str(p) for p in loc) if isinstance(loc, tuple | list) else str(loc)
+        field = field or "(arguments)"
+        fields.append(field)
+        parts.append(f"{field}: {err.get('msg', 'invalid')}")
+    return "; ".join(parts), fields

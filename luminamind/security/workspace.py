@@ -1,0 +1,122 @@
+"""Workspace confinement: every path a tool touches is resolved here, once.
+
+A path is accepted only if, after resolving every symlink (in the path itself and in any of its
+parents), it lies inside one of the configured roots. Anything else raises `PathEscapeError`
+before a byte is read or written.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from luminamind.errors import PathEscapeError, ReadOnlyPathError
+
+__all__ = ["MAX_COMPONENT_LENGTH", "MAX_PATH_LENGTH", "Workspace", "WorkspaceRoot"]
+
+MAX_PATH_LENGTH = 4096
+MAX_COMPONENT_LENGTH = 255
+
+
+@dataclass(frozen=True, slots=True)
+class WorkspaceRoot:
+    """One directory tools may reach, with its access mode."""
+
+    path: Path
+    mode: Literal["ro", "rw"] = "rw"
+
+    def contains(self, candidate: Path) -> bool:
+        """True if ``candidate`` (already resolved) is this root or inside it."""
+        return candidate == self.path or candidate.is_relative_to(self.path)
+
+
+class Workspace:
+    """The set of roots the tools are confined to.
+
+    The first root is the primary one: relative paths are resolved against it, and results show
+    paths relative to it.
+    """
+
+    def __init__(self, root: Path | str, *, extra_roots: Sequence[WorkspaceRoot] = ()) -> None:
+        primary = Path(root).expanduser()
+        if not primary.is_dir():
+            raise PathEscapeError(f"workspace root {primary} is not a directory")
+        self._roots: tuple[WorkspaceRoot, ...] = (
+            WorkspaceRoot(primary.resolve(strict=True), "rw"),
+            *(WorkspaceRoot(r.path.expanduser().resolve(), r.mode) for r in extra_roots),
+        )
+
+    @property
+    def root(self) -> Path:
+        """The primary root, resolved."""
+        return self._roots[0].path
+
+    @property
+    def roots(self) -> tuple[WorkspaceRoot, ...]:
+        """All roots, primary first."""
+        return self._roots
+
+    def resolve(self, path: str | os.PathLike[str], *, write: bool = False) -> Path:
+        """Resolve ``path`` inside the workspace or raise.
+
+        Args:
+            path: relative to the primary root, or absolute inside one of the roots.
+            write: the caller will modify the path; read-only roots are refused.
+
+        Raises:
+            PathEscapeError: malformed, or outside every root once symlinks are resolved.
+            ReadOnlyPathError: ``write`` and the path lies in a read-only root.
+        """
+        raw = os.fspath(path)
+        self._check_shape(raw)
+        candidate = Path(raw).expanduser() if raw.startswith("~") else Path(raw)
+        if not candidate.is_absolute():
+            candidate = self.root / candidate
+        # resolve() follows every symlink that exists, parents included, and normalises "..";
+        # a dangling final component stays as written, which is what a file to be created needs.
+        resolved = candidate.resolve(strict=False)
+        root = self._root_of(resolved)
+        if root is None:
+            raise PathEscapeError(
+                f"path '{raw}' is outside the workspace {self.root}"
+                + ("" if resolved == candidate else f" (it resolves to {resolved})")
+                + "; use a path inside the workspace"
+            )
+        if write and root.mode == "ro":
+            raise ReadOnlyPathError(f"path '{raw}' is in the read-only root {root.path}")
+        return resolved
+
+    def relative(self, path: Path) -> str:
+        """Show ``path`` relative to the primary root when inside it, else absolute."""
+        if path == self.root:
+            return "."
+        if path.is_relative_to(self.root):
+            return path.relative_to(self.root).as_posix()
+        return str(path)
+
+    def is_root(self, path: Path) -> bool:
+        """True if ``path`` is one of the roots themselves (never deletable)."""
+        return any(path == r.path for r in self._roots)
+
+    def _root_of(self, resolved: Path) -> WorkspaceRoot | None:
+        for root in self._roots:
+            if root.contains(resolved):
+                return root
+        return None
+
+    @staticmethod
+    def _check_shape(raw: str) -> None:
+        if not raw:
+            raise PathEscapeError("path is empty; give a path relative to the workspace")
+        if "\x00" in raw:
+            raise PathEscapeError("path contains a NUL byte; remove it")
+        if len(raw.encode("utf-8", "surrogateescape")) > MAX_PATH_LENGTH:
+            raise PathEscapeError(f"path is longer than {MAX_PATH_LENGTH} bytes")
+        for part in Path(raw).parts:
+            if len(part.encode("utf-8", "surrogateescape")) > MAX_COMPONENT_LENGTH:
+                raise PathEscapeError(
+                    f"path component '{part[:40]}...' is longer than {MAX_COMPONENT_LENGTH} bytes"
+                )

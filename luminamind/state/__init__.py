@@ -1,0 +1,1 @@
+"""State: checkpointers, thread metadata and caches (SQLite, Redis, memory)."""

@@ -1,0 +1,50 @@
+"""The runtime context injected into every tool call (left out of the tools' schemas)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from luminamind.config import Settings
+from luminamind.security.workspace import Workspace
+
+__all__ = ["ProgressCallback", "ToolContext"]
+
+# Reports progress of long tools: (done, total or None, message).
+ProgressCallback = Callable[[float, float | None, str], Awaitable[None]]
+
+
+async def _no_progress(done: float, total: float | None, message: str) -> None:
+    del done, total, message
+
+
+@dataclass(frozen=True, slots=True)
+class ToolContext:
+    """What a tool may use besides its arguments.
+
+    Attributes:
+        workspace: the roots paths are confined to; resolve every path through it.
+        settings: the whole configuration (limits, shell policy, web providers...).
+        thread_id: the agent thread the call belongs to, when there is one.
+        surface: who called (``cli``, ``agent``, ``mcp``, ``lsp``), for the audit log and metrics.
+        progress: awaited by long tools to report progress.
+    """
+
+    workspace: Workspace
+    settings: Settings
+    thread_id: str | None = None
+    surface: str = "cli"
+    progress: ProgressCallback = field(default=_no_progress)
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, *, surface: str = "cli", thread_id: str | None = None
+    ) -> ToolContext:
+        """Build a context whose workspace comes from the settings."""
+        from luminamind.security.workspace import WorkspaceRoot
+
+        workspace = Workspace(
+            settings.workspace,
+            extra_roots=[WorkspaceRoot(r.path, r.mode) for r in settings.extra_roots],
+        )
+        return cls(workspace=workspace, settings=settings, surface=surface, thread_id=thread_id)

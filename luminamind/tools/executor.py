@@ -1,0 +1,221 @@
+"""The one call path of every tool: validate, check policy, cache, run, measure, audit."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Protocol, TypeVar
+
+import structlog
+from pydantic import BaseModel, ValidationError
+
+from luminamind.errors import (
+    ApprovalRequiredError,
+    LuminaError,
+    ToolArgumentsError,
+    ToolExecutionError,
+    ToolPermissionError,
+    format_validation_errors,
+)
+from luminamind.observability.audit import AuditSink, NullAuditLog
+from luminamind.observability.metrics import get_metrics
+from luminamind.security.redaction import redact, redact_text
+from luminamind.tools.approval import ApprovalPolicy
+from luminamind.tools.context import ToolContext
+from luminamind.tools.registry import ToolRegistry, ToolSpec
+
+__all__ = ["ToolExecutor", "ToolResultCache"]
+
+_log = structlog.get_logger(__name__)
+_T = TypeVar("_T")
+JsonDict = dict[str, Any]  # Any: JSON values
+
+
+class ToolResultCache(Protocol):
+    """A cache for results of cacheable tools (implemented in ``luminamind.state.cache``)."""
+
+    async def aget_or_compute(
+        self,
+        tool: str,
+        arguments: Mapping[str, Any],
+        *,
+        ttl_seconds: float,
+        compute: Callable[[], Awaitable[JsonDict]],
+    ) -> tuple[JsonDict, bool]:
+        """Return ``(result, hit)``; concurrent identical calls compute once."""
+        ...
+
+
+class ToolExecutor:
+    """Runs tools from a registry with the security, cache and audit rules applied once."""
+
+    def __init__(
+        self,
+        registry: ToolRegistry,
+        *,
+        policy: ApprovalPolicy | None = None,
+        audit: AuditSink | None = None,
+        cache: ToolResultCache | None = None,
+    ) -> None:
+        self.registry = registry
+        self.policy = policy or ApprovalPolicy()
+        self.audit: AuditSink = audit or NullAuditLog()
+        self.cache = cache
+
+    def validate(self, name: str, arguments: Mapping[str, Any] | None) -> BaseModel:
+        """Parse ``arguments`` with the tool's model or raise `ToolArgumentsError`."""
+        spec = self.registry.get(name)
+        return _validate(spec, arguments)
+
+    async def acall(
+        self,
+        name: str,
+        arguments: Mapping[str, Any] | None,
+        *,
+        context: ToolContext,
+        approved: bool = False,
+        use_cache: bool = True,
+    ) -> BaseModel:
+        """Run one tool call.
+
+        Args:
+            name: the tool's registry name.
+            arguments: raw JSON-like arguments (validated here).
+            context: workspace, settings, thread and surface of the call.
+            approved: a human (or an explicit ``--yes``) approved this call.
+            use_cache: set False to bypass the result cache for this call.
+
+        Raises:
+            UnknownToolError, ToolArgumentsError, ToolPermissionError, SecurityError,
+            ToolExecutionError: each with a message the caller can act on.
+        """
+        started = time.perf_counter()
+        raw_args: Mapping[str, Any] = arguments or {}
+        outcome = "error"
+        error: LuminaError | None = None
+        spec: ToolSpec | None = None
+        try:
+            spec = self.registry.get(name)
+            args = _validate(spec, raw_args)
+            self._check_policy(spec, args, context, approved=approved)
+            result = await self._run(spec, args, context, use_cache=use_cache)
+            outcome = "ok"
+            return result
+        except LuminaError as exc:
+            error = exc
+            outcome = exc.code
+            raise
+        except asyncio.CancelledError:
+            outcome = "cancelled"
+            raise
+        except Exception as exc:
+            # The boundary for tool code: anything unexpected becomes one typed error.
+            error = ToolExecutionError(f"{name} failed: {type(exc).__name__}: {exc}")
+            outcome = error.code
+            raise error from exc
+        finally:
+            self._record(name, raw_args, context, outcome, started, error, known=spec is not None)
+
+    def call(
+        self,
+        name: str,
+        arguments: Mapping[str, Any] | None,
+        *,
+        context: ToolContext,
+        approved: bool = False,
+        use_cache: bool = True,
+    ) -> BaseModel:
+        """Synchronous twin of `acall` (works inside and outside a running event loop)."""
+        coro = self.acall(name, arguments, context=context, approved=approved, use_cache=use_cache)
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return asyncio.run(coro)
+        # Inside a loop (e.g. a sync LangChain tool called from async code): run on a fresh loop
+        # in a worker thread rather than deadlocking the caller's loop.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            return pool.submit(asyncio.run, coro).result()
+
+    def _check_policy(
+        self, spec: ToolSpec, args: BaseModel, context: ToolContext, *, approved: bool
+    ) -> None:
+        mode = self.policy.mode_for_call(spec, args.model_dump(), context.workspace)
+        if mode == "deny":
+            raise ToolPermissionError(
+                f"tool '{spec.name}' is denied by the approval policy; "
+                f'set approvals.{spec.name} = "ask" or "auto" to allow it'
+            )
+        if mode == "ask" and not approved:
+            raise ApprovalRequiredError(
+                f"tool '{spec.name}' needs approval; approve the call (or pass --yes on the CLI)"
+            )
+
+    async def _run(
+        self, spec: ToolSpec, args: BaseModel, context: ToolContext, *, use_cache: bool
+    ) -> BaseModel:
+        kwargs = {name: getattr(args, name) for name in type(args).model_fields}
+        if self.cache is None or not use_cache or not spec.annotations.cacheable:
+            return await spec.func(context, **kwargs)
+
+        async def compute() -> JsonDict:
+            return (await spec.func(context, **kwargs)).model_dump(mode="json")
+
+        data, _hit = await self.cache.aget_or_compute(
+            spec.name,
+            args.model_dump(mode="json"),
+            ttl_seconds=spec.annotations.cache_ttl_seconds,
+            compute=compute,
+        )
+        return spec.result_model.model_validate(data)
+
+    def _record(
+        self,
+        name: str,
+        raw_args: Mapping[str, Any],
+        context: ToolContext,
+        outcome: str,
+        started: float,
+        error: LuminaError | None,
+        *,
+        known: bool,
+    ) -> None:
+        duration = time.perf_counter() - started
+        # Unknown names never become metric labels: they are model- or user-supplied text.
+        label = name if known else "unknown"
+        metrics = get_metrics()
+        metrics.tool_calls_total.labels(label, context.surface, outcome).inc()
+        metrics.tool_duration_seconds.labels(label).observe(duration)
+        message = redact_text(error.message) if error else None
+        self.audit.record(
+            tool=name,
+            arguments=raw_args,
+            outcome=outcome,
+            duration_ms=duration * 1000,
+            thread_id=context.thread_id,
+            surface=context.surface,
+            error=message,
+        )
+        _log.info(
+            "tool_call_finished",
+            tool=label,
+            outcome=outcome,
+            duration_ms=round(duration * 1000, 2),
+            thread_id=context.thread_id,
+            surface=context.surface,
+            arguments=redact(dict(raw_args)),
+            error=message,
+        )
+
+
+def _validate(spec: ToolSpec, arguments: Mapping[str, Any] | None) -> BaseModel:
+    if arguments is not None and not isinstance(arguments, Mapping):
+        raise ToolArgumentsError(
+            f"{spec.name}: arguments must be a JSON object, got {type(arguments).__name__}"
+        )
+    try:
+        return spec.args_model.model_validate(dict(arguments or {}))
+    except ValidationError as exc:
+        text, fields = format_validation_errors(exc.errors(include_url=False))
+        raise ToolArgumentsError(f"{spec.name}: invalid arguments: {text}", fields=fields) from None

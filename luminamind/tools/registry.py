@@ -1,0 +1,207 @@
+"""The tool registry: the single source of truth for every tool.
+
+A tool is a plain ``async def`` whose first parameter is the injected `ToolContext` and whose
+other parameters are keyword-only and annotated (``Annotated[int, Field(ge=1, description=...)]``).
+It returns a pydantic model. `tool` turns it into a frozen `ToolSpec` carrying an argument model
+(``extra="forbid"``), the result model and the annotations; a `ToolRegistry` holds the specs and
+refuses duplicate names. The agent, the MCP server, the language server and the CLI all read it.
+
+Calling a tool goes through `ToolExecutor` (see ``luminamind.tools.executor``), which validates
+the arguments, applies the approval policy, consults the cache and writes the audit log: once,
+for every surface.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable, Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Literal, get_type_hints
+
+from pydantic import BaseModel, ConfigDict, create_model
+
+from luminamind.errors import UnknownToolError
+
+__all__ = [
+    "ToolAnnotations",
+    "ToolFamily",
+    "ToolFunc",
+    "ToolRegistry",
+    "ToolSpec",
+    "tool",
+]
+
+ToolFamily = Literal["files", "code", "shell", "web", "system", "agent"]
+# Any: a tool's keyword arguments are as varied as the tools; the args model validates them.
+ToolFunc = Callable[..., Awaitable[BaseModel]]
+
+
+@dataclass(frozen=True, slots=True)
+class ToolAnnotations:
+    """What a tool does to the world, read by every surface.
+
+    Attributes:
+        read_only: never changes anything (files, processes, remote state).
+        destructive: may overwrite or delete data.
+        idempotent: calling twice with the same arguments has no further effect.
+        needs_approval: asks a human by default (the approval policy can override it).
+        cacheable: results may be served from the tool-result cache.
+        cache_ttl_seconds: how long a cached result stays fresh.
+        open_world: talks to the network.
+    """
+
+    read_only: bool = False
+    destructive: bool = False
+    idempotent: bool = False
+    needs_approval: bool = False
+    cacheable: bool = False
+    cache_ttl_seconds: float = 3600.0
+    open_world: bool = False
+
+    def as_dict(self) -> dict[str, bool | float]:
+        """A JSON-ready view (``luminamind tools --json``)."""
+        return {
+            "read_only": self.read_only,
+            "destructive": self.destructive,
+            "idempotent": self.idempotent,
+            "needs_approval": self.needs_approval,
+            "cacheable": self.cacheable,
+            "cache_ttl_seconds": self.cache_ttl_seconds,
+            "open_world": self.open_world,
+        }
+
+
+class _ToolArgs(BaseModel):
+    """Base of every generated argument model: unknown arguments are errors, not ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+@dataclass(frozen=True, slots=True)
+class ToolSpec:
+    """One tool: its contract (name, description, schemas, annotations) and its function."""
+
+    name: str
+    description: str
+    family: ToolFamily
+    args_model: type[BaseModel]
+    result_model: type[BaseModel]
+    func: ToolFunc
+    annotations: ToolAnnotations = field(default_factory=ToolAnnotations)
+
+    def input_schema(self) -> dict[str, Any]:
+        """JSON Schema of the arguments (the same document every surface publishes)."""
+        schema = self.args_model.model_json_schema()
+        schema.pop("title", None)
+        return schema
+
+    def output_schema(self) -> dict[str, Any]:
+        """JSON Schema of the structured result."""
+        return self.result_model.model_json_schema()
+
+    def summary(self) -> str:
+        """The first line of the description, for tables."""
+        return self.description.strip().splitlines()[0] if self.description else ""
+
+
+def _build_args_model(name: str, func: ToolFunc) -> type[BaseModel]:
+    """Build the pydantic argument model from the function's keyword-only parameters."""
+    signature = inspect.signature(func)
+    hints = get_type_hints(func, include_extras=True)
+    params = list(signature.parameters.values())
+    if not params or params[0].kind is not inspect.Parameter.POSITIONAL_OR_KEYWORD:
+        raise TypeError(f"tool {name}: the first parameter must be the ToolContext")
+    fields: dict[str, Any] = {}
+    for param in params[1:]:
+        if param.kind is not inspect.Parameter.KEYWORD_ONLY:
+            raise TypeError(f"tool {name}: parameter {param.name} must be keyword-only")
+        if param.name not in hints:
+            raise TypeError(f"tool {name}: parameter {param.name} needs a type annotation")
+        default = ... if param.default is inspect.Parameter.empty else param.default
+        fields[param.name] = (hints[param.name], default)
+    model_name = "".join(p.capitalize() for p in name.split("_")) + "Args"
+    model: type[BaseModel] = create_model(model_name, __base__=_ToolArgs, **fields)
+    return model
+
+
+def tool(
+    *,
+    family: ToolFamily,
+    name: str | None = None,
+    read_only: bool = False,
+    destructive: bool = False,
+    idempotent: bool = False,
+    needs_approval: bool = False,
+    cacheable: bool = False,
+    cache_ttl_seconds: float = 3600.0,
+    open_world: bool = False,
+) -> Callable[[ToolFunc], ToolSpec]:
+    """Declare a tool. The function's docstring is its description; its return type the result."""
+
+    def decorate(func: ToolFunc) -> ToolSpec:
+        if not inspect.iscoroutinefunction(func):
+            raise TypeError(f"tool {func.__name__} must be an async function")
+        tool_name = name or func.__name__
+        hints = get_type_hints(func)
+        result = hints.get("return")
+        if not (isinstance(result, type) and issubclass(result, BaseModel)):
+            raise TypeError(f"tool {tool_name} must return a pydantic model")
+        return ToolSpec(
+            name=tool_name,
+            description=inspect.cleandoc(func.__doc__ or ""),
+            family=family,
+            args_model=_build_args_model(tool_name, func),
+            result_model=result,
+            func=func,
+            annotations=ToolAnnotations(
+                read_only=read_only,
+                destructive=destructive,
+                idempotent=idempotent or read_only,
+                needs_approval=needs_approval,
+                cacheable=cacheable,
+                cache_ttl_seconds=cache_ttl_seconds,
+                open_world=open_world,
+            ),
+        )
+
+    return decorate
+
+
+class ToolRegistry:
+    """An ordered, immutable-once-built set of tools keyed by name."""
+
+    def __init__(self, specs: Iterable[ToolSpec] = ()) -> None:
+        self._tools: dict[str, ToolSpec] = {}
+        for spec in specs:
+            self.register(spec)
+
+    def register(self, spec: ToolSpec) -> None:
+        """Add a tool; a second tool with the same name is a programming error."""
+        if spec.name in self._tools:
+            raise ValueError(f"a tool named {spec.name!r} is already registered")
+        self._tools[spec.name] = spec
+
+    def get(self, name: str) -> ToolSpec:
+        """Return the tool or raise `UnknownToolError` listing the known names."""
+        try:
+            return self._tools[name]
+        except KeyError:
+            known = ", ".join(sorted(self._tools))
+            raise UnknownToolError(f"unknown tool '{name}'; known tools: {known}") from None
+
+    def names(self) -> list[str]:
+        """Tool names in registration order."""
+        return list(self._tools)
+
+    def subset(self, names: Iterable[str]) -> ToolRegistry:
+        """A registry holding only ``names`` (for subagents); unknown names raise."""
+        return ToolRegistry(self.get(n) for n in names)
+
+    def __iter__(self) -> Iterator[ToolSpec]:
+        return iter(self._tools.values())
+
+    def __len__(self) -> int:
+        return len(self._tools)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._tools
