@@ -12,12 +12,15 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from luminamind.tools.preview import FileChange
+
 __all__ = [
     "ActionRequest",
     "AgentEvent",
     "ApprovalRequested",
     "Decision",
     "ErrorEvent",
+    "FileChange",
     "FinalAnswer",
     "MessageView",
     "RunStarted",
@@ -65,14 +68,6 @@ class ActionRequest(BaseModel):
     diff: str | None = None
     new_text: str | None = None
     files: list[FileChange] = Field(default_factory=list)
-
-
-class FileChange(BaseModel):
-    """One file a pending action would change (apply_patch may touch several)."""
-
-    path: str
-    diff: str
-    new_text: str | None
 
 
 class Decision(BaseModel):

@@ -24,6 +24,7 @@ from luminamind.observability.metrics import get_metrics
 from luminamind.security.redaction import redact, redact_text
 from luminamind.tools.approval import ApprovalPolicy
 from luminamind.tools.context import ToolContext
+from luminamind.tools.preview import FileChange
 from luminamind.tools.registry import ToolRegistry, ToolSpec
 
 __all__ = ["ToolExecutor", "ToolResultCache"]
@@ -68,6 +69,25 @@ class ToolExecutor:
         """Parse ``arguments`` with the tool's model or raise `ToolArgumentsError`."""
         spec = self.registry.get(name)
         return _validate(spec, arguments)
+
+    async def apreview(
+        self, name: str, arguments: Mapping[str, Any] | None, *, context: ToolContext
+    ) -> list[FileChange]:
+        """The file changes a call would make, computed without making them.
+
+        Returns an empty list for tools without a preview. Raises like `acall` on bad arguments
+        or paths outside the workspace.
+        """
+        spec = self.registry.get(name)
+        args = _validate(spec, arguments)
+        if spec.preview is None:
+            return []
+        try:
+            return await spec.preview(context, args)
+        except LuminaError:
+            raise
+        except Exception as exc:
+            raise ToolExecutionError(f"{name}: cannot preview the change: {exc}") from exc
 
     async def acall(
         self,

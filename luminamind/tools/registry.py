@@ -15,14 +15,16 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Awaitable, Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal, get_type_hints
 
 from pydantic import BaseModel, ConfigDict, create_model
 
 from luminamind.errors import UnknownToolError
+from luminamind.tools.preview import FileChange
 
 __all__ = [
+    "PreviewFunc",
     "ToolAnnotations",
     "ToolFamily",
     "ToolFunc",
@@ -34,6 +36,8 @@ __all__ = [
 ToolFamily = Literal["files", "code", "shell", "web", "system", "agent"]
 # Any: a tool's keyword arguments are as varied as the tools; the args model validates them.
 ToolFunc = Callable[..., Awaitable[BaseModel]]
+# Computes the file changes a call would make, without making them: (context, validated args).
+PreviewFunc = Callable[[Any, Any], Awaitable[list[FileChange]]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +92,15 @@ class ToolSpec:
     result_model: type[BaseModel]
     func: ToolFunc
     annotations: ToolAnnotations = field(default_factory=ToolAnnotations)
+    preview: PreviewFunc | None = None
+
+    def with_preview(self, preview: PreviewFunc) -> ToolSpec:
+        """This spec with a preview function (for tools that change files).
+
+        The preview receives the `ToolContext` and the validated argument model and returns the
+        `FileChange` list the call would make; it must not write anything.
+        """
+        return replace(self, preview=preview)
 
     def input_schema(self) -> dict[str, Any]:
         """JSON Schema of the arguments (the same document every surface publishes)."""
