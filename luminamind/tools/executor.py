@@ -112,13 +112,20 @@ class ToolExecutor:
             ToolExecutionError: each with a message the caller can act on.
         """
         started = time.perf_counter()
-        raw_args: Mapping[str, Any] = arguments or {}
+        # Arguments come from models and clients: anything but an object is recorded, not trusted.
+        raw_args: Mapping[str, Any] = (
+            arguments
+            if isinstance(arguments, Mapping)
+            else {}
+            if arguments is None
+            else {"_invalid": repr(arguments)[:200]}
+        )
         outcome = "error"
         error: LuminaError | None = None
         spec: ToolSpec | None = None
         try:
             spec = self.registry.get(name)
-            args = _validate(spec, raw_args)
+            args = _validate(spec, arguments)
             self._check_policy(spec, args, context, approved=approved)
             result = await self._run(spec, args, context, use_cache=use_cache)
             outcome = "ok"

@@ -1,0 +1,146 @@
+"""The registry and the executor's call path, with tools declared in the test."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import pytest
+from pydantic import BaseModel, Field
+
+from luminamind.config import Settings
+from luminamind.errors import (
+    ApprovalRequiredError,
+    ToolArgumentsError,
+    ToolExecutionError,
+    ToolPermissionError,
+    UnknownToolError,
+)
+from luminamind.observability.audit import AuditLog
+from luminamind.tools import ApprovalPolicy, ToolContext, ToolExecutor, ToolRegistry, tool
+
+
+class Echo(BaseModel):
+    text: str
+    times: int
+
+
+@tool(family="system", read_only=True)
+async def echo(
+    ctx: ToolContext,
+    *,
+    text: Annotated[str, Field(description="What to repeat")],
+    times: Annotated[int, Field(ge=1, le=5, description="How often")] = 1,
+) -> Echo:
+    """Repeat text.
+
+    More detail for the model.
+    """
+    return Echo(text=text * times, times=times)
+
+
+@tool(family="files", destructive=True, needs_approval=True)
+async def boom(ctx: ToolContext, *, api_key: str) -> Echo:
+    """Always fails."""
+    raise RuntimeError(f"kaput with {api_key}")
+
+
+@pytest.fixture
+def context(settings: Settings) -> ToolContext:
+    return ToolContext.from_settings(settings)
+
+
+def test_spec_from_function() -> None:
+    assert echo.name == "echo"
+    assert echo.summary() == "Repeat text."
+    assert echo.annotations.read_only and echo.annotations.idempotent
+    schema = echo.input_schema()
+    assert schema["required"] == ["text"]
+    assert schema["properties"]["times"]["maximum"] == 5
+    assert schema["additionalProperties"] is False
+    assert echo.output_schema()["properties"]["text"]["type"] == "string"
+
+
+def test_duplicate_names_fail_fast() -> None:
+    with pytest.raises(ValueError, match="already registered"):
+        ToolRegistry([echo, echo])
+
+
+def test_unknown_tool_lists_known_names() -> None:
+    with pytest.raises(UnknownToolError, match="known tools: echo"):
+        ToolRegistry([echo]).get("nope")
+
+
+def test_decorator_rejects_bad_declarations() -> None:
+    with pytest.raises(TypeError, match="async"):
+        tool(family="system")(lambda ctx: None)  # type: ignore[arg-type,return-value]
+
+    async def positional(ctx: ToolContext, text: str) -> Echo:
+        raise NotImplementedError
+
+    with pytest.raises(TypeError, match="keyword-only"):
+        tool(family="system")(positional)
+
+    async def untyped_result(ctx: ToolContext) -> dict[str, str]:
+        return {}
+
+    with pytest.raises(TypeError, match="pydantic model"):
+        tool(family="system")(untyped_result)  # type: ignore[arg-type]
+
+
+async def test_call_validates_and_runs(context: ToolContext) -> None:
+    executor = ToolExecutor(ToolRegistry([echo]))
+    result = await executor.acall("echo", {"text": "ab", "times": 2}, context=context)
+    assert result == Echo(text="abab", times=2)
+
+
+@pytest.mark.parametrize(
+    ("args", "field"),
+    [({}, "text"), ({"text": "a", "extra": 1}, "extra"), ({"text": "a", "times": "many"}, "times")],
+)
+async def test_bad_arguments_name_the_field(
+    context: ToolContext, args: dict[str, object], field: str
+) -> None:
+    executor = ToolExecutor(ToolRegistry([echo]))
+    with pytest.raises(ToolArgumentsError) as info:
+        await executor.acall("echo", args, context=context)
+    assert field in info.value.fields
+    assert field in info.value.message
+
+
+async def test_non_object_arguments(context: ToolContext) -> None:
+    executor = ToolExecutor(ToolRegistry([echo]))
+    with pytest.raises(ToolArgumentsError, match="JSON object"):
+        await executor.acall("echo", ["text"], context=context)  # type: ignore[arg-type]
+
+
+async def test_policy_ask_deny_and_unexpected_errors(
+    context: ToolContext, settings: Settings
+) -> None:
+    audit = AuditLog(settings.audit_log_path)
+    executor = ToolExecutor(ToolRegistry([echo, boom]), audit=audit)
+    with pytest.raises(ApprovalRequiredError):
+        await executor.acall("boom", {"api_key": "sk-abcdefghijklmnopqrstuv"}, context=context)
+    with pytest.raises(ToolExecutionError, match="kaput"):
+        await executor.acall(
+            "boom", {"api_key": "sk-abcdefghijklmnopqrstuv"}, context=context, approved=True
+        )
+    denied = ToolExecutor(ToolRegistry([echo]), policy=ApprovalPolicy({"echo": "deny"}))
+    with pytest.raises(ToolPermissionError, match="denied"):
+        await denied.acall("echo", {"text": "a"}, context=context, approved=True)
+
+    lines = [json.loads(x) for x in settings.audit_log_path.read_text().splitlines()]
+    assert [e["outcome"] for e in lines] == ["approval_required", "tool_failed"]
+    raw = settings.audit_log_path.read_text()
+    assert "sk-abcdefghijklmnopqrstuv" not in raw, "secrets must be redacted in the audit log"
+    assert lines[1]["arguments"]["api_key"] == "[REDACTED]"
+
+
+def test_sync_call_path(context: ToolContext) -> None:
+    executor = ToolExecutor(ToolRegistry([echo]))
+    assert executor.call("echo", {"text": "x"}, context=context) == Echo(text="x", times=1)
+
+
+async def test_sync_call_inside_running_loop(context: ToolContext) -> None:
+    executor = ToolExecutor(ToolRegistry([echo]))
+    assert executor.call("echo", {"text": "y"}, context=context) == Echo(text="y", times=1)
