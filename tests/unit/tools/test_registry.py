@@ -53,7 +53,8 @@ def context(settings: Settings) -> ToolContext:
 def test_spec_from_function() -> None:
     assert echo.name == "echo"
     assert echo.summary() == "Repeat text."
-    assert echo.annotations.read_only and echo.annotations.idempotent
+    assert echo.annotations.read_only
+    assert echo.annotations.idempotent
     schema = echo.input_schema()
     assert schema["required"] == ["text"]
     assert schema["properties"]["times"]["maximum"] == 5
