@@ -77,9 +77,15 @@ class Metrics:
             ["tool", "decision"],
             registry=registry,
         )
-        self.active_runs = Gauge(
-            "luminamind_active_runs",
-            "Agent runs in progress in this process",
+        self.agent_runs_total = Counter(
+            "luminamind_agent_runs_total",
+            "Agent runs ended, by surface and outcome (completed, awaiting_approval, error, cancelled)",
+            ["surface", "outcome"],
+            registry=registry,
+        )
+        self.active_threads = Gauge(
+            "luminamind_active_threads",
+            "Threads with an agent run in progress in this process",
             registry=registry,
         )
         self.errors_total = Counter(
