@@ -79,7 +79,7 @@ class Metrics:
         )
         self.agent_runs_total = Counter(
             "luminamind_agent_runs_total",
-            "Agent runs ended, by surface and outcome (completed, awaiting_approval, error, cancelled)",
+            "Agent runs ended, by surface and outcome (completed, awaiting_approval, error...)",
             ["surface", "outcome"],
             registry=registry,
         )

@@ -21,6 +21,7 @@ from luminamind.errors import (
 )
 from luminamind.observability.audit import AuditSink, NullAuditLog
 from luminamind.observability.metrics import get_metrics
+from luminamind.observability.tracing import span
 from luminamind.security.redaction import redact, redact_text
 from luminamind.tools.approval import ApprovalPolicy
 from luminamind.tools.context import ToolContext
@@ -127,7 +128,13 @@ class ToolExecutor:
             spec = self.registry.get(name)
             args = _validate(spec, arguments)
             self._check_policy(spec, args, context, approved=approved)
-            result = await self._run(spec, args, context, use_cache=use_cache)
+            with span(
+                f"tool {spec.name}",
+                tool=spec.name,
+                surface=context.surface,
+                thread_id=context.thread_id,
+            ):
+                result = await self._run(spec, args, context, use_cache=use_cache)
             outcome = "ok"
             return result
         except LuminaError as exc:
