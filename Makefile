@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint fmt type unit bench mcp lsp clean
+.PHONY: run test lint fmt type unit vscode bench mcp lsp clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV) && $(BIN)/pip install -q --upgrade pip && $(BIN)/pip install -q -e '.[test]' && touch $(STAMP)
@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/luminamind doctor || true
 
-test: $(STAMP) lint type unit
+test: $(STAMP) lint type vscode unit
 
 lint: $(STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
@@ -25,6 +25,9 @@ type: $(STAMP)
 
 unit: $(STAMP)
 	$(BIN)/pytest -q -p no:cacheprovider
+
+vscode:
+	cd editor-configs/vscode && npm ci --no-audit --no-fund && npm run compile
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
