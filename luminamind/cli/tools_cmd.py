@@ -20,9 +20,9 @@ from luminamind.errors import (
 from luminamind.runtime import build_tool_runtime
 from luminamind.tools.approval import ApprovalPolicy
 from luminamind.tools.catalog import build_default_registry
-from luminamind.tools.registry import ToolSpec
+from luminamind.tools.registry import ToolRegistry, ToolSpec
 
-__all__ = ["register", "tool_listing"]
+__all__ = ["markdown_table", "register", "tool_listing"]
 
 tools_app = typer.Typer(help="List the tools, or call one directly.", no_args_is_help=False)
 
@@ -44,6 +44,9 @@ def tool_listing(spec: ToolSpec, policy: ApprovalPolicy) -> dict[str, Any]:
 def list_tools(
     ctx: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="Print schemas as JSON.")] = False,
+    as_markdown: Annotated[
+        bool, typer.Option("--markdown", help="Print a Markdown table (the README's).")
+    ] = False,
 ) -> None:
     """List every tool with its annotations and approval mode."""
     if ctx.invoked_subcommand is not None:
@@ -55,25 +58,39 @@ def list_tools(
         payload = [tool_listing(spec, policy) for spec in registry]
         sys.stdout.write(json.dumps(payload, indent=2) + "\n")
         return
+    if as_markdown:
+        sys.stdout.write(markdown_table(registry, policy))
+        return
     table = Table(title=f"LuminaMind tools ({len(registry)})")
     for column in ("tool", "family", "what it does", "flags", "approval"):
         table.add_column(column)
     for spec in registry:
-        ann = spec.annotations
-        flags = [
-            flag
-            for flag, on in (
-                ("read-only", ann.read_only),
-                ("destructive", ann.destructive),
-                ("network", ann.open_world),
-                ("cached", ann.cacheable),
-            )
-            if on
-        ]
-        table.add_row(
-            spec.name, spec.family, spec.summary(), ", ".join(flags), policy.mode_for(spec)
-        )
+        table.add_row(spec.name, spec.family, spec.summary(), _flags(spec), policy.mode_for(spec))
     Console().print(table)
+
+
+def _flags(spec: ToolSpec) -> str:
+    ann = spec.annotations
+    pairs = (
+        ("read-only", ann.read_only),
+        ("destructive", ann.destructive),
+        ("network", ann.open_world),
+        ("cached", ann.cacheable),
+    )
+    return ", ".join(flag for flag, on in pairs if on)
+
+
+def markdown_table(registry: ToolRegistry, policy: ApprovalPolicy) -> str:
+    """The tool table as Markdown (README.md embeds it; a test keeps the two in step)."""
+    lines = [
+        "| tool | family | what it does | flags | approval |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for spec in registry:
+        summary = spec.summary().replace("|", "\\|")
+        row = [f"`{spec.name}`", spec.family, summary, _flags(spec), policy.mode_for(spec)]
+        lines.append("| " + " | ".join(row) + " |")
+    return "\n".join(lines) + "\n"
 
 
 @tools_app.command("call")
