@@ -15,12 +15,12 @@ from luminamind.tools import SEED_TOOL_NAMES
 BIN = Path(sys.executable).parent / "luminamind"
 
 
-def run(workspace: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+def run(workspace: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [str(BIN), "--workspace", str(workspace), *args],
         capture_output=True,
         text=True,
-        input=stdin,
+        stdin=subprocess.DEVNULL,  # never a terminal: approvals must not prompt
         timeout=120,
         env=dict(os.environ),
         check=False,
