@@ -49,6 +49,13 @@ class Todo(BaseModel):
     status: Literal["pending", "in_progress", "completed"] = "pending"
 
 
+DecisionType = Literal["approve", "edit", "reject"]
+
+
+def _all_decisions() -> list[DecisionType]:
+    return ["approve", "edit", "reject"]
+
+
 class ActionRequest(BaseModel):
     """A tool call waiting for a human decision.
 
@@ -61,9 +68,7 @@ class ActionRequest(BaseModel):
     tool: str
     arguments: dict[str, Any]  # Any: the tool's own JSON arguments
     description: str = ""
-    allowed_decisions: list[Literal["approve", "edit", "reject"]] = Field(
-        default_factory=lambda: ["approve", "edit", "reject"]
-    )
+    allowed_decisions: list[DecisionType] = Field(default_factory=_all_decisions)
     path: str | None = None
     diff: str | None = None
     new_text: str | None = None
@@ -76,7 +81,7 @@ class Decision(BaseModel):
     ``edit`` carries the changed ``arguments``; ``reject`` may carry a ``message`` the agent sees.
     """
 
-    type: Literal["approve", "edit", "reject"]
+    type: DecisionType
     arguments: dict[str, Any] | None = None  # Any: the tool's own JSON arguments
     message: str | None = None
 

@@ -40,6 +40,10 @@ def _root(
         ),
     ] = None,
     log_level: Annotated[str, typer.Option(help="Log level (logs go to stderr).")] = "WARNING",
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(help="Serve Prometheus /metrics on this loopback port while running."),
+    ] = None,
     version: Annotated[
         bool,
         typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
@@ -47,6 +51,13 @@ def _root(
 ) -> None:
     del version
     ctx.obj = CliState(workspace=workspace, log_level=log_level)
+    if metrics_port is not None:
+        from luminamind.observability.metrics import serve_metrics
+
+        serve_metrics(metrics_port)
+    from luminamind.observability.tracing import configure_tracing
+
+    configure_tracing()
 
 
 def _register_commands() -> None:

@@ -8,9 +8,16 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import (
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    start_http_server,
+)
 
-__all__ = ["Metrics", "get_metrics"]
+__all__ = ["Metrics", "get_metrics", "serve_metrics"]
 
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
 
@@ -100,3 +107,12 @@ class Metrics:
 def get_metrics() -> Metrics:
     """The process-wide metrics on Prometheus' default registry (declared exactly once)."""
     return Metrics(REGISTRY)
+
+
+def serve_metrics(port: int, *, host: str = "127.0.0.1") -> None:
+    """Expose ``/metrics`` on its own port (for the stdio servers and the CLI).
+
+    Binds to loopback by default: metrics name tools and models, which is not for the world.
+    """
+    get_metrics()
+    start_http_server(port, addr=host)
