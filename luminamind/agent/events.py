@@ -49,7 +49,9 @@ class Todo(BaseModel):
     status: Literal["pending", "in_progress", "completed"] = "pending"
 
 
-DecisionType = Literal["approve", "edit", "reject"]
+# "respond" answers on the tool's behalf without running it: the language server uses it when the
+# user applied the proposed edit in the editor, so the change is done and must not be written twice.
+DecisionType = Literal["approve", "edit", "reject", "respond"]
 
 
 def _all_decisions() -> list[DecisionType]:
@@ -78,7 +80,8 @@ class ActionRequest(BaseModel):
 class Decision(BaseModel):
     """A human's answer to one `ActionRequest`.
 
-    ``edit`` carries the changed ``arguments``; ``reject`` may carry a ``message`` the agent sees.
+    ``edit`` carries the changed ``arguments``; ``reject`` may carry a ``message`` the agent sees;
+    ``respond`` does not run the tool and gives the agent ``message`` as the tool's successful result.
     """
 
     type: DecisionType
