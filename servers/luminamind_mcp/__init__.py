@@ -1,0 +1,9 @@
+"""LuminaMind's MCP server: every registry tool (and the agent) over stdio and streamable HTTP.
+
+Built on the official ``mcp`` SDK (2.x). ``luminamind mcp`` serves stdio, ``luminamind mcp
+--http`` streamable HTTP; see docs/mcp.md.
+"""
+
+from luminamind_mcp.server import INSTRUCTIONS, McpApp, ReadinessCheck, build_app, serve_stdio
+
+__all__ = ["INSTRUCTIONS", "McpApp", "ReadinessCheck", "build_app", "serve_stdio"]

@@ -1,0 +1,160 @@
+"""The MCP server: registry tools (and the agent, when asked for) on the low-level SDK server.
+
+`mcp.server.lowlevel.Server` is used rather than `MCPServer`: MCPServer builds each tool's
+schema from a Python signature and validates arguments itself, while LuminaMind's tools are
+already described, validated and run by the registry. The low-level handlers publish the
+registry's schemas exactly and hand every call to `ToolExecutor` (see docs/decisions.md).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
+
+import anyio
+import mcp_types as types
+import structlog
+from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
+from mcp.server.lowlevel import Server
+from mcp.server.stdio import stdio_server
+
+from luminamind import __version__
+from luminamind.config import Settings
+from luminamind.observability.metrics import get_metrics
+from luminamind.runtime import ToolRuntime, build_tool_runtime
+from luminamind.tools.context import ToolContext
+from luminamind_mcp.approval import Asker
+from luminamind_mcp.roots import RootsPolicy, WorkspaceResolver
+from luminamind_mcp.tools import RegistryTools
+
+__all__ = ["INSTRUCTIONS", "McpApp", "ReadinessCheck", "build_app", "serve_stdio"]
+
+_log = structlog.get_logger(__name__)
+
+Transport = Literal["stdio", "http"]
+Ctx = ServerRequestContext[Any, Any]  # Any: no lifespan state; the transport's request object
+# Awaited by /readyz; raises (any exception, with a message) when the dependency is not ready.
+ReadinessCheck = Callable[[], Awaitable[None]]
+
+INSTRUCTIONS = (
+    "LuminaMind: file, code, shell, web and system tools confined to the workspace (the "
+    "client's roots when it offers them). Tools that change files or run commands ask the "
+    "user for approval through elicitation. Results are structured JSON, bounded, with a "
+    "'truncated' flag and how to get the rest."
+)
+
+
+@dataclass
+class McpApp:
+    """One MCP server and what it serves, shared by every connection of a process.
+
+    Attributes:
+        settings: the configuration the server was built from.
+        runtime: registry, executor and the base tool context (``surface="mcp"``).
+        tools: the registry published as MCP tools.
+        resolver: each connection's workspace (client roots or ``--workspace``).
+        server: the SDK server the transports run.
+        readiness: named checks ``/readyz`` runs (the agent adds its checkpointer's).
+    """
+
+    settings: Settings
+    runtime: ToolRuntime
+    tools: RegistryTools
+    resolver: WorkspaceResolver
+    server: Server[Any] = field(init=False)  # Any: no lifespan state
+    readiness: dict[str, ReadinessCheck] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.server = Server(
+            "luminamind",
+            version=__version__,
+            title="LuminaMind",
+            instructions=INSTRUCTIONS,
+            on_list_tools=self._list_tools,
+            on_call_tool=self._call_tool,
+        )
+        # Registered directly: the constructor's on_roots_list_changed warns (roots are
+        # deprecated in the 2026-07-28 protocol) but handshake-era clients still send it.
+        self.server.add_notification_handler(
+            "notifications/roots/list_changed", types.NotificationParams, self._roots_changed
+        )
+        self.server.middleware.append(_count_requests)
+        self.readiness.setdefault("workspace", self._workspace_ready)
+
+    async def _workspace_ready(self) -> None:
+        root = self.resolver.base.root
+        if not root.is_dir():
+            raise RuntimeError(f"workspace {root} is not a directory any more")
+
+    async def _list_tools(
+        self, ctx: Ctx, params: types.PaginatedRequestParams | None
+    ) -> types.ListToolsResult:
+        del ctx, params
+        return types.ListToolsResult(tools=self.tools.list())
+
+    async def _call_tool(
+        self, ctx: Ctx, params: types.CallToolRequestParams
+    ) -> types.CallToolResult:
+        context = await self.tool_context(ctx)
+        return await self.tools.acall(
+            params.name, params.arguments, context=context, asker=Asker(ctx)
+        )
+
+    async def _roots_changed(self, ctx: Ctx, params: types.NotificationParams) -> None:
+        del params
+        self.resolver.invalidate(ctx)
+
+    async def tool_context(self, ctx: Ctx) -> ToolContext:
+        """The tool context for one request: its connection's workspace, its progress token."""
+        workspace = await self.resolver.aworkspace_for(ctx)
+
+        async def progress(done: float, total: float | None, message: str) -> None:
+            # A no-op unless the client sent a progress token with this request.
+            await ctx.session.report_progress(done, total, message or None)
+
+        return replace(self.runtime.context, workspace=workspace, progress=progress)
+
+
+async def _count_requests(ctx: Ctx, call_next: CallNext) -> HandlerResult:
+    """Middleware: count and time every MCP request (notifications pass through)."""
+    if ctx.request_id is None:
+        return await call_next(ctx)
+    metrics = get_metrics()
+    started = time.perf_counter()
+    outcome = "error"
+    try:
+        result = await call_next(ctx)
+        outcome = "ok"
+        return result
+    finally:
+        metrics.requests_total.labels("mcp", outcome).inc()
+        metrics.request_duration_seconds.labels("mcp").observe(time.perf_counter() - started)
+
+
+def build_app(
+    settings: Settings, *, transport: Transport, runtime: ToolRuntime | None = None
+) -> McpApp:
+    """Build the server for ``transport`` (stdio trusts client roots; HTTP only narrows)."""
+    runtime = runtime or build_tool_runtime(settings, surface="mcp")
+    policy: RootsPolicy = "replace" if transport == "stdio" else "narrow"
+    return McpApp(
+        settings=settings,
+        runtime=runtime,
+        tools=RegistryTools(runtime, unattended=settings.server.unattended_approval),
+        resolver=WorkspaceResolver(runtime.context.workspace, policy=policy),
+    )
+
+
+async def aserve_stdio(app: McpApp) -> None:
+    """Serve one client over this process's stdin and stdout until it disconnects."""
+    async with stdio_server() as (read_stream, write_stream):
+        _log.info("mcp_server_started", transport="stdio", workspace=str(app.resolver.base.root))
+        await app.server.run(read_stream, write_stream, app.server.create_initialization_options())
+
+
+def serve_stdio(settings: Settings) -> None:
+    """``luminamind mcp``: serve over stdio."""
+    app = build_app(settings, transport="stdio")
+    anyio.run(aserve_stdio, app)
