@@ -1,0 +1,26 @@
+"""``luminamind lsp``: the language server on stdio."""
+
+from __future__ import annotations
+
+import typer
+
+from luminamind.cli.state import CliState
+from luminamind.observability.logging import configure_logging
+
+__all__ = ["register"]
+
+
+def lsp(ctx: typer.Context) -> None:
+    """Serve the Language Server Protocol on stdin/stdout (editors start this)."""
+    state: CliState = ctx.obj
+    settings = state.settings()
+    # stdout carries the protocol: logs go to stderr as JSON lines the editor can keep.
+    configure_logging(level=state.log_level, fmt="json")
+    from luminamind_lsp import serve_stdio  # noqa: TID251 - the one sanctioned, lazy import
+
+    serve_stdio(settings if state.workspace is not None else None)
+
+
+def register(app: typer.Typer) -> None:
+    """Attach ``lsp`` to the main app."""
+    app.command("lsp")(lsp)

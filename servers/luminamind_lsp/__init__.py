@@ -1,0 +1,23 @@
+"""LuminaMind's language server (pygls): agent commands inside any LSP editor."""
+
+from __future__ import annotations
+
+from luminamind.config import Settings
+from luminamind_lsp.commands import COMMANDS, register_commands
+from luminamind_lsp.features import register_features
+from luminamind_lsp.server import LuminaLanguageServer
+
+__all__ = ["COMMANDS", "LuminaLanguageServer", "build_server", "serve_stdio"]
+
+
+def build_server(settings: Settings | None = None) -> LuminaLanguageServer:
+    """A language server with every feature and command registered."""
+    server = LuminaLanguageServer(settings=settings)
+    register_features(server)
+    register_commands(server)
+    return server
+
+
+def serve_stdio(settings: Settings | None = None) -> None:
+    """Serve LSP over stdin/stdout until the client exits."""
+    build_server(settings).start_io()

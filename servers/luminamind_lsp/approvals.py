@@ -1,0 +1,141 @@
+"""File-change approvals in the editor's diff view.
+
+A proposed file change goes to the client as ``workspace/applyEdit``. When the client supports
+change annotations, every edit carries one with ``needsConfirmation: true``, so VS Code shows its
+refactor preview (a diff) and applies nothing until the user accepts. Other clients are asked
+first with ``window/showMessageRequest`` (Apply / Reject / Show diff). ``applied: false`` is a
+rejection the agent is told about.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from urllib.parse import unquote
+
+from lsprotocol import types as lsp
+from pygls.lsp.server import LanguageServer
+
+from luminamind.agent.events import ActionRequest, Decision
+from luminamind.tools.preview import FileChange
+from luminamind_lsp.edits import BufferView, EditConflictError, build_workspace_edit
+
+__all__ = ["EditorApprovals", "file_changes"]
+
+_APPLY, _REJECT, _SHOW = "Apply", "Reject", "Show diff"
+
+
+def file_changes(request: ActionRequest, root: Path) -> list[FileChange]:
+    """The file changes an approval request carries (empty for e.g. a shell command)."""
+    if request.files:
+        return list(request.files)
+    if request.path and request.diff is not None:
+        target = root / request.path
+        old = target.read_text(encoding="utf-8") if target.is_file() else None
+        return [
+            FileChange(
+                path=request.path, diff=request.diff, old_text=old, new_text=request.new_text
+            )
+        ]
+    return []
+
+
+class EditorApprovals:
+    """Asks the editor's user about file changes the agent proposes."""
+
+    def __init__(self, server: LanguageServer, *, root: Path, scratch_dir: Path) -> None:
+        self._server = server
+        self._root = root
+        self._scratch = scratch_dir
+
+    def _annotations_supported(self) -> bool:
+        workspace = self._server.client_capabilities.workspace
+        edit = workspace.workspace_edit if workspace else None
+        return bool(edit and edit.change_annotation_support is not None)
+
+    def _buffer(self, uri: str) -> BufferView | None:
+        document = self._server.workspace.text_documents.get(unquote(uri))
+        if document is None:
+            return None
+        return BufferView(uri=uri, version=document.version, text=document.source)
+
+    async def decide(self, request: ActionRequest) -> Decision | None:
+        """Ask about a file change; None when the request is not a file change."""
+        changes = file_changes(request, self._root)
+        if not changes:
+            return None
+        paths = ", ".join(c.path for c in changes)
+        targets = [(c, (self._root / c.path).as_uri()) for c in changes]
+        annotate = self._annotations_supported()
+        try:
+            edit = build_workspace_edit(
+                [(c, uri, self._buffer(uri)) for c, uri in targets],
+                label=f"LuminaMind: {request.tool} {paths}",
+                annotate=annotate,
+            )
+        except EditConflictError as exc:
+            self._server.window_show_message(
+                lsp.ShowMessageParams(
+                    type=lsp.MessageType.Warning,
+                    message=f"LuminaMind: cannot apply the change to {paths}: {exc}. Save first.",
+                )
+            )
+            return Decision(
+                type="reject",
+                message=f"The user has unsaved edits in {paths} that conflict with this change "
+                f"({exc}). Ask them to save the file, then read it again before retrying.",
+            )
+        if not annotate and not await self._confirm(request, changes, paths):
+            return Decision(type="reject", message=f"The user rejected the change to {paths}.")
+        result = await self._server.workspace_apply_edit_async(
+            lsp.ApplyWorkspaceEditParams(edit=edit, label=f"LuminaMind: {request.tool} {paths}")
+        )
+        if result.applied:
+            return Decision(
+                type="respond",
+                message=(
+                    f"The user reviewed the change to {paths} in the editor and applied it; it is "
+                    "done, do not write it again. The file on disk updates when they save."
+                ),
+            )
+        reason = f" ({result.failure_reason})" if result.failure_reason else ""
+        return Decision(type="reject", message=f"The user rejected the change to {paths}{reason}.")
+
+    async def _confirm(self, request: ActionRequest, changes: list[FileChange], paths: str) -> bool:
+        added = sum(c.diff.count("\n+") for c in changes)
+        removed = sum(c.diff.count("\n-") for c in changes)
+        question = (
+            f"LuminaMind wants to change {paths} (+{added} −{removed} lines) with {request.tool}."
+        )
+        actions = [_APPLY, _REJECT, _SHOW]
+        while True:
+            answer = await self._server.window_show_message_request_async(
+                lsp.ShowMessageRequestParams(
+                    type=lsp.MessageType.Info,
+                    message=question,
+                    actions=[lsp.MessageActionItem(title=a) for a in actions],
+                )
+            )
+            choice = answer.title if answer is not None else _REJECT
+            if choice != _SHOW:
+                return choice == _APPLY
+            await self._show_diff(request, changes)
+            actions = [_APPLY, _REJECT]
+
+    async def _show_diff(self, request: ActionRequest, changes: list[FileChange]) -> None:
+        path = self._scratch / f"{request.id}.diff"
+        await asyncio.to_thread(_write, path, "".join(c.diff for c in changes))
+        window = self._server.client_capabilities.window
+        if window is not None and window.show_document is not None:
+            await self._server.window_show_document_async(
+                lsp.ShowDocumentParams(uri=path.as_uri(), take_focus=True)
+            )
+        else:
+            self._server.window_show_message(
+                lsp.ShowMessageParams(type=lsp.MessageType.Info, message=f"Diff: {path}")
+            )
+
+
+def _write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")

@@ -1,0 +1,143 @@
+"""The LuminaMind language server: agent commands in any LSP editor.
+
+The agent stack is opened lazily on the first command so ``initialize`` answers at once; agent
+runs are asyncio tasks, so the server keeps answering other requests while they work.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from contextlib import AsyncExitStack
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlparse
+
+import structlog
+from lsprotocol import types as lsp
+from pygls.exceptions import JsonRpcException
+from pygls.lsp.server import LanguageServer
+from pygls.protocol import LanguageServerProtocol
+from pygls.server import ServerErrors
+
+from luminamind import __version__
+from luminamind.agent.service import AgentService
+from luminamind.config import Settings, WorkspaceRootConfig, load_settings
+
+__all__ = ["LuminaLanguageServer"]
+
+_log = structlog.get_logger(__name__)
+
+
+class _Protocol(LanguageServerProtocol):
+    """pygls' protocol, plus ``$/cancelRequest`` reaching commands that are already running.
+
+    pygls cancels a request's future only before it starts; an agent run is long, so the server
+    keeps the running task of each request id and cancels it here.
+    """
+
+    def _handle_cancel_notification(self, msg_id: Any) -> None:  # Any: JSON-RPC id
+        super()._handle_cancel_notification(msg_id)
+        server = self._server
+        if isinstance(server, LuminaLanguageServer):
+            server.cancel_request(msg_id)
+
+
+class LuminaLanguageServer(LanguageServer):
+    """pygls server holding the agent service and the runs in flight."""
+
+    def __init__(self, *, settings: Settings | None = None) -> None:
+        super().__init__("luminamind", __version__, protocol_cls=_Protocol)
+        self._base_settings = settings
+        self.settings: Settings | None = settings
+        self._stack = AsyncExitStack()
+        self._service: AgentService | None = None
+        self._service_lock = asyncio.Lock()
+        self._request_tasks: dict[Any, asyncio.Task[Any]] = {}  # Any: JSON-RPC ids are int | str
+        self.runs: dict[str, asyncio.Task[Any]] = {}
+
+    # -- workspace and agent -----------------------------------------------------------------
+
+    def configure(self, params: lsp.InitializeParams) -> None:
+        """Use the workspace folders from ``initialize``: the first is the root, others rw roots."""
+        folders = [_uri_to_path(f.uri) for f in params.workspace_folders or []]
+        if not folders and params.root_uri:
+            folders = [_uri_to_path(params.root_uri)]
+        folders = [f for f in folders if f is not None and f.is_dir()]
+        if not folders:
+            return
+        extra = [WorkspaceRootConfig(path=f, mode="rw") for f in folders[1:]]
+        base = self._base_settings
+        if base is None:
+            self.settings = load_settings(workspace=folders[0], extra_roots=extra)
+        else:
+            self.settings = base.model_copy(update={"workspace": folders[0], "extra_roots": extra})
+
+    def current_settings(self) -> Settings:
+        """The settings in force (loaded from the current directory before ``initialize``)."""
+        if self.settings is None:
+            self.settings = load_settings()
+        return self.settings
+
+    async def service(self) -> AgentService:
+        """The agent service, opened on first use and kept until shutdown."""
+        async with self._service_lock:
+            if self._service is None:
+                self._service = await self._stack.enter_async_context(
+                    AgentService.open(self.current_settings(), surface="lsp")
+                )
+            return self._service
+
+    async def close(self) -> None:
+        """Cancel runs and close the agent service (checkpointer connections)."""
+        for task in list(self.runs.values()):
+            task.cancel()
+        await self._stack.aclose()
+        self._service = None
+
+    def default_thread(self, uri: str | None = None) -> str:
+        """One thread per workspace folder: the folder holding ``uri``, else the root."""
+        settings = self.current_settings()
+        folder = settings.workspace
+        path = _uri_to_path(uri) if uri else None
+        if path is not None:
+            for root in (settings.workspace, *(r.path for r in settings.extra_roots)):
+                if path.is_relative_to(root):
+                    folder = root
+                    break
+        digest = hashlib.sha256(str(folder).encode()).hexdigest()[:12]
+        return f"lsp-{folder.name or 'root'}-{digest}"
+
+    # -- request tracking ----------------------------------------------------------------------
+
+    def track_request(self, task: asyncio.Task[Any]) -> Any:  # Any: JSON-RPC id
+        """Remember the task serving the current request so ``$/cancelRequest`` can reach it."""
+        msg_id = self.protocol._ctx_msg_id.get(None)  # pygls keeps the id in a context var
+        if msg_id is not None:
+            self._request_tasks[msg_id] = task
+            task.add_done_callback(lambda _: self._request_tasks.pop(msg_id, None))
+        return msg_id
+
+    def cancel_request(self, msg_id: Any) -> None:  # Any: JSON-RPC id
+        """Cancel the running task of a request, if it is still running."""
+        task = self._request_tasks.get(msg_id)
+        if task is not None and not task.done():
+            task.cancel()
+
+    def report_server_error(self, error: Exception, source: ServerErrors) -> None:
+        """Log errors instead of popping a message for each one (commands show their own)."""
+        if isinstance(error, JsonRpcException):
+            _log.warning("lsp_request_failed", error=error.message, code=error.code)
+        else:
+            _log.error(
+                "lsp_server_error", error=repr(error), source=getattr(source, "__name__", "")
+            )
+
+
+def _uri_to_path(uri: str | None) -> Path | None:
+    if not uri:
+        return None
+    parsed = urlparse(uri)
+    if parsed.scheme != "file":
+        return None
+    return Path(unquote(parsed.path)).resolve()
