@@ -15,10 +15,9 @@ from urllib.parse import unquote, urlparse
 
 import structlog
 from lsprotocol import types as lsp
-from pygls.exceptions import JsonRpcException
+from pygls.exceptions import JsonRpcException, PyglsError
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol
-from pygls.server import ServerErrors
 
 from luminamind import __version__
 from luminamind.agent.service import AgentService
@@ -124,7 +123,9 @@ class LuminaLanguageServer(LanguageServer):
         if task is not None and not task.done():
             task.cancel()
 
-    def report_server_error(self, error: Exception, source: ServerErrors) -> None:
+    def report_server_error(
+        self, error: Exception, source: type[PyglsError] | type[JsonRpcException]
+    ) -> None:
         """Log errors instead of popping a message for each one (commands show their own)."""
         if isinstance(error, JsonRpcException):
             _log.warning("lsp_request_failed", error=error.message, code=error.code)
