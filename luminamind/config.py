@@ -166,6 +166,12 @@ class WebSettings(_Section):
     )
     crawl_concurrency: int = Field(default=4, ge=1, le=32)
     crawl_delay_seconds: float = Field(default=0.5, ge=0)
+    crawl_page_chars: int = Field(default=8_000, ge=1, description="Markdown kept per page")
+    retry_attempts: int = Field(default=3, ge=1, le=10, description="Tries per provider call")
+    retry_backoff_seconds: float = Field(default=0.5, ge=0)
+    retry_max_delay_seconds: float = Field(
+        default=10.0, ge=0, description="Longest Retry-After honoured before giving up"
+    )
 
 
 class CacheSettings(_Section):
@@ -176,7 +182,13 @@ class CacheSettings(_Section):
     ttl_seconds: float = Field(default=3600.0, gt=0)
     max_entries: int = Field(default=10_000, ge=1)
     max_entry_bytes: int = Field(default=2_000_000, ge=1)
+    max_memory_bytes: int = Field(default=64_000_000, ge=1, description="Memory backend bound")
+    path: Path | None = Field(default=None, description="SQLite file (default: data_dir)")
+    retry_seconds: float = Field(
+        default=60.0, ge=0, description="How long a failed backend is bypassed before a retry"
+    )
     llm_cache: Literal["off", "on", "auto"] = "auto"
+    llm_ttl_seconds: float = Field(default=86_400.0, gt=0)
 
 
 class ModelSettings(_Section):
