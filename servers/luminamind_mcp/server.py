@@ -8,8 +8,10 @@ registry's schemas exactly and hand every call to `ToolExecutor` (see docs/decis
 
 from __future__ import annotations
 
+import importlib.util
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
@@ -25,11 +27,21 @@ from luminamind.config import Settings
 from luminamind.observability.metrics import get_metrics
 from luminamind.runtime import ToolRuntime, build_tool_runtime
 from luminamind.tools.context import ToolContext
+from luminamind_mcp import prompts
+from luminamind_mcp.agent_tools import AgentTools
 from luminamind_mcp.approval import Asker
+from luminamind_mcp.resources import ThreadResources
 from luminamind_mcp.roots import RootsPolicy, WorkspaceResolver
 from luminamind_mcp.tools import RegistryTools
 
-__all__ = ["INSTRUCTIONS", "McpApp", "ReadinessCheck", "build_app", "serve_stdio"]
+__all__ = [
+    "INSTRUCTIONS",
+    "McpApp",
+    "ReadinessCheck",
+    "agent_available",
+    "build_app",
+    "serve_stdio",
+]
 
 _log = structlog.get_logger(__name__)
 
@@ -42,7 +54,8 @@ INSTRUCTIONS = (
     "LuminaMind: file, code, shell, web and system tools confined to the workspace (the "
     "client's roots when it offers them). Tools that change files or run commands ask the "
     "user for approval through elicitation. Results are structured JSON, bounded, with a "
-    "'truncated' flag and how to get the rest."
+    "'truncated' flag and how to get the rest. run_task hands a whole task to LuminaMind's "
+    "own agent (progress notifications, approvals, resumable threads)."
 )
 
 
@@ -55,6 +68,7 @@ class McpApp:
         runtime: registry, executor and the base tool context (``surface="mcp"``).
         tools: the registry published as MCP tools.
         resolver: each connection's workspace (client roots or ``--workspace``).
+        agent: the agent's tools, or None when this installation has no agent.
         server: the SDK server the transports run.
         readiness: named checks ``/readyz`` runs (the agent adds its checkpointer's).
     """
@@ -63,18 +77,39 @@ class McpApp:
     runtime: ToolRuntime
     tools: RegistryTools
     resolver: WorkspaceResolver
+    agent: AgentTools | None = None
     server: Server[Any] = field(init=False)  # Any: no lifespan state
     readiness: dict[str, ReadinessCheck] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        if self.agent is not None:
+            clash = {t.name for t in self.agent.list()} & set(self.runtime.registry.names())
+            if clash:
+                raise ValueError(f"agent tools clash with registry tools: {sorted(clash)}")
+        resources = ThreadResources(self.agent) if self.agent is not None else None
         self.server = Server(
             "luminamind",
             version=__version__,
             title="LuminaMind",
             instructions=INSTRUCTIONS,
+            lifespan=self._lifespan,
             on_list_tools=self._list_tools,
             on_call_tool=self._call_tool,
+            on_list_prompts=self._list_prompts,
+            on_get_prompt=self._get_prompt,
         )
+        if resources is not None:
+            for method, params_type, handler in (
+                ("resources/list", types.PaginatedRequestParams, self._list_resources),
+                (
+                    "resources/templates/list",
+                    types.PaginatedRequestParams,
+                    self._list_resource_templates,
+                ),
+                ("resources/read", types.ReadResourceRequestParams, self._read_resource),
+            ):
+                self.server.add_request_handler(method, params_type, handler)  # type: ignore[arg-type]
+        self._resources = resources
         # Registered directly: the constructor's on_roots_list_changed warns (roots are
         # deprecated in the 2026-07-28 protocol) but handshake-era clients still send it.
         self.server.add_notification_handler(
@@ -82,6 +117,17 @@ class McpApp:
         )
         self.server.middleware.append(_count_requests)
         self.readiness.setdefault("workspace", self._workspace_ready)
+        if self.agent is not None:
+            self.readiness.setdefault("checkpointer", self.agent.ready)
+
+    @asynccontextmanager
+    async def _lifespan(self, server: Server[Any]) -> AsyncIterator[dict[str, Any]]:
+        del server
+        try:
+            yield {}
+        finally:
+            if self.agent is not None:
+                await self.agent.aclose()
 
     async def _workspace_ready(self) -> None:
         root = self.resolver.base.root
@@ -92,15 +138,61 @@ class McpApp:
         self, ctx: Ctx, params: types.PaginatedRequestParams | None
     ) -> types.ListToolsResult:
         del ctx, params
-        return types.ListToolsResult(tools=self.tools.list())
+        agent = self.agent.list() if self.agent is not None else []
+        return types.ListToolsResult(tools=[*self.tools.list(), *agent])
 
     async def _call_tool(
         self, ctx: Ctx, params: types.CallToolRequestParams
     ) -> types.CallToolResult:
         context = await self.tool_context(ctx)
+        if self.agent is not None and params.name in self.agent:
+
+            async def progress(step: float, message: str) -> None:
+                await context.progress(step, None, message)
+
+            return await self.agent.acall(
+                params.name,
+                params.arguments,
+                workspace=context.workspace,
+                asker=Asker(ctx),
+                progress=progress,
+            )
         return await self.tools.acall(
             params.name, params.arguments, context=context, asker=Asker(ctx)
         )
+
+    async def _list_prompts(
+        self, ctx: Ctx, params: types.PaginatedRequestParams | None
+    ) -> types.ListPromptsResult:
+        del ctx, params
+        return types.ListPromptsResult(prompts=prompts.list_prompts())
+
+    async def _get_prompt(
+        self, ctx: Ctx, params: types.GetPromptRequestParams
+    ) -> types.GetPromptResult:
+        del ctx
+        return prompts.get_prompt(params.name, params.arguments)
+
+    async def _list_resources(
+        self, ctx: Ctx, params: types.PaginatedRequestParams | None
+    ) -> types.ListResourcesResult:
+        del ctx, params
+        assert self._resources is not None
+        return types.ListResourcesResult(resources=self._resources.list())
+
+    async def _list_resource_templates(
+        self, ctx: Ctx, params: types.PaginatedRequestParams | None
+    ) -> types.ListResourceTemplatesResult:
+        del ctx, params
+        assert self._resources is not None
+        return types.ListResourceTemplatesResult(resource_templates=self._resources.templates())
+
+    async def _read_resource(
+        self, ctx: Ctx, params: types.ReadResourceRequestParams
+    ) -> types.ReadResourceResult:
+        del ctx
+        assert self._resources is not None
+        return await self._resources.aread(str(params.uri))
 
     async def _roots_changed(self, ctx: Ctx, params: types.NotificationParams) -> None:
         del params
@@ -139,12 +231,22 @@ def build_app(
     """Build the server for ``transport`` (stdio trusts client roots; HTTP only narrows)."""
     runtime = runtime or build_tool_runtime(settings, surface="mcp")
     policy: RootsPolicy = "replace" if transport == "stdio" else "narrow"
+    unattended = settings.server.unattended_approval
     return McpApp(
         settings=settings,
         runtime=runtime,
-        tools=RegistryTools(runtime, unattended=settings.server.unattended_approval),
+        tools=RegistryTools(runtime, unattended=unattended),
         resolver=WorkspaceResolver(runtime.context.workspace, policy=policy),
+        agent=AgentTools(settings, unattended=unattended) if agent_available() else None,
     )
+
+
+def agent_available() -> bool:
+    """True when this installation has the agent (found without importing it: that is slow)."""
+    try:
+        return importlib.util.find_spec("luminamind.agent.service") is not None
+    except ModuleNotFoundError:
+        return False
 
 
 async def aserve_stdio(app: McpApp) -> None:
