@@ -13,7 +13,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import anyio
 import mcp_types as types
@@ -32,6 +32,7 @@ from luminamind_mcp.agent_tools import AgentTools
 from luminamind_mcp.approval import Asker
 from luminamind_mcp.resources import ThreadResources
 from luminamind_mcp.roots import RootsPolicy, WorkspaceResolver
+from luminamind_mcp.stdio import pipe_stdio
 from luminamind_mcp.tools import RegistryTools
 
 __all__ = [
@@ -251,9 +252,19 @@ def agent_available() -> bool:
 
 async def aserve_stdio(app: McpApp) -> None:
     """Serve one client over this process's stdin and stdout until it disconnects."""
-    async with stdio_server() as (read_stream, write_stream):
-        _log.info("mcp_server_started", transport="stdio", workspace=str(app.resolver.base.root))
-        await app.server.run(read_stream, write_stream, app.server.create_initialization_options())
+    async with pipe_stdio() as pipes:
+        # Pipe transports when the client spawned us (the usual case); the SDK's own
+        # thread-backed streams otherwise.
+        stdin, stdout = pipes if pipes is not None else (None, None)
+        async with stdio_server(stdin=cast(Any, stdin), stdout=cast(Any, stdout)) as (
+            read_stream,
+            write_stream,
+        ):
+            _log.info(
+                "mcp_server_started", transport="stdio", workspace=str(app.resolver.base.root)
+            )
+            options = app.server.create_initialization_options()
+            await app.server.run(read_stream, write_stream, options)
 
 
 def serve_stdio(settings: Settings) -> None:

@@ -1,0 +1,272 @@
+"""MCP server benchmark: LuminaMind against the reference filesystem server, over stdio.
+
+Both servers get the same corpus (a 10 KB text file and a tree of 2,000 small files) and are
+driven by the same client (the official ``mcp`` SDK):
+
+- median latency of reading the 10 KB file (``read_file`` vs ``read_text_file``),
+- median latency of a name-glob search for ``*.py`` (``file_search`` vs ``search_files``),
+- cold start: spawning the server until the first ``tools/list`` answer.
+
+Then the HTTP transport alone: 20 concurrent clients calling ``read_file`` for a fixed time;
+requests/s and p95 latency. The reference server is installed with npm into
+``bench/.work/node_modules`` (gitignored). Run: ``python -m bench mcp``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Awaitable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import httpx2
+from mcp.client.session import ClientSession
+from mcp.client.stdio import StdioServerParameters, stdio_client
+from mcp.client.streamable_http import streamable_http_client
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench._report import machine_line, write_section
+
+HERE = Path(__file__).resolve().parent
+WORK = HERE / ".work"
+CORPUS = WORK / "mcp-corpus"
+HOME = WORK / "mcp-home"
+REFERENCE = WORK / "node_modules" / "@modelcontextprotocol" / "server-filesystem"
+LUMINAMIND = Path(sys.executable).parent / "luminamind"
+
+READ_CALLS = 200
+SEARCH_CALLS = 40
+COLD_STARTS = 7
+HTTP_CLIENTS = 20
+HTTP_SECONDS = 10.0
+
+
+@dataclass
+class Contender:
+    """One server and the equivalent calls on it."""
+
+    name: str
+    params: StdioServerParameters
+    read: tuple[str, dict[str, Any]]
+    search: tuple[str, dict[str, Any]]
+    results: dict[str, float] = field(default_factory=dict)
+
+
+def ensure_reference() -> Path:
+    """The reference server's entry point, installed with npm on first use."""
+    entry = REFERENCE / "dist" / "index.js"
+    if not entry.exists():
+        WORK.mkdir(parents=True, exist_ok=True)
+        subprocess.run(
+            [
+                "npm",
+                "install",
+                "--no-audit",
+                "--no-fund",
+                "--prefix",
+                str(WORK),
+                "@modelcontextprotocol/server-filesystem",
+            ],
+            check=True,
+        )
+    return entry
+
+
+def build_corpus() -> None:
+    """The same files for both servers (rebuilt each run, so nothing is left from before)."""
+    shutil.rmtree(CORPUS, ignore_errors=True)
+    CORPUS.mkdir(parents=True)
+    line = "The quick brown fox jumps over the lazy dog; 0123456789.\n"
+    (CORPUS / "ten_kb.txt").write_text((line * 200)[:10_240], encoding="utf-8")
+    for d in range(40):
+        folder = CORPUS / f"pkg{d:02d}" / "sub"
+        folder.mkdir(parents=True)
+        for f in range(50):
+            suffix = (".py", ".txt", ".md", ".json")[f % 4]
+            (folder / f"mod{f:02d}{suffix}").write_text(f"# file {d}/{f}\nvalue = {f}\n")
+
+
+def contenders() -> list[Contender]:
+    env = {
+        "LUMINAMIND_DATA_DIR": str(HOME / "data"),
+        "LUMINAMIND_CONFIG_FILE": str(HOME / "none.toml"),
+        "LUMINAMIND_CACHE__BACKEND": "memory",
+    }
+    ours = Contender(
+        name="LuminaMind",
+        params=StdioServerParameters(
+            command=str(LUMINAMIND), args=["mcp", "--workspace", str(CORPUS)], env=env, cwd=CORPUS
+        ),
+        read=("read_file", {"path": "ten_kb.txt"}),
+        search=("file_search", {"pattern": "*.py"}),
+    )
+    theirs = Contender(
+        name="server-filesystem",
+        params=StdioServerParameters(
+            command=shutil.which("node") or "node", args=[str(ensure_reference()), str(CORPUS)]
+        ),
+        read=("read_text_file", {"path": str(CORPUS / "ten_kb.txt")}),
+        search=("search_files", {"path": str(CORPUS), "pattern": "**/*.py"}),
+    )
+    return [ours, theirs]
+
+
+@contextlib.asynccontextmanager
+async def session(params: StdioServerParameters) -> AsyncIterator[ClientSession]:
+    with open(os.devnull, "w") as devnull:
+        async with (
+            stdio_client(params, errlog=devnull) as (read, write),
+            ClientSession(read, write) as s,
+        ):
+            await s.initialize()
+            yield s
+
+
+async def cold_start(params: StdioServerParameters) -> float:
+    """Seconds from spawning the server to its first tools/list answer."""
+    started = time.perf_counter()
+    async with session(params) as s:
+        await s.list_tools()
+        return time.perf_counter() - started
+
+
+async def timed_calls(s: ClientSession, tool: str, args: dict[str, Any], n: int) -> list[float]:
+    for _ in range(5):  # warm-up: imports, caches, JIT
+        await check(s.call_tool(tool, args))
+    samples = []
+    for _ in range(n):
+        started = time.perf_counter()
+        await check(s.call_tool(tool, args))
+        samples.append(time.perf_counter() - started)
+    return samples
+
+
+async def check(call: Awaitable[Any]) -> None:
+    result = await call
+    if result.is_error:
+        raise RuntimeError(f"benchmark call failed: {result.content}")
+
+
+async def measure(c: Contender) -> None:
+    starts = [await cold_start(c.params) for _ in range(COLD_STARTS)]
+    c.results["cold_start"] = statistics.median(starts)
+    async with session(c.params) as s:
+        c.results["read"] = statistics.median(await timed_calls(s, *c.read, READ_CALLS))
+        c.results["search"] = statistics.median(await timed_calls(s, *c.search, SEARCH_CALLS))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+async def http_load() -> tuple[float, float, int]:
+    """(requests/s, p95 seconds, errors) for concurrent read_file calls over HTTP."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "LUMINAMIND_DATA_DIR": str(HOME / "data"),
+        "LUMINAMIND_CONFIG_FILE": str(HOME / "none.toml"),
+        "LUMINAMIND_SERVER__RATE_LIMIT_PER_MINUTE": "10000000",
+    }
+    env.pop("LUMINAMIND_MCP_TOKEN", None)
+    process = subprocess.Popen(
+        [str(LUMINAMIND), "mcp", "--http", "--port", str(port), "--workspace", str(CORPUS)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(600):
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                    break
+            await asyncio.sleep(0.05)
+        latencies: list[float] = []
+        errors = 0
+        deadline = 0.0
+
+        async def client() -> None:
+            nonlocal errors
+            async with (
+                httpx2.AsyncClient(timeout=60) as http,
+                streamable_http_client(f"{url}/mcp", http_client=http) as (read, write),
+                ClientSession(read, write) as s,
+            ):
+                await s.initialize()
+                while time.perf_counter() < deadline:
+                    started = time.perf_counter()
+                    result = await s.call_tool("read_file", {"path": "ten_kb.txt"})
+                    latencies.append(time.perf_counter() - started)
+                    errors += bool(result.is_error)
+
+        deadline = time.perf_counter() + HTTP_SECONDS
+        began = time.perf_counter()
+        await asyncio.gather(*(client() for _ in range(HTTP_CLIENTS)))
+        elapsed = time.perf_counter() - began
+        p95 = statistics.quantiles(latencies, n=20)[-1]
+        return len(latencies) / elapsed, p95, errors
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:.2f} ms"
+
+
+async def main() -> None:
+    build_corpus()
+    HOME.mkdir(parents=True, exist_ok=True)
+    ours, theirs = contenders()
+    for c in (ours, theirs):
+        print(f"measuring {c.name} over stdio", flush=True)
+        await measure(c)
+    print("measuring LuminaMind over HTTP", flush=True)
+    rps, p95, errors = await http_load()
+
+    rows = [
+        ("read a 10 KB file (median)", "read", "read_file / read_text_file"),
+        ("name-glob search, 2,000 files (median)", "search", "file_search / search_files"),
+        ("cold start to first tools/list (median)", "cold_start", "spawn + initialize + list"),
+    ]
+    lines = [
+        "## MCP server (`bench/mcp.py`)",
+        "",
+        f"{machine_line()}. stdio, official `mcp` client, same corpus; reference: "
+        "`@modelcontextprotocol/server-filesystem` on Node "
+        f"{subprocess.run(['node', '--version'], capture_output=True, text=True).stdout.strip()}."
+        " Ratio = LuminaMind / reference (target <= 1.0x for tool calls; cold start < 1 s).",
+        "",
+        "| measure | tools | LuminaMind | reference | ratio |",
+        "|---|---|---:|---:|---:|",
+    ]
+    for label, key, tools in rows:
+        a, b = ours.results[key], theirs.results[key]
+        lines.append(f"| {label} | {tools} | {ms(a)} | {ms(b)} | {a / b:.2f}x |")
+    lines += [
+        "",
+        f"HTTP (`luminamind mcp --http`): {HTTP_CLIENTS} concurrent clients calling `read_file` "
+        f"on the 10 KB file for {HTTP_SECONDS:.0f} s: **{rps:.0f} requests/s**, "
+        f"p95 **{ms(p95)}**, {errors} errors.",
+    ]
+    markdown = "\n".join(lines)
+    print(markdown)
+    write_section("mcp", markdown)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
