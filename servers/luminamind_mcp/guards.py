@@ -24,6 +24,7 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import structlog
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -31,6 +32,8 @@ from luminamind.config import ServerSettings
 from luminamind.observability.metrics import get_metrics
 
 __all__ = ["Admission", "HostOriginPolicy", "RateLimiter", "is_loopback"]
+
+_log = structlog.get_logger(__name__)
 
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")
 _MAX_BUCKETS = 10_000
@@ -216,6 +219,7 @@ async def _reject(
     extra: Sequence[tuple[bytes, bytes]] = (),
 ) -> None:
     get_metrics().requests_total.labels("mcp", outcome).inc()
+    _log.info("mcp_request_refused", status=status, outcome=outcome, reason=message)
     body = json.dumps({"error": outcome, "message": message}).encode()
     await send(
         {
