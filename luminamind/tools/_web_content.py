@@ -157,7 +157,12 @@ def decode_text(body: bytes, *, declared: str | None, html: bool = False) -> tup
         if text is not None:
             return text, encoding
     best = charset_normalizer.from_bytes(body[:200_000]).best()
-    encoding = best.encoding if best is not None else "cp1252"
+    # When detection recognises no language, its pick among the many 8-bit code pages that
+    # decode the bytes is arbitrary; windows-1252 is the web's legacy default (WHATWG).
+    if best is None or (best.language == "Unknown" and _trial_decode(body, "cp1252") is not None):
+        encoding = "cp1252"
+    else:
+        encoding = best.encoding
     return body.decode(encoding, errors="replace"), encoding
 
 

@@ -57,19 +57,23 @@ class Reply:
     chunk_delay: float = 0.0
 
     @classmethod
-    def html(cls, text: str, *, charset: str = "utf-8", **kw: Any) -> Reply:
+    def html(
+        cls, text: str, *, charset: str = "utf-8", headers: dict[str, str] | None = None, **kw: Any
+    ) -> Reply:
         return cls(
             body=text.encode(charset),
-            headers={"Content-Type": f"text/html; charset={charset}"},
+            headers={"Content-Type": f"text/html; charset={charset}", **(headers or {})},
             **kw,
         )
 
     @classmethod
-    def json(cls, data: Any, *, status: int = 200, **kw: Any) -> Reply:
+    def json(
+        cls, data: Any, *, status: int = 200, headers: dict[str, str] | None = None, **kw: Any
+    ) -> Reply:
         return cls(
             status=status,
             body=json.dumps(data).encode(),
-            headers={"Content-Type": "application/json"},
+            headers={"Content-Type": "application/json", **(headers or {})},
             **kw,
         )
 
@@ -146,8 +150,13 @@ class LocalHttpServer:
                 route = server._routes.get(parts.path)
                 if route is None:
                     reply = Reply(404, b"not found", {"Content-Type": "text/plain"})
+                elif isinstance(route, Reply):
+                    reply = route
                 else:
-                    reply = route if isinstance(route, Reply) else route(request)
+                    try:
+                        reply = route(request)
+                    except Exception as exc:  # a broken test handler answers 500, visibly
+                        reply = Reply(500, f"handler failed: {exc!r}".encode())
                 if reply.delay:
                     time.sleep(reply.delay)
                 try:
