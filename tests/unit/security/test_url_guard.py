@@ -155,7 +155,7 @@ async def test_names_resolving_to_loopback_are_refused() -> None:
 
 
 async def test_unresolvable_names_are_a_tool_error() -> None:
-    with pytest.raises(ToolExecutionError, match="cannot resolve host 'no-such-host.invalid'"):
+    with pytest.raises(ToolExecutionError, match=r"cannot resolve host 'no-such-host\.invalid'"):
         await GUARD.check("http://no-such-host.invalid/")
 
 
