@@ -140,7 +140,18 @@ class ShellSettings(_Section):
     extra_allowed_programs: list[str] = Field(default_factory=list)
     blocked_programs: list[str] = Field(default_factory=list)
     timeout_seconds: float = Field(default=60.0, gt=0, le=3600)
+    max_timeout_seconds: float = Field(
+        default=600.0, gt=0, le=86_400, description="Largest timeout a call may ask for"
+    )
     max_output_bytes: int = Field(default=64_000, ge=1)
+    allow_pipelines: bool = True
+    allow_package_install: bool = Field(
+        default=False, description="Allow pip/npm/cargo/go installs and npx downloads"
+    )
+    env_passthrough: list[str] = Field(
+        default_factory=list,
+        description="Environment variables passed to commands although their names look secret",
+    )
 
 
 class WebSettings(_Section):
