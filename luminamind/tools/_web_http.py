@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import functools
 import json
 import random
+import ssl
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
@@ -90,13 +92,19 @@ class _PinnedBackend(httpcore.AsyncNetworkBackend):
         await self._inner.sleep(seconds)
 
 
+@functools.lru_cache(maxsize=1)
+def _ssl_context() -> ssl.SSLContext:
+    # Loading the CA bundle takes tens of milliseconds; one context serves every client.
+    return httpx.create_ssl_context(trust_env=False)
+
+
 class _PinnedTransport(httpx.AsyncHTTPTransport):
     def __init__(self, backend: _PinnedBackend, *, max_connections: int) -> None:
-        super().__init__(trust_env=False, http2=True)
+        super().__init__(verify=_ssl_context(), trust_env=False, http2=True)
         # httpx has no public hook for the network backend: replace the (still unused) pool it
         # built with an identical one on our backend. httpx is pinned below 1.0 in pyproject.
         self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=httpx.create_ssl_context(trust_env=False),
+            ssl_context=_ssl_context(),
             max_connections=max_connections,
             max_keepalive_connections=max_connections,
             http1=True,
