@@ -18,9 +18,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from bench._report import machine_line, write_section  # noqa: E402
 from support.http_servers import LocalHttpServer, Reply  # noqa: E402
 
+from bench._report import machine_line, write_section  # noqa: E402
 from luminamind.config import load_settings  # noqa: E402
 from luminamind.observability.logging import configure_logging  # noqa: E402
 from luminamind.runtime import build_tool_runtime  # noqa: E402
@@ -30,7 +30,10 @@ from luminamind.tools.registry import ToolRegistry  # noqa: E402
 REQUESTS = 400
 REPEAT_SHARE = 0.6
 LATENCY = 0.05
-PAGE = "<html><head><title>Page {i}</title></head><body><article><h1>Page {i}</h1>{body}</article></body></html>"
+PAGE = (
+    "<html><head><title>Page {i}</title></head>"
+    "<body><article><h1>Page {i}</h1>{body}</article></body></html>"
+)
 PARAGRAPH = "<p>" + "Benchmark content that looks like a documentation page. " * 12 + "</p>"
 
 
