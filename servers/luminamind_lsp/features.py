@@ -35,7 +35,9 @@ def code_actions(params: lsp.CodeActionParams) -> list[lsp.CodeAction]:
                 title="Fix with LuminaMind",
                 kind=lsp.CodeActionKind.QuickFix,
                 diagnostics=[diagnostic],
-                command=lsp.Command("Fix with LuminaMind", "luminamind.edit", [argument]),
+                command=lsp.Command(
+                    title="Fix with LuminaMind", command="luminamind.edit", arguments=[argument]
+                ),
             )
         )
     selection = {"uri": uri, "range": _range_json(rng)}
@@ -44,7 +46,11 @@ def code_actions(params: lsp.CodeActionParams) -> list[lsp.CodeAction]:
             lsp.CodeAction(
                 title="Explain with LuminaMind",
                 kind=lsp.CodeActionKind.Empty,
-                command=lsp.Command("Explain with LuminaMind", "luminamind.explain", [selection]),
+                command=lsp.Command(
+                    title="Explain with LuminaMind",
+                    command="luminamind.explain",
+                    arguments=[selection],
+                ),
             )
         )
     ask = {**selection, "prompt": "Review this code: point out bugs, risks and improvements."}
@@ -52,7 +58,7 @@ def code_actions(params: lsp.CodeActionParams) -> list[lsp.CodeAction]:
         lsp.CodeAction(
             title="Ask LuminaMind",
             kind=lsp.CodeActionKind.Empty,
-            command=lsp.Command("Ask LuminaMind", "luminamind.ask", [ask]),
+            command=lsp.Command(title="Ask LuminaMind", command="luminamind.ask", arguments=[ask]),
         )
     )
     return actions
