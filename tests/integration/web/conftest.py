@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from pydantic import BaseModel
 from support.http_servers import LocalHttpServer
+from support.web_tools import CallTool, MakeSettings
 
 from luminamind.config import Settings, load_settings
 from luminamind.tools import web
@@ -16,17 +17,12 @@ from luminamind.tools.context import ToolContext
 from luminamind.tools.executor import ToolExecutor
 from luminamind.tools.registry import ToolRegistry
 
-CallTool = Callable[..., Awaitable[Any]]
-
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[LocalHttpServer]:
     """A real HTTP server on 127.0.0.1, shared by the module's tests (unique paths per test)."""
     with LocalHttpServer() as srv:
         yield srv
-
-
-MakeSettings = Callable[..., Settings]
 
 
 @pytest.fixture

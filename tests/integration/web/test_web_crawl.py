@@ -6,8 +6,8 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from conftest import CallTool, MakeSettings
 from support.http_servers import LocalHttpServer, Reply
+from support.web_tools import CallTool, MakeSettings
 
 from luminamind.tools._web_crawl import normalise_url
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 
 import pytest
-from conftest import CallTool, MakeSettings
 from support.http_servers import LocalHttpServer, Reply
+from support.web_tools import CallTool, MakeSettings
 
 from luminamind.errors import ToolArgumentsError, ToolExecutionError, UrlBlockedError
 from luminamind.security.url_guard import GuardedUrl, UrlGuard

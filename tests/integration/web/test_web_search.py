@@ -6,9 +6,9 @@ import time
 from typing import Any
 
 import pytest
-from conftest import CallTool, MakeSettings
 from ddgs.exceptions import DDGSException
 from support.http_servers import LocalHttpServer, Reply, Request
+from support.web_tools import CallTool, MakeSettings
 
 from luminamind.errors import ToolExecutionError, ToolNotConfiguredError
 from luminamind.tools._web_search import choose_provider, normalise_ddgs, run_search
