@@ -126,7 +126,6 @@ class FetchedBody:
     truncated: bool
     content_length: int | None
     redirects: list[str] = field(default_factory=list)
-    http_version: str = "HTTP/1.1"
 
 
 def retry_after_seconds(value: str | None, *, now: float | None = None) -> float | None:
@@ -264,7 +263,6 @@ class WebClient:
                 truncated=False,
                 content_length=int(length) if length and length.isdigit() else None,
                 redirects=redirects,
-                http_version=response.http_version,
             )
             if response.status_code >= 400 and raise_for_status:
                 raise ToolExecutionError(
