@@ -72,7 +72,8 @@ class Workspace:
         """
         raw = os.fspath(path)
         self._check_shape(raw)
-        candidate = Path(raw).expanduser() if raw.startswith("~") else Path(raw)
+        # os.path.expanduser leaves an unknown "~user" as written (Path.expanduser would raise).
+        candidate = Path(os.path.expanduser(raw))
         if not candidate.is_absolute():
             candidate = self.root / candidate
         # resolve() follows every symlink that exists, parents included, and normalises "..";
