@@ -145,7 +145,13 @@ class _Lexer:
                     "a backtick command substitution",
                     "run the inner command on its own first and use its output",
                 )
-            if ch == "$" and j + 1 < len(src) and _starts_expansion(src[j + 1]):
+            # Inside double quotes "$'" and '$"' are literal; only real expansions start here.
+            if (
+                ch == "$"
+                and j + 1 < len(src)
+                and src[j + 1] not in "'\""
+                and _starts_expansion(src[j + 1])
+            ):
                 raise self._dollar_error(j)
             self._append(ch)
             j += 1

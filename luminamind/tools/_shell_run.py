@@ -14,6 +14,7 @@ import os
 import re
 import shutil
 import signal
+import subprocess
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -134,26 +135,53 @@ class PipelineRun:
     duration_s: float
 
 
-async def _pump(stream: asyncio.StreamReader | None, sink: CappedBuffer) -> None:
-    if stream is None:
+def _feed(transport: asyncio.SubprocessTransport, data: bytes | None) -> None:
+    """Hand ``data`` to the first stage's stdin and close it (the transport buffers it)."""
+    pipe = transport.get_pipe_transport(0)
+    if pipe is None:
         return
-    while chunk := await stream.read(_CHUNK):
-        sink.feed(chunk)
+    if data:
+        # A program that stops reading early (head -1) breaks the pipe: the transport
+        # swallows that OSError quietly, which is what a shell does too.
+        pipe.write(data)  # type: ignore[attr-defined]  # stdin's pipe is a WriteTransport
+    pipe.close()
 
 
-async def _feed(stream: asyncio.StreamWriter | None, data: bytes | None) -> None:
-    if stream is None:
-        return
+class _StageProtocol(asyncio.SubprocessProtocol):
+    """Feeds one stage's output into the shared buffers and reports when it is over.
+
+    ``exited`` fires when the process exits; ``finished`` when, in addition, its pipes are
+    closed. They differ when a child left in the background keeps a pipe open (and
+    ``Process.wait()`` of asyncio would wait for the pipes, which is why it is not used).
+    """
+
+    def __init__(self, stdout: CappedBuffer | None, stderr: CappedBuffer) -> None:
+        self.stdout, self.stderr = stdout, stderr
+        self.exited = asyncio.Event()
+        self.finished = asyncio.Event()
+
+    def pipe_data_received(self, fd: int, data: bytes | str) -> None:
+        sink = self.stdout if fd == 1 else self.stderr
+        if sink is not None and isinstance(data, bytes):
+            sink.feed(data)
+
+    def process_exited(self) -> None:
+        self.exited.set()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.exited.set()
+        self.finished.set()
+
+
+async def _all_set(events: Sequence[asyncio.Event], seconds: float) -> bool:
+    """Wait until every event is set, at most ``seconds``; True if they all were."""
     try:
-        if data:
-            stream.write(data)
-            await stream.drain()
-    except (BrokenPipeError, ConnectionResetError):
-        pass  # the program stopped reading early (head -1): not an error
-    finally:
-        stream.close()
-        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-            await stream.wait_closed()
+        async with asyncio.timeout(seconds):
+            for event in events:
+                await event.wait()
+    except TimeoutError:
+        return False
+    return True
 
 
 def _signal_group(pgid: int, sig: int) -> bool:
@@ -192,66 +220,67 @@ async def run_pipeline(
 
     Cancelling the calling task kills every process group at once and re-raises.
     """
+    loop = asyncio.get_running_loop()
     started = time.monotonic()
     stdout, stderr = CappedBuffer(max_output_bytes), CappedBuffer(max_output_bytes)
-    procs: list[asyncio.subprocess.Process] = []
+    running: list[tuple[asyncio.SubprocessTransport, _StageProtocol]] = []
     open_fds: list[int] = []
-    tasks: list[asyncio.Task[None]] = []
     timed_out = stopped = False
     try:
         upstream: int | None = None
-        first_stdin = asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL
+        first_stdin = subprocess.PIPE if stdin is not None else subprocess.DEVNULL
         for k, (exe, argv) in enumerate(zip(executables, stages, strict=True)):
             last = k == len(stages) - 1
-            read_end, write_end = (-1, asyncio.subprocess.PIPE) if last else os.pipe()
+            read_end, write_end = (-1, subprocess.PIPE) if last else os.pipe()
             if not last:
                 open_fds += [read_end, write_end]
+            protocol = _StageProtocol(stdout if last else None, stderr)
             try:
-                proc = await asyncio.create_subprocess_exec(
+                transport, _ = await loop.subprocess_exec(
+                    lambda protocol=protocol: protocol,  # type: ignore[misc]
                     *argv,
                     executable=exe,  # argv[0] stays as written, as a shell would leave it
                     stdin=first_stdin if upstream is None else upstream,
                     stdout=write_end,
-                    stderr=asyncio.subprocess.PIPE,
+                    stderr=subprocess.PIPE,
                     cwd=cwd,
                     env=dict(env),
                     start_new_session=True,
                 )
             except OSError as exc:
                 raise ToolExecutionError(f"cannot start '{argv[0]}': {exc.strerror}") from exc
-            procs.append(proc)
+            running.append((transport, protocol))
             # The parent's copies of the pipe ends must close, or readers never see EOF.
             for fd in (upstream, None if last else write_end):
                 if fd is not None:
                     os.close(fd)
                     open_fds.remove(fd)
             upstream = None if last else read_end
-        tasks.append(asyncio.ensure_future(_feed(procs[0].stdin, stdin)))
-        tasks.append(asyncio.ensure_future(_pump(procs[-1].stdout, stdout)))
-        tasks += [asyncio.ensure_future(_pump(p.stderr, stderr)) for p in procs]
-        try:
-            await asyncio.wait_for(asyncio.gather(*(p.wait() for p in procs)), time_limit)
-        except TimeoutError:
-            timed_out = True
-        else:
-            # Every stage exited; a child left running in the background may hold a pipe open.
+        _feed(running[0][0], stdin)
+        protocols = [protocol for _, protocol in running]
+        timed_out = not await _all_set([p.exited for p in protocols], time_limit)
+        if not timed_out:
+            # Every stage exited; a child left in the background may still hold a pipe open.
             remaining = max(0.0, time_limit - (time.monotonic() - started))
-            await asyncio.wait(tasks, timeout=min(remaining, _DRAIN_SECONDS))
-        await _stop_groups([p.pid for p in procs])
+            await _all_set([p.finished for p in protocols], min(remaining, _DRAIN_SECONDS))
+        await _stop_groups([transport.get_pid() for transport, _ in running])
         stopped = True
-        for proc in procs:
-            await proc.wait()
-        await asyncio.wait(tasks, timeout=_DRAIN_SECONDS)
+        await _all_set([p.finished for p in protocols], _DRAIN_SECONDS)
     finally:
-        if not stopped:  # cancelled or failed half-way: nothing this call started may live on
-            for proc in procs:
-                _signal_group(proc.pid, signal.SIGKILL)
-        for task in tasks:
-            task.cancel()
+        if not stopped:  # cancelled or failed half-way: nothing started here may live on
+            for transport, _ in running:
+                _signal_group(transport.get_pid(), signal.SIGKILL)
+            # Let the child watcher reap them while the loop still runs (a loop closed before
+            # that warns about, and leaks, the processes). Shielded: we may be cancelled.
+            with contextlib.suppress(asyncio.CancelledError):
+                exited = [protocol.exited for _, protocol in running]
+                await asyncio.shield(_all_set(exited, KILL_GRACE_SECONDS))
+        for transport, _ in running:
+            transport.close()
         for fd in open_fds:
             os.close(fd)
     return PipelineRun(
-        returncodes=[p.returncode for p in procs],
+        returncodes=[transport.get_returncode() for transport, _ in running],
         stdout=stdout,
         stderr=stderr,
         timed_out=timed_out,
