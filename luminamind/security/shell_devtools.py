@@ -286,6 +286,12 @@ def _node(stage: Stage) -> None:
     while i < len(stage.args):
         arg = stage.args[i]
         name = arg.split("=", 1)[0]
+        value = stage.args[i + 1] if arg in valued and i + 1 < len(stage.args) else ""
+        if "data:" in arg or value.startswith("data:"):
+            raise stage.refuse(
+                f"with a data: URL ('{arg[:40]}'), which is inline code",
+                "write the code to a script in the workspace and run the script",
+            )
         if not arg.startswith("-"):
             runs_script = True
             break

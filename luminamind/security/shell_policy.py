@@ -190,8 +190,9 @@ def _path_candidates(arg: str) -> Iterable[str]:
         _name, eq, value = arg.partition("=")
         return [value] if eq and value else []
     if arg.startswith("-") and arg != "-":
-        # An attached value such as -o/etc/x or -f../x; plain flags like -rn have no '/'.
-        return [arg[2:]] if len(arg) > 2 and "/" in arg[2:] else []
+        # An attached value such as -o/etc/x, -f../x or -rf/etc/x (flags first): every
+        # suffix that starts like a path. Plain flags such as -rn have none.
+        return [arg[k:] for k in range(2, len(arg)) if arg[k] in "./" and arg[k - 1] not in "./"]
     match = _ASSIGNMENT.fullmatch(arg)
     if match:  # make VAR=value, awk var=value: the value may be a path
         return [match.group(1)] if match.group(1) else []

@@ -143,6 +143,8 @@ ALLOWED: list[tuple[str, list[list[str]]]] = [
     ("cat '~/x'", [["cat", "~/x"]]),
     ("diff f.txt /dev/null", [["diff", "f.txt", "/dev/null"]]),
     ("ls $", [["ls", "$"]]),
+    ("grep -rI./src x f.txt", [["grep", "-rI./src", "x", "f.txt"]]),
+    ("sed -i.bak s/a/b/ f.txt", [["sed", "-i.bak", "s/a/b/", "f.txt"]]),
 ]
 
 
@@ -369,6 +371,10 @@ BLOCKED: list[tuple[str, str]] = [
     ("grep -f /etc/passwd x f.txt", "outside the workspace"),
     ("grep x --file=/etc/passwd", "outside the workspace"),
     ("sort -o/tmp/x f.txt", "outside the workspace"),
+    ("grep -rf/etc/passwd f.txt", "outside the workspace"),
+    ("grep -rf../outside.txt f.txt", "outside the workspace"),
+    ("node --import=data:text/javascript,1 app.js", "data: URL"),
+    ("node --import data:text/javascript,1 app.js", "data: URL"),
     ("head -n 1 /etc/shadow", "outside the workspace"),
     ("du -sh ..", "outside the workspace"),
     ("xargs -a /etc/passwd echo", "outside the workspace"),
