@@ -32,7 +32,7 @@ from luminamind_mcp.agent_tools import AgentTools
 from luminamind_mcp.approval import Asker
 from luminamind_mcp.resources import ThreadResources
 from luminamind_mcp.roots import RootsPolicy, WorkspaceResolver
-from luminamind_mcp.stdio import pipe_stdio
+from luminamind_mcp.stdio import answer_unreadable, pipe_stdio
 from luminamind_mcp.tools import RegistryTools
 
 __all__ = [
@@ -264,7 +264,9 @@ async def aserve_stdio(app: McpApp) -> None:
                 "mcp_server_started", transport="stdio", workspace=str(app.resolver.base.root)
             )
             options = app.server.create_initialization_options()
-            await app.server.run(read_stream, write_stream, options)
+            async with anyio.create_task_group() as tg:
+                readable = answer_unreadable(tg, read_stream, write_stream)
+                await app.server.run(readable, write_stream, options)
 
 
 def serve_stdio(settings: Settings) -> None:

@@ -22,7 +22,18 @@ import sys
 from collections.abc import AsyncIterator
 from typing import Any
 
-__all__ = ["PipeReader", "PipeWriter", "pipe_stdio"]
+import anyio
+import mcp_types as types
+import structlog
+from anyio.abc import TaskGroup
+from anyio.streams.memory import MemoryObjectReceiveStream
+from mcp.shared._stream_protocols import ReadStream, WriteStream
+from mcp.shared.message import SessionMessage
+from pydantic import ValidationError
+
+__all__ = ["PipeReader", "PipeWriter", "answer_unreadable", "pipe_stdio"]
+
+_log = structlog.get_logger(__name__)
 
 # One JSON-RPC message per line; lines may be long (file contents), so allow 64 MiB.
 _LINE_LIMIT = 64 * 1024 * 1024
@@ -108,3 +119,52 @@ async def pipe_stdio() -> AsyncIterator[tuple[PipeReader, PipeWriter] | None]:
         os.dup2(saved_out, 1)
         os.close(saved_in)
         os.close(saved_out)
+
+
+def answer_unreadable(
+    task_group: TaskGroup,
+    read_stream: ReadStream[SessionMessage | Exception],
+    write_stream: WriteStream[SessionMessage],
+) -> MemoryObjectReceiveStream[SessionMessage | Exception]:
+    """Answer lines that are not JSON-RPC with a JSON-RPC error, as JSON-RPC 2.0 asks.
+
+    The SDK's stdio transport hands such lines to the server as exceptions, which it drops
+    silently; a client that sent garbage would wait forever. Returns the stream of readable
+    messages to serve.
+    """
+    send, receive = anyio.create_memory_object_stream[SessionMessage | Exception](0)
+
+    async def pump() -> None:
+        async with send:
+            async for item in read_stream:
+                if not isinstance(item, Exception):
+                    await send.send(item)
+                    continue
+                error = _error_for(item)
+                _log.warning("mcp_message_unreadable", code=error.error.code, error=str(item)[:200])
+                await write_stream.send(SessionMessage(error))
+
+    task_group.start_soon(pump)
+    return receive
+
+
+def _error_for(exc: Exception) -> types.JSONRPCError:
+    """Parse error (-32700) for bad JSON; invalid request (-32600, with its id) for bad shapes."""
+    if isinstance(exc, ValidationError):
+        errors = exc.errors(include_url=False)
+        if errors and errors[0]["type"] != "json_invalid":
+            raw = errors[0].get("input")
+            request_id = raw.get("id") if isinstance(raw, dict) else None
+            return types.JSONRPCError(
+                jsonrpc="2.0",
+                id=request_id if isinstance(request_id, str | int) else None,
+                error=types.ErrorData(
+                    code=types.INVALID_REQUEST,
+                    message="Invalid request: not a JSON-RPC 2.0 request, notification or response",
+                ),
+            )
+    return types.JSONRPCError(
+        jsonrpc="2.0",
+        id=None,
+        error=types.ErrorData(code=types.PARSE_ERROR, message=f"Parse error: {str(exc)[:200]}"),
+    )
