@@ -144,8 +144,10 @@ def _python(stage: Stage) -> None:
         if arg == "--":
             i += 1
             runs_something = i < len(args)
+            if args[i : i + 1] in (["-"], ["/dev/stdin"]):
+                raise stage.refuse("reading its program from stdin", "run a script file")
             break
-        if arg == "-":
+        if arg in ("-", "/dev/stdin"):
             raise stage.refuse(
                 "reading its program from stdin", "write a script to the workspace and run it"
             )
@@ -292,6 +294,8 @@ def _node(stage: Stage) -> None:
                 f"with a data: URL ('{arg[:40]}'), which is inline code",
                 "write the code to a script in the workspace and run the script",
             )
+        if arg == "/dev/stdin":
+            raise stage.refuse("reading code from stdin", "write a script and run it")
         if not arg.startswith("-"):
             runs_script = True
             break

@@ -69,6 +69,17 @@ INLINE_CODE = {
 }
 
 
+# Options naming a file that holds code (or config that loads code): never stdin.
+CODE_FILE_OPTIONS: dict[str, tuple[str, ...]] = {
+    "sed": ("-f", "--file"),
+    "awk": ("-f", "--file", "-i", "--include"),
+    "make": ("-f", "--file", "--makefile"),
+    "mypy": ("--config-file",),
+    "pytest": ("-c", "--config-file"),
+    "ruff": ("--config",),
+}
+
+
 @dataclass(slots=True)
 class Stage:
     """One pipeline stage being checked: what the rules learn about its arguments."""
@@ -488,9 +499,27 @@ def check_program(stage: Stage, rules: Mapping[str, Callable[[Stage], None]]) ->
         return
     if stage.name in INLINE_CODE:
         _inline_code(stage, INLINE_CODE[stage.name])
+    if stage.name in CODE_FILE_OPTIONS:
+        _code_file_from_stdin(stage, CODE_FILE_OPTIONS[stage.name])
     rule = rules.get(stage.name)
     if rule is not None:
         rule(stage)
+
+
+def _code_file_from_stdin(stage: Stage, options: tuple[str, ...]) -> None:
+    """Refuse a program (or config) file read from stdin: that is inline code by another name."""
+    for k, arg in enumerate(stage.args):
+        name, eq, value = arg.partition("=")
+        if name in options and not eq:
+            value = stage.args[k + 1] if k + 1 < len(stage.args) else ""
+        elif not (name in options and eq):
+            short = next((o for o in options if len(o) == 2 and arg.startswith(o)), None)
+            value = arg[2:] if short else ""
+        if value in ("-", "/dev/stdin"):
+            raise stage.refuse(
+                f"reading its program or configuration from stdin ('{arg}')",
+                "write the file to the workspace with write_file and name it instead",
+            )
 
 
 def _inline_code(stage: Stage, flags: tuple[str, ...]) -> None:
