@@ -146,6 +146,8 @@ async def shell(
     is capped; the result says when it was cut and how to get the rest.
     """
     timeout = _timeout(ctx, timeout_seconds)
+    # The argument model already refuses lone surrogates, so this encodes cleanly.
+    stdin_bytes = stdin.encode("utf-8") if stdin is not None else None
     workdir = ctx.workspace.resolve(cwd)
     if not workdir.is_dir():
         raise ToolExecutionError(
@@ -164,7 +166,7 @@ async def shell(
         checked.stages,
         cwd=workdir,
         env=env,
-        stdin=stdin.encode("utf-8", "surrogateescape") if stdin is not None else None,
+        stdin=stdin_bytes,
         time_limit=timeout,
         max_output_bytes=ctx.settings.shell.max_output_bytes,
     )
