@@ -68,7 +68,8 @@ class AuditLog:
         }
         if error is not None:
             entry["error"] = redact(error)
-        line = json.dumps(entry, ensure_ascii=False, default=str) + "\n"
+        # ASCII escapes keep lone surrogates (from hostile arguments) writable as valid JSON.
+        line = json.dumps(entry, ensure_ascii=True, default=str) + "\n"
         try:
             with self._lock:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
