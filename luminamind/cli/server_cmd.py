@@ -61,10 +61,14 @@ def mcp_command(
     }
     if overrides:
         settings.server = server.model_copy(update=overrides)
-    # Servers log JSON lines on stderr (stdout is the stdio protocol's).
+    # Servers log JSON lines on stderr (stdout is the stdio protocol's), at INFO unless the
+    # global --log-level says otherwise: a server's start, refusals and tool calls are worth a line.
     from luminamind.observability.logging import configure_logging
 
-    configure_logging(level=state.log_level, fmt="json")
+    # Compared by name: typer may bring its own copy of click's ParameterSource enum.
+    source = ctx.find_root().get_parameter_source("log_level")
+    explicit = source is not None and source.name != "DEFAULT"
+    configure_logging(level=state.log_level if explicit else "INFO", fmt="json")
     try:
         if http:
             from luminamind_mcp.http import serve_http  # noqa: TID251 - lazy, in the command
