@@ -78,6 +78,9 @@ class LimitSettings(_Section):
     max_entries: int = Field(default=1000, ge=1)
     max_matches: int = Field(default=500, ge=1)
     max_output_bytes: int = Field(default=64_000, ge=1)
+    search_timeout_seconds: float = Field(
+        default=30.0, gt=0, le=3600, description="grep_search stops rg after this long"
+    )
 
 
 class ShellSettings(_Section):
