@@ -1,0 +1,1 @@
+"""Test support: real local servers (HTTP, scripted LLM) and shared fixtures."""
