@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support.code_tools import code_runtime
 
 from luminamind.config import Settings
 from luminamind.errors import (
@@ -16,19 +17,9 @@ from luminamind.errors import (
     ToolArgumentsError,
     ToolExecutionError,
 )
-from luminamind.runtime import ToolRuntime, build_tool_runtime
+from luminamind.runtime import ToolRuntime
 from luminamind.tools import code
 from luminamind.tools.code import GrepResult
-from luminamind.tools.registry import ToolRegistry
-
-
-def code_runtime(settings: Settings, **limits: Any) -> ToolRuntime:
-    """A runtime with only the code tools (other families are other modules)."""
-    if limits:
-        settings = settings.model_copy(update={"limits": settings.limits.model_copy(update=limits)})
-    return build_tool_runtime(
-        settings, surface="cli", registry=ToolRegistry(code.TOOLS), use_cache=False
-    )
 
 
 @pytest.fixture
