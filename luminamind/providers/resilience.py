@@ -267,7 +267,7 @@ class CircuitBreaker:
             waited = self._clock() - self._opened_at
             if waited >= self.reset_after and not self._probing:
                 self._probing = True  # half-open: this call is the probe, others keep failing
-                log.info("circuit_half_opened", provider=self.endpoint.provider)
+                _log.info("circuit_half_opened", provider=self.endpoint.provider)
                 return
             remaining = max(0.0, self.reset_after - waited)
             ep = self.endpoint
@@ -283,7 +283,7 @@ class CircuitBreaker:
             was_open = self._opened_at is not None
             self._failures, self._opened_at, self._probing = 0, None, False
         if was_open:
-            log.info("circuit_closed", provider=self.endpoint.provider)
+            _log.info("circuit_closed", provider=self.endpoint.provider)
 
     def record_failure(self) -> None:
         with self._lock:
@@ -294,7 +294,7 @@ class CircuitBreaker:
             if opening:
                 self._opened_at, self._probing = self._clock(), False
         if opening:
-            log.warning(
+            _log.warning(
                 "circuit_opened",
                 provider=self.endpoint.provider,
                 base_url=self.endpoint.base_url,
@@ -431,7 +431,7 @@ class ProviderGuard:
         else:
             breaker.release_probe()
         attempts = attempt + 1
-        log.warning(
+        _log.warning(
             "llm_call_failed",
             provider=endpoint.provider,
             model=endpoint.model,
