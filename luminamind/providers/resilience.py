@@ -163,6 +163,10 @@ def _detail(exc: BaseException) -> str:
     import openai
 
     if isinstance(exc, openai.APIStatusError):
+        # `body` is the error object ({"message": ...}); `message` prefixes "Error code: 429 -".
+        body = exc.body
+        if isinstance(body, dict) and isinstance(body.get("message"), str):
+            return str(body["message"])
         return exc.message
     if isinstance(exc, ollama.ResponseError):
         return str(exc.error)

@@ -3,7 +3,7 @@
 - ``llm_server``: a `ScriptedLLM` shared by the whole session and reset before each test, so a
   test starts with no turns, no routes, no responder and no recorded requests.
 - ``llm_settings``: the ``settings`` fixture pointed at that server (OpenAI-compatible,
-  model ``openai:scripted``) with millisecond retry delays and a 5 s timeout.
+  model ``openai:scripted``) with millisecond backoff (Retry-After up to 1 s honoured) and a 5 s timeout.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ def scripted_settings(settings: Settings, server: ScriptedLLM, **model: object) 
         "timeout_seconds": 5.0,
         "max_retries": 2,
         "retry_initial_delay": 0.01,
-        "retry_max_delay": 0.05,
+        "retry_max_delay": 1.0,
         "circuit_failure_threshold": 5,
         "circuit_reset_seconds": 0.2,
         **model,
