@@ -3,7 +3,8 @@
 - ``llm_server``: a `ScriptedLLM` shared by the whole session and reset before each test, so a
   test starts with no turns, no routes, no responder and no recorded requests.
 - ``llm_settings``: the ``settings`` fixture pointed at that server (OpenAI-compatible,
-  model ``openai:scripted``) with millisecond backoff (Retry-After up to 1 s honoured) and a 5 s timeout.
+  model ``openai:scripted``) with millisecond backoff (a Retry-After up to 1 s is honoured)
+  and a 5 s timeout.
 """
 
 from __future__ import annotations
