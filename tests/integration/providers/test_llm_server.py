@@ -322,3 +322,19 @@ def test_runs_as_a_process_with_a_script_file_and_control_endpoints(tmp_path: Pa
 def test_script_from_json_rejects_garbage() -> None:
     with pytest.raises(ValueError, match="a script is"):
         Script.from_json(42)
+
+
+@pytest.mark.parametrize("provider", ["openai", "ollama"])
+def test_env_points_a_fresh_settings_load_at_the_server(
+    llm_server: ScriptedLLM, workspace_dir: Path, provider: str
+) -> None:
+    import os
+
+    from luminamind.config import load_settings
+    from luminamind.providers import ResilientModel
+
+    os.environ.update(llm_server.env(provider=provider, model="envmodel"))
+    llm_server.script([Turn.text(f"hello from {provider}")])
+    answer = ResilientModel(load_settings(workspace=workspace_dir)).invoke("hi")
+    assert answer.content == f"hello from {provider}"
+    assert (llm_server.calls[0].api, llm_server.calls[0].model) == (provider, "envmodel")
