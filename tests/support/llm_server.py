@@ -138,20 +138,29 @@ class ScriptedLLM:
         """The Ollama base URL, ``http://127.0.0.1:PORT``."""
         return self.url
 
-    def env(self, *, provider: str = "openai", model: str = "scripted") -> dict[str, str]:
-        """Environment variables pointing a ``luminamind`` process at this server."""
+    def env(
+        self, *, provider: str = "openai", model: str = "scripted", **knobs: float | str
+    ) -> dict[str, str]:
+        """Environment variables pointing a ``luminamind`` process at this server.
+
+        ``knobs`` set ``[model]`` settings: ``env(timeout_seconds=0.5, max_retries=0)`` adds
+        ``LUMINAMIND_MODEL__TIMEOUT_SECONDS=0.5`` and ``LUMINAMIND_MODEL__MAX_RETRIES=0``.
+        """
+        extra = {f"LUMINAMIND_MODEL__{k.upper()}": str(v) for k, v in knobs.items()}
         if provider == "ollama":
             return {
                 "LLM_PROVIDER": "ollama",
                 "OLLAMA_BASE_URL": self.ollama_url,
                 "OLLAMA_MODEL": model,
                 "LUMINAMIND_MODEL__MODEL": f"ollama:{model}",
+                **extra,
             }
         return {
             "LLM_PROVIDER": "openai",
             "OPENAI_BASE_URL": self.base_url,
             "GLM_API_KEY": "scripted-key",
             "LUMINAMIND_MODEL__MODEL": f"openai:{model}",
+            **extra,
         }
 
     # --- scripting ---------------------------------------------------------------------------

@@ -333,8 +333,12 @@ def test_env_points_a_fresh_settings_load_at_the_server(
     from luminamind.config import load_settings
     from luminamind.providers import ResilientModel
 
-    os.environ.update(llm_server.env(provider=provider, model="envmodel"))
-    llm_server.script([Turn.text(f"hello from {provider}")])
-    answer = ResilientModel(load_settings(workspace=workspace_dir)).invoke("hi")
+    os.environ.update(
+        llm_server.env(provider=provider, model="envmodel", max_retries=1, retry_initial_delay=0.01)
+    )
+    llm_server.script([Turn.error(503), Turn.text(f"hello from {provider}")])
+    settings = load_settings(workspace=workspace_dir)
+    assert settings.model.max_retries == 1
+    answer = ResilientModel(settings).invoke("hi")
     assert answer.content == f"hello from {provider}"
-    assert (llm_server.calls[0].api, llm_server.calls[0].model) == (provider, "envmodel")
+    assert [(c.api, c.model) for c in llm_server.calls] == [(provider, "envmodel")] * 2
