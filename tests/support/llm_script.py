@@ -19,6 +19,7 @@ A script file may also route turns by system prompt or model (see `Script.from_j
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -59,7 +60,8 @@ class Turn:
 
     Build turns with the class methods; every kind accepts ``delay`` (seconds before the response
     starts: longer than the client's timeout makes a timeout) and ``chunk_delay`` (seconds between
-    streamed chunks).
+    streamed chunks); text turns also accept ``cut_after`` (a streamed answer stops after that
+    many chunks and the connection is dropped, as when a proxy dies mid-answer).
     """
 
     kind: TurnKind
@@ -71,6 +73,8 @@ class Turn:
     body: str = ""
     delay: float = 0.0
     chunk_delay: float = 0.0
+    cut_after: int | None = None
+    """Streamed answers only: drop the connection after this many chunks."""
     usage: tuple[int, int] | None = None
     """(prompt_tokens, completion_tokens); estimated from the sizes when None."""
 
@@ -82,9 +86,17 @@ class Turn:
         delay: float = 0.0,
         chunk_delay: float = 0.0,
         usage: tuple[int, int] | None = None,
+        cut_after: int | None = None,
     ) -> Turn:
         """A plain assistant answer (streamed in several chunks when the client streams)."""
-        return cls("text", content=text, delay=delay, chunk_delay=chunk_delay, usage=usage)
+        return cls(
+            "text",
+            content=text,
+            delay=delay,
+            chunk_delay=chunk_delay,
+            usage=usage,
+            cut_after=cut_after,
+        )
 
     @classmethod
     def tool_calls(
@@ -169,6 +181,8 @@ class Turn:
             out["delay"] = self.delay
         if self.chunk_delay:
             out["chunk_delay"] = self.chunk_delay
+        if self.cut_after is not None:
+            out["cut_after"] = self.cut_after
         if self.usage is not None:
             out["usage"] = list(self.usage)
         return out
@@ -195,7 +209,14 @@ class Turn:
                 usage=usage,
             )
         if "text" in data:
-            return cls.text(data["text"], delay=delay, chunk_delay=chunk_delay, usage=usage)
+            cut = data.get("cut_after")
+            return cls.text(
+                data["text"],
+                delay=delay,
+                chunk_delay=chunk_delay,
+                usage=usage,
+                cut_after=None if cut is None else int(cut),
+            )
         if "error" in data:
             return cls.error(
                 int(data["error"]),
@@ -218,9 +239,13 @@ class Route:
     """A substring of the request's system prompt."""
     model: str | None = None
     """The exact model name the request asks for."""
+    when: Callable[[LLMRequest], bool] | None = None
+    """Any test on the request (compared by identity when scripts are appended)."""
 
     def matches(self, request: LLMRequest) -> bool:
         if self.system is not None and self.system not in request.system:
+            return False
+        if self.when is not None and not self.when(request):
             return False
         return self.model is None or self.model == request.model
 

@@ -166,21 +166,32 @@ class ScriptedLLM:
     # --- scripting ---------------------------------------------------------------------------
 
     def script(
-        self, turns: Iterable[Turn], *, system: str | None = None, model: str | None = None
+        self,
+        turns: Iterable[Turn],
+        *,
+        system: str | None = None,
+        model: str | None = None,
+        when: Callable[[LLMRequest], bool] | None = None,
     ) -> None:
         """Append turns: to the default queue, or to the queue of requests matching a route.
+
+        Routes are tried in the order they were first registered; the first that matches owns
+        the request, even when its queue is empty (so a subagent's extra call never eats the
+        main agent's turns). Pick ``system`` text only the intended prompt has: a main agent's
+        prompt often names its subagents too.
 
         Args:
             turns: the answers, in order.
             system: only for requests whose system prompt contains this text.
             model: only for requests naming exactly this model.
+            when: only for requests this predicate accepts.
         """
         turns = list(turns)
         with self._lock:
-            if system is None and model is None:
+            if system is None and model is None and when is None:
                 self._default.extend(turns)
                 return
-            route = Route(system=system, model=model)
+            route = Route(system=system, model=model, when=when)
             for existing, queue in self._routes:
                 if existing == route:
                     queue.extend(turns)
@@ -415,12 +426,13 @@ class _Handler(BaseHTTPRequestHandler):
                     f"data: {json.dumps(c)}\n\n".encode()
                     for c in openai_chunks(turn, request, completion_id)
                 ]
-                self._stream([*events, b"data: [DONE]\n\n"], turn.chunk_delay, "openai")
+                pieces = [*events, b"data: [DONE]\n\n"]
+                self._stream(pieces, turn.chunk_delay, "openai", turn.cut_after)
             else:
                 self._json(200, openai_completion(turn, request, completion_id))
         elif request.stream:
             lines = [(json.dumps(c) + "\n").encode() for c in ollama_chunks(turn, request)]
-            self._stream(lines, turn.chunk_delay, "ollama")
+            self._stream(lines, turn.chunk_delay, "ollama", turn.cut_after)
         else:
             self._json(200, ollama_response(turn, request))
 
@@ -454,7 +466,9 @@ class _Handler(BaseHTTPRequestHandler):
         except OSError:  # the client gave up (timeout) before the answer: nothing to tell it
             self.close_connection = True
 
-    def _stream(self, pieces: list[bytes], chunk_delay: float, api: str) -> None:
+    def _stream(
+        self, pieces: list[bytes], chunk_delay: float, api: str, cut_after: int | None = None
+    ) -> None:
         content_type = "text/event-stream" if api == "openai" else "application/x-ndjson"
         stopping = self.server.llm._stopping
         try:
@@ -466,6 +480,11 @@ class _Handler(BaseHTTPRequestHandler):
             for index, piece in enumerate(pieces):
                 if index and chunk_delay and stopping.wait(chunk_delay):
                     self.close_connection = True
+                    return
+                if cut_after is not None and index >= cut_after:
+                    # Drop the connection mid-body: the client sees an incomplete chunked stream.
+                    self.close_connection = True
+                    self.connection.shutdown(socket.SHUT_RDWR)
                     return
                 self.wfile.write(f"{len(piece):x}\r\n".encode() + piece + b"\r\n")
                 self.wfile.flush()

@@ -163,6 +163,20 @@ def test_disconnect_and_malformed_body_are_client_errors(llm_server: ScriptedLLM
         list(_openai(llm_server).stream("hi"))
 
 
+def test_cut_stream_delivers_some_chunks_then_fails(
+    llm_server: ScriptedLLM, ollama: ChatOllama
+) -> None:
+    llm_server.script([Turn.text("one two three four five", cut_after=3)] * 2)
+    received: list[str] = []
+    with pytest.raises(openai.APIConnectionError):
+        received.extend(str(chunk.content) for chunk in _openai(llm_server).stream("x"))
+    assert "".join(received) == "one two "  # the first chunk is the empty role chunk
+    received.clear()
+    with pytest.raises(httpx.RemoteProtocolError):
+        received.extend(str(chunk.content) for chunk in ollama.stream("x"))
+    assert "".join(received) == "one two three "
+
+
 def test_exhausted_script_answers_clearly_and_is_recorded(llm_server: ScriptedLLM) -> None:
     llm_server.script([Turn.text("only one")])
     model = _openai(llm_server)
@@ -186,6 +200,14 @@ def test_routes_by_system_prompt_and_model(llm_server: ScriptedLLM) -> None:
     # The sub-agent's queue is empty now; its requests never eat the main agent's turns.
     assert model.invoke(sub).content == EXHAUSTED_TEXT
     assert llm_server.remaining == 0
+
+
+def test_route_by_predicate(llm_server: ScriptedLLM) -> None:
+    llm_server.script([Turn.text("with tools")], when=lambda r: bool(r.tool_names))
+    llm_server.script([Turn.text("plain")])
+    model = _openai(llm_server)
+    assert model.invoke("x").content == "plain"
+    assert model.bind_tools([read_file]).invoke("x").content == "with tools"
 
 
 def test_responder_sees_the_conversation_and_may_defer(llm_server: ScriptedLLM) -> None:
@@ -263,6 +285,7 @@ def test_json_script_round_trip() -> None:
         Turn.error(429, retry_after=1.5, message="m"),
         Turn.malformed("{"),
         Turn.disconnect(),
+        Turn.text("cut", cut_after=2),
     ]
     assert [Turn.from_json(json.loads(json.dumps(t.to_json()))) for t in turns] == turns
     assert Turn.from_json("plain") == Turn.text("plain")

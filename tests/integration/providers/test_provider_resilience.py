@@ -300,6 +300,21 @@ async def test_streamed_agent_tokens_arrive_after_a_retry(
     assert "".join(pieces).startswith("streamed words arrive")
 
 
+async def test_a_stream_cut_mid_answer_is_retried_from_the_start(
+    llm_settings: Settings, llm_server: ScriptedLLM
+) -> None:
+    llm_server.script([Turn.text("partial answer that dies", cut_after=3), Turn.text("whole")])
+    pieces = []
+    async for chunk, _meta in _agent(llm_settings).astream(
+        {"messages": [("user", "hi")]}, stream_mode="messages"
+    ):
+        pieces.append(chunk.content)
+    # The UI saw the dead attempt's first words, then the retry's answer (docs/providers.md).
+    text = [p for p in pieces if p]
+    assert text == ["partial ", "answer ", "whole"]
+    llm_server.assert_done()
+
+
 async def test_resilient_model_without_an_agent(
     settings: Settings, llm_server: ScriptedLLM
 ) -> None:
