@@ -8,6 +8,7 @@ Typical use, in the agent::
 and outside an agent: ``await ResilientModel(settings).ainvoke("...")``.
 """
 
+from luminamind.providers.circuit import CircuitBreaker, CircuitBreakers, Endpoint
 from luminamind.providers.factory import (
     DEFAULT_OPENAI_MODEL,
     ModelSpec,
@@ -25,9 +26,6 @@ from luminamind.providers.middleware import (
     provider_middleware,
 )
 from luminamind.providers.resilience import (
-    CircuitBreaker,
-    CircuitBreakers,
-    Endpoint,
     FailureKind,
     ProviderGuard,
     RetryPolicy,

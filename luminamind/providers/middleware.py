@@ -27,8 +27,9 @@ from langchain_core.messages import AIMessage, BaseMessage
 from luminamind.config import Settings
 from luminamind.errors import LuminaError
 from luminamind.observability.metrics import get_metrics
+from luminamind.providers.circuit import CircuitBreakers, Endpoint
 from luminamind.providers.factory import build_chat_model, describe_chat_model
-from luminamind.providers.resilience import CircuitBreakers, Endpoint, ProviderGuard, RetryPolicy
+from luminamind.providers.resilience import ProviderGuard, RetryPolicy
 
 __all__ = ["ProviderMiddleware", "ResilientModel", "build_guard", "provider_middleware"]
 
