@@ -196,7 +196,7 @@ def build_chat_model(settings: Settings, *, model: str | None = None) -> BaseCha
             base_url=settings.ollama_base_url,
             temperature=settings.model.temperature,
             # No pooled connections: a pooled socket is bound to the event loop that opened it,
-            # and the CLI runs one loop per turn; a local Ollama connects in microseconds.
+            # and a CLI may run one loop per turn; a local Ollama connects in microseconds.
             client_kwargs={"timeout": timeout, "limits": _NO_KEEPALIVE},
             metadata={"luminamind_model": str(spec)},
             **options,
