@@ -9,6 +9,7 @@ import typer
 
 from luminamind import __version__
 from luminamind.cli.state import CliState
+from luminamind.observability.logging import configure_logging
 
 __all__ = ["app", "main"]
 
@@ -50,6 +51,9 @@ def _root(
     ] = False,
 ) -> None:
     del version
+    # Before anything can log: structlog's default would print to stdout, which the stdio
+    # protocols own. Commands may switch to JSON, still on stderr.
+    configure_logging(level=log_level, fmt="console")
     ctx.obj = CliState(workspace=workspace, log_level=log_level)
     if metrics_port is not None:
         from luminamind.observability.metrics import serve_metrics
