@@ -64,14 +64,27 @@ def _check_binaries(settings: Settings) -> Check:
 
 
 def _check_model(settings: Settings) -> Check:
-    provider, _, model = settings.model.model.partition(":")
-    if provider == "ollama" or settings.llm_provider == "ollama":
-        return Check("model", True, f"ollama {settings.ollama_model} at {settings.ollama_base_url}")
-    key = settings.glm_api_key or settings.openai_api_key
-    detail = f"{model or provider} at {settings.openai_base_url}"
-    if key is None:
-        return Check("model", False, detail + " - no key: set GLM_API_KEY or OPENAI_API_KEY")
-    return Check("model", True, detail + " (key set)")
+    from luminamind.errors import ConfigError
+    from luminamind.providers import build_chat_model, resolve_model_spec
+
+    try:
+        spec = resolve_model_spec(settings)
+        build_chat_model(settings)
+    except ConfigError as exc:
+        return Check("model", False, exc.message)
+    return Check("model", True, f"{spec} (configured)")
+
+
+def _check_cache(settings: Settings) -> Check:
+    from luminamind.state.cache import build_tool_cache
+
+    if not settings.cache.enabled:
+        return Check("tool cache", True, "disabled")
+    cache = build_tool_cache(settings)
+    backend = settings.cache.backend
+    if cache is None:
+        return Check("tool cache", False, f"{backend} backend unavailable; tools run uncached")
+    return Check("tool cache", True, f"{backend} backend, TTL {settings.cache.ttl_seconds:.0f}s")
 
 
 _CHECKS: tuple[Callable[[Settings], Check], ...] = (
@@ -80,6 +93,7 @@ _CHECKS: tuple[Callable[[Settings], Check], ...] = (
     _check_config,
     _check_binaries,
     _check_model,
+    _check_cache,
 )
 
 
@@ -103,8 +117,13 @@ def doctor(
         table.add_column("status")
         table.add_column("detail")
         for c in checks:
-            table.add_row(c.name, "[green]ok[/]" if c.ok else "[red]problem[/]", c.detail)
-        Console().print(table)
+            status = "[green]ok[/]" if c.ok else "[red]problem[/]"
+            table.add_row(c.name, status, c.detail.splitlines()[0] if c.detail else "")
+        console = Console()
+        console.print(table)
+        for c in checks:
+            if "\n" in c.detail:
+                console.print(c.detail.split("\n", 1)[1], markup=False, highlight=False)
     if not all(c.ok for c in checks):
         raise typer.Exit(1)
 
