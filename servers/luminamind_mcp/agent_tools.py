@@ -77,7 +77,7 @@ class AgentService(Protocol):
         ...
 
 
-__all__ = ["AGENT_TOOL_NAMES", "AgentTools", "TaskResult"]
+__all__ = ["AGENT_TOOL_NAMES", "AgentTools", "TaskResult", "warm_up"]
 
 _log = structlog.get_logger(__name__)
 
@@ -191,11 +191,19 @@ def _schema(model: type[BaseModel]) -> dict[str, Any]:  # Any: JSON Schema
     return schema
 
 
+_AGENT_MODULE = "luminamind.agent.service"
+
+
 def _default_opener(settings: Settings) -> AbstractAsyncContextManager[AgentService]:
     # Imported here: the agent stack costs seconds to import and tools/list must not wait.
-    module = importlib.import_module("luminamind.agent.service")
+    module = importlib.import_module(_AGENT_MODULE)
     opened = module.AgentService.open(settings, surface="mcp")
     return cast(AbstractAsyncContextManager[AgentService], opened)
+
+
+async def warm_up() -> None:
+    """Import the agent stack in a worker thread, so the event loop keeps serving meanwhile."""
+    await anyio.to_thread.run_sync(importlib.import_module, _AGENT_MODULE)
 
 
 class AgentTools:
@@ -252,6 +260,8 @@ class AgentTools:
         async with self._lock:
             service = self._services.get(key)
             if service is None:
+                if self._opener is _default_opener:
+                    await warm_up()
                 if len(self._services) >= _MAX_SERVICES:
                     raise MCPError(
                         code=INVALID_PARAMS,

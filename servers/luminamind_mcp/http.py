@@ -31,6 +31,7 @@ from starlette.routing import Route
 
 from luminamind.config import Settings
 from luminamind.errors import ConfigError
+from luminamind_mcp.agent_tools import warm_up
 from luminamind_mcp.guards import Admission, HostOriginPolicy, RateLimiter, is_loopback
 from luminamind_mcp.server import McpApp, build_app
 
@@ -90,8 +91,11 @@ def create_http_app(app: McpApp) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
-        async with manager.run():
+        async with manager.run(), anyio.create_task_group() as tg:
+            if app.agent is not None:
+                tg.start_soon(_warm_agent)
             yield
+            tg.cancel_scope.cancel()
 
     starlette = Starlette(
         routes=[
@@ -110,6 +114,15 @@ def create_http_app(app: McpApp) -> Starlette:
         limiter=RateLimiter(server.rate_limit_per_minute),
     )
     return starlette
+
+
+async def _warm_agent() -> None:
+    """Load the agent stack soon after start (off the event loop), not on the first run_task."""
+    await anyio.sleep(1.0)
+    try:
+        await warm_up()
+    except Exception as exc:  # the tools keep working; run_task will report the problem
+        _log.warning("agent_warm_up_failed", error=f"{type(exc).__name__}: {exc}")
 
 
 async def _run_checks(app: McpApp) -> dict[str, str]:
