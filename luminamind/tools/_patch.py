@@ -78,8 +78,10 @@ def _unquote(raw: str) -> str:
 def _strip(path: str, strip: int, lineno: int) -> str | None:
     if path == _DEV_NULL:
         return None
-    parts = [p for p in path.split("/") if p]
-    if len(parts) <= strip:
+    # As patch -pN: drop the prefix holding N slashes (runs of slashes count once), so -p0
+    # keeps an absolute path absolute, for the workspace to refuse.
+    parts = re.sub("/+", "/", path).split("/")
+    if len(parts) <= strip or not parts[-1]:
         raise PatchParseError(
             f"patch line {lineno}: cannot strip {strip} leading component(s) from '{path}'; "
             "pass a smaller strip"
@@ -168,6 +170,7 @@ def _parse_hunks(lines: list[str], i: int, patch: FilePatch) -> int:
     while i < len(lines):
         match = _HUNK_HEADER.match(lines[i])
         if match is None:
+            _check_after_hunks(lines, i, patch)
             return i
         old_start, old_count, new_start, new_count = (
             int(g) if g is not None else 1 for g in match.groups()
@@ -204,6 +207,20 @@ def _parse_hunks(lines: list[str], i: int, patch: FilePatch) -> int:
             i += 1
         patch.hunks.append(hunk)
     return i
+
+
+def _check_after_hunks(lines: list[str], i: int, patch: FilePatch) -> None:
+    """A +/-/space line right after a hunk means its @@ counts are wrong: never drop it."""
+    if i >= len(lines) or not patch.hunks:
+        return
+    line = lines[i].rstrip("\r")
+    # "--- " opens the next file; "-- " alone is the signature format-patch appends.
+    if line[:1] in ("+", "-", " ") and not line.startswith("--- ") and line != "-- ":
+        hunk = patch.hunks[-1]
+        raise PatchParseError(
+            f"hunk {len(patch.hunks)} of {patch.path}: patch line {i + 1} {line[:60]!r} does "
+            f"not fit the hunk's counts -{hunk.old_count} +{hunk.new_count}; fix the @@ line"
+        )
 
 
 def _mark_no_eol(hunk: Hunk) -> None:
@@ -271,7 +288,8 @@ def apply_hunks(path: str, text: str, hunks: list[Hunk], *, newline: str) -> tup
     """
     lines = split_lines(text)
     keys = [_key(line) for line in lines]
-    shift = 0  # where hunks land now versus the original numbering
+    delta = 0  # lines added minus removed by the hunks applied so far
+    shift = 0  # delta, plus how far the previous hunk was from where its header said
     lo = 0  # hunks apply in order and never overlap
     offsets: list[int] = []
     for number, hunk in enumerate(hunks, 1):
@@ -296,7 +314,9 @@ def apply_hunks(path: str, text: str, hunks: list[Hunk], *, newline: str) -> tup
         lines[pos:end] = new_lines
         keys[pos:end] = [_key(line) for line in new_lines]
         _fix_endings(lines, pos, pos + len(new_lines), hunk, newline)
-        offsets.append(pos - expected)
+        # Offsets as patch(1) reports them: against the header, corrected for earlier hunks.
+        offsets.append(pos - (declared + delta))
+        delta += len(new_lines) - len(old)
         shift = pos - declared + len(new_lines) - len(old)
         lo = pos + len(new_lines)
     return "".join(lines), offsets
