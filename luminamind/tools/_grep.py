@@ -26,6 +26,10 @@ _CASE_FLAGS: dict[str, str] = {
     "insensitive": "--ignore-case",
 }
 _CHUNK = 1 << 16
+_BEGIN = b'{"type":"begin"'
+_END = b'{"type":"end"'
+_MATCH_OR_CONTEXT = (b'{"type":"match"', b'{"type":"context"')
+_decode = json.JSONDecoder().decode
 _STDERR_CAP = 8192
 
 
@@ -123,11 +127,9 @@ class _Collector:
         self.chars += len(line.text)
         return line
 
-    def feed(self, event: dict[str, Any]) -> None:
+    def feed(self, kind: str, data: dict[str, Any]) -> None:
         """Take one event; sets ``done`` once nothing more is wanted."""
-        # Any: one decoded rg JSON event.
-        kind = event.get("type")
-        data = event.get("data") or {}
+        # Any: the "data" object of one rg JSON event.
         if kind == "begin":
             self.before.clear()
             self.last = None
@@ -217,11 +219,20 @@ async def _consume(stream: asyncio.StreamReader, collector: _Collector) -> bool:
             lines[0] = b"".join((*partial, lines[0]))
         partial = [lines.pop()]
         for raw in lines:
-            if raw:
-                collector.events.saw_events = True
-                collector.feed(json.loads(raw))
-                if collector.done:
-                    return False
+            if not raw:
+                continue
+            collector.events.saw_events = True
+            # Only match and context events carry data we keep: the others are told apart by
+            # their first bytes (rg writes "type" first) and never decoded.
+            if raw.startswith(_BEGIN):
+                collector.feed("begin", {})
+            elif raw.startswith(_END):
+                collector.feed("end", {})
+            elif raw.startswith(_MATCH_OR_CONTEXT):
+                event = _decode(raw.decode("utf-8", "replace"))
+                collector.feed(event.get("type", ""), event.get("data") or {})
+            if collector.done:
+                return False
     return True
 
 

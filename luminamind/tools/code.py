@@ -169,10 +169,14 @@ def _grep_result(
     ctx: ToolContext, query: _grep.GrepQuery, events: _grep.GrepEvents, *, shown: str
 ) -> GrepResult:
     relative: dict[str, str] = {}
+    prefix = str(ctx.workspace.root).rstrip("/") + "/"
 
     def rel(p: str) -> str:
+        # rg reports the resolved root we gave it plus a relative tail: a string cut suffices.
         if p not in relative:
-            relative[p] = ctx.workspace.relative(Path(p))
+            relative[p] = (
+                p[len(prefix) :] if p.startswith(prefix) else ctx.workspace.relative(Path(p))
+            )
         return relative[p]
 
     matches = [
