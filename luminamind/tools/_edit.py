@@ -254,7 +254,7 @@ def plan_patch(ctx: ToolContext, patch: str, strip: int) -> PatchPlan:
         if fp.old_path is None:
             _check_creatable(ctx, target, state.shown)
         before = state.text or ""
-        newline = detect_newline(before) if before else "\n"
+        newline = detect_newline(before) if before else fp.newline
         try:
             after, offsets = apply_hunks(state.shown, before, fp.hunks, newline=newline)
         except PatchApplyError as exc:

@@ -56,6 +56,13 @@ class FilePatch:
     new_path: str | None
     hunks: list[Hunk] = field(default_factory=list)
     new_mode: int | None = None
+    crlf_added: int = 0  # added lines that ended in \r (a diff of a CRLF file)
+    lf_added: int = 0
+
+    @property
+    def newline(self) -> str:
+        """The line ending the added lines were written with (for files the patch creates)."""
+        return "\r\n" if self.crlf_added and not self.lf_added else "\n"
 
     @property
     def path(self) -> str:
@@ -187,6 +194,8 @@ def _parse_hunks(lines: list[str], i: int, patch: FilePatch) -> int:
                     f"{old_left} old and {new_left} new line(s) missing"
                 )
             raw = lines[i]
+            # A CRLF patch's empty context line is a bare "\r": as empty as "".
+            raw = "" if raw == "\r" else raw
             # Editors and mail clients strip the space of an empty context line.
             op, text = (raw[0], raw[1:]) if raw else (" ", "")
             if op == "\\":
@@ -199,6 +208,11 @@ def _parse_hunks(lines: list[str], i: int, patch: FilePatch) -> int:
                     f"does not fit the hunk's counts -{old_count} +{new_count}: {raw[:60]!r}"
                 )
             hunk.lines.append((op, text.rstrip("\r")))
+            if op == "+":
+                if text.endswith("\r"):
+                    patch.crlf_added += 1
+                else:
+                    patch.lf_added += 1
             old_left -= op != "+"
             new_left -= op != "-"
             i += 1

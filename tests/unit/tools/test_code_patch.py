@@ -385,3 +385,13 @@ async def test_strip_one_makes_absolute_paths_relative(
     (workspace_dir / "f.txt").write_text("a\n")
     await patch(rt, "--- /f.txt\n+++ /f.txt\n@@ -1 +1 @@\n-a\n+b\n")
     assert (workspace_dir / "f.txt").read_text() == "b\n"
+
+
+async def test_crlf_patch_text(rt: ToolRuntime, workspace_dir: Path) -> None:
+    # A patch saved with Windows line ends, for an LF file and for a new CRLF file.
+    (workspace_dir / "f.txt").write_text("a\n\nb\n")
+    lf = make_diff("f.txt", "a\n\nb\n", "a\n\nB\n") + make_diff("new.txt", None, "x\ny\n")
+    crlf = lf.replace("\n", "\r\n")
+    await patch(rt, crlf)
+    assert (workspace_dir / "f.txt").read_bytes() == b"a\n\nB\n"
+    assert (workspace_dir / "new.txt").read_bytes() == b"x\r\ny\r\n"
