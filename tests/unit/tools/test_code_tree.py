@@ -210,3 +210,12 @@ async def test_bad_arguments_name_the_field(
     with pytest.raises(ToolArgumentsError) as info:
         await rt.executor.acall("tree_view", args, context=rt.context)
     assert field in info.value.fields
+
+
+async def test_malformed_ignore_lines_are_skipped(rt: ToolRuntime, workspace_dir: Path) -> None:
+    # git ignores a line it cannot parse and keeps the others; so does tree_view.
+    make(workspace_dir, "a.log", "b.txt")
+    (workspace_dir / ".gitignore").write_text("!\n*.log\n\\\n")
+    result = await tree_view(rt)
+    assert [e.path for e in result.entries] == ["b.txt"]
+    assert result.ignored == 1
