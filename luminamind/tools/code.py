@@ -160,7 +160,10 @@ async def grep_search(
         events = await _grep.run_rg(_grep.build_argv(rg, query), query)
     except _grep.RgFailure as exc:
         message = exc.stderr.strip().removeprefix("rg: ") or "rg failed"
-        field = "include" if "glob" in message else "pattern"
+        field = "pattern"
+        if message.startswith("error parsing glob '"):
+            # Exclusions reach rg as "!glob", which its message quotes.
+            field = "exclude" if message.startswith("error parsing glob '!") else "include"
         raise ToolArgumentsError(f"grep_search: {message}", fields=[field]) from None
     return _grep_result(ctx, query, events, shown=path)
 

@@ -209,6 +209,12 @@ async def test_bad_globs_are_argument_errors(rt: ToolRuntime, tree: Path) -> Non
     with pytest.raises(ToolArgumentsError, match="glob") as info:
         await grep(rt, pattern="x", include=["{a"])
     assert info.value.fields == ("include",)
+    with pytest.raises(ToolArgumentsError, match="unclosed alternate group") as info:
+        await grep(rt, pattern="x", exclude=["*.md", "{b"])
+    assert info.value.fields == ("exclude",)
+    with pytest.raises(ToolArgumentsError, match="regex parse error") as info:
+        await grep(rt, pattern="glob (")
+    assert info.value.fields == ("pattern",)
     with pytest.raises(ToolArgumentsError, match="exclude") as info:
         await grep(rt, pattern="x", include=["!*.py"])
     assert info.value.fields == ("include",)
