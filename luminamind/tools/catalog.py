@@ -30,9 +30,19 @@ SEED_TOOL_NAMES = (
 def default_tools() -> list[ToolSpec]:
     """Every built-in tool, grouped by family."""
     # Imported here so that importing the registry stays cheap for servers that list lazily.
-    from luminamind.tools import code, files, shell, system, web
+    import luminamind.tools.code as code_tools
+    import luminamind.tools.files as file_tools
+    import luminamind.tools.shell as shell_tools
+    import luminamind.tools.system as system_tools
+    import luminamind.tools.web as web_tools
 
-    return [*files.TOOLS, *code.TOOLS, *shell.TOOLS, *web.TOOLS, *system.TOOLS]
+    return [
+        *file_tools.TOOLS,
+        *code_tools.TOOLS,
+        *shell_tools.TOOLS,
+        *web_tools.TOOLS,
+        *system_tools.TOOLS,
+    ]
 
 
 def build_default_registry() -> ToolRegistry:

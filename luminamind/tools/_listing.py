@@ -1,0 +1,159 @@
+"""list_directory and file_search: bounded, sorted listings that respect ignore rules."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import stat
+from typing import Annotated
+
+from pydantic import BaseModel, Field
+
+from luminamind.errors import ToolArgumentsError, ToolExecutionError
+from luminamind.tools._fileinfo import EntryKind, kind_of, mtime_iso
+from luminamind.tools.context import ToolContext
+from luminamind.tools.registry import tool
+from luminamind.tools.rg import find_rg
+
+__all__ = [
+    "DirectoryEntry",
+    "FileSearchResult",
+    "ListDirectoryResult",
+    "file_search",
+    "list_directory",
+]
+
+
+class DirectoryEntry(BaseModel):
+    """One entry of a directory."""
+
+    name: str
+    kind: EntryKind
+    size: int | None = Field(description="Bytes, for files")
+    modified: str = Field(description="Last modification, ISO 8601 UTC")
+
+
+class ListDirectoryResult(BaseModel):
+    """A directory's entries: directories first, then files, each by name."""
+
+    path: str
+    entries: list[DirectoryEntry]
+    total: int
+    truncated: bool
+
+
+class FileSearchResult(BaseModel):
+    """Paths matching a glob, sorted."""
+
+    pattern: str
+    paths: list[str]
+    total: int = Field(description="Matches found (may exceed the paths returned)")
+    truncated: bool
+
+
+def _list(directory: str, show_hidden: bool) -> list[DirectoryEntry]:
+    entries: list[DirectoryEntry] = []
+    with os.scandir(directory) as it:
+        for item in it:
+            if not show_hidden and item.name.startswith("."):
+                continue
+            with contextlib.suppress(FileNotFoundError):  # removed while listing
+                info = item.stat(follow_symlinks=False)
+                kind = kind_of(info)
+                size = info.st_size if kind == "file" else None
+                entries.append(
+                    DirectoryEntry(name=item.name, kind=kind, size=size, modified=mtime_iso(info))
+                )
+    entries.sort(key=lambda e: (e.kind != "dir", e.name))
+    return entries
+
+
+@tool(family="files", read_only=True)
+async def list_directory(
+    ctx: ToolContext,
+    *,
+    path: Annotated[str, Field(description="Directory relative to the workspace root")] = ".",
+    show_hidden: Annotated[bool, Field(description="Include names starting with '.'")] = False,
+    limit: Annotated[int | None, Field(ge=1, description="Most entries to return")] = None,
+) -> ListDirectoryResult:
+    """List a directory: kind, size and modification time of each entry, directories first."""
+    resolved = ctx.workspace.resolve(path)
+    shown = ctx.workspace.relative(resolved)
+    try:
+        info = resolved.stat()
+    except FileNotFoundError:
+        raise ToolExecutionError(f"list_directory: '{shown}' does not exist") from None
+    if not stat.S_ISDIR(info.st_mode):
+        raise ToolExecutionError(f"list_directory: '{shown}' is not a directory; use read_file")
+    entries = await asyncio.to_thread(_list, str(resolved), show_hidden)
+    cap = min(limit or ctx.settings.limits.max_entries, ctx.settings.limits.max_entries)
+    return ListDirectoryResult(
+        path=shown, entries=entries[:cap], total=len(entries), truncated=len(entries) > cap
+    )
+
+
+@tool(family="files", read_only=True)
+async def file_search(
+    ctx: ToolContext,
+    *,
+    pattern: Annotated[
+        str, Field(min_length=1, description="Glob, e.g. '*.py', 'src/**/test_*.py', '**/README*'")
+    ],
+    path: Annotated[str, Field(description="Directory to search under")] = ".",
+    show_hidden: Annotated[bool, Field(description="Include hidden files and directories")] = False,
+    limit: Annotated[int | None, Field(ge=1, description="Most paths to return")] = None,
+) -> FileSearchResult:
+    """Find files by name with a glob, honouring .gitignore (a fast ripgrep file walk)."""
+    resolved = ctx.workspace.resolve(path)
+    if not resolved.is_dir():
+        raise ToolExecutionError(
+            f"file_search: '{ctx.workspace.relative(resolved)}' is not a directory"
+        )
+    if "\x00" in pattern or pattern.startswith("!"):
+        raise ToolArgumentsError(
+            "file_search: pattern must be a glob (no leading '!')", fields=["pattern"]
+        )
+    rg = find_rg()
+    if rg is None:
+        raise ToolExecutionError(
+            "file_search: the rg binary is missing; reinstall luminamind (ripgrep wheel)"
+        )
+    # --no-require-git: honour .gitignore in a workspace that is not (yet) a git repository.
+    argv = [
+        rg,
+        "--files",
+        "--no-config",
+        "--no-require-git",
+        "--no-messages",
+        "--glob",
+        pattern,
+        "--glob",
+        "!.git",
+    ]
+    if show_hidden:
+        argv.append("--hidden")
+    argv += ["--", "."]
+    cap = min(limit or ctx.settings.limits.max_entries, ctx.settings.limits.max_entries)
+    proc = await asyncio.create_subprocess_exec(
+        *argv, cwd=resolved, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL
+    )
+    try:
+        out, _ = await asyncio.wait_for(
+            proc.communicate(), ctx.settings.limits.search_timeout_seconds
+        )
+    except (TimeoutError, asyncio.CancelledError):
+        with contextlib.suppress(ProcessLookupError):
+            proc.kill()
+        await proc.wait()
+        raise
+    base = ctx.workspace.relative(resolved)
+    found = sorted(
+        line[2:] if line.startswith("./") else line
+        for line in out.decode("utf-8", "surrogateescape").splitlines()
+        if line
+    )
+    paths = [p if base == "." else f"{base}/{p}" for p in found[:cap]]
+    return FileSearchResult(
+        pattern=pattern, paths=paths, total=len(found), truncated=len(found) > cap
+    )
