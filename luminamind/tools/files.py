@@ -320,15 +320,16 @@ copy_file: ToolSpec = _copy_file.with_preview(_preview_copy)
 
 def _target_for_delete(ctx: ToolContext, path: str) -> Path:
     """The entry to delete, without following a final symlink (delete the link, not its target)."""
-    resolved = ctx.workspace.resolve(path, write=True)
     raw = Path(path)
-    if (
-        raw.name not in ("", ".", "..")
-        and (ctx.workspace.root / raw if not raw.is_absolute() else raw).is_symlink()
-    ):
-        parent = ctx.workspace.resolve(str(raw.parent) or ".", write=True)
-        return parent / raw.name
-    return resolved
+    lexical = raw if raw.is_absolute() else ctx.workspace.root / raw
+    try:
+        is_link = "\x00" not in path and raw.name not in ("", ".", "..") and lexical.is_symlink()
+    except OSError:  # e.g. a name too long: resolve() below reports it properly
+        is_link = False
+    if is_link:
+        # The link's directory must be inside the workspace; the link itself may point anywhere.
+        return ctx.workspace.resolve(str(raw.parent), write=True) / raw.name
+    return ctx.workspace.resolve(path, write=True)
 
 
 def _delete(target: Path, shown: str, recursive: bool) -> tuple[EntryKind, int]:
