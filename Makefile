@@ -10,7 +10,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV) && $(BIN)/pip install -q --upgrade pip && $(BIN)/pip install -q -e '.[test]' && touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/luminamind doctor || true
+	$(BIN)/luminamind mcp --http
 
 test: $(STAMP) lint type vscode unit
 
