@@ -61,14 +61,15 @@ def mcp_command(
     }
     if overrides:
         settings.server = server.model_copy(update=overrides)
-    # Servers log JSON lines on stderr (stdout is the stdio protocol's), at INFO unless the
-    # global --log-level says otherwise: a server's start, refusals and tool calls are worth a line.
+    # Servers log JSON lines on stderr (stdout is the stdio protocol's). Unless --log-level says
+    # otherwise, the HTTP service logs at INFO (start, refusals, each tool call); a stdio server,
+    # one per client with its stderr in the client's log pane, stays at the CLI's WARNING.
     from luminamind.observability.logging import configure_logging
 
     # Compared by name: typer may bring its own copy of click's ParameterSource enum.
     source = ctx.find_root().get_parameter_source("log_level")
     explicit = source is not None and source.name != "DEFAULT"
-    configure_logging(level=state.log_level if explicit else "INFO", fmt="json")
+    configure_logging(level=state.log_level if explicit or not http else "INFO", fmt="json")
     try:
         if http:
             from luminamind_mcp.http import serve_http  # noqa: TID251 - lazy, in the command

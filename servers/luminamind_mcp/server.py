@@ -25,6 +25,7 @@ from mcp.server.stdio import stdio_server
 from luminamind import __version__
 from luminamind.config import Settings
 from luminamind.observability.metrics import get_metrics
+from luminamind.observability.tracing import tracing_enabled
 from luminamind.runtime import ToolRuntime, build_tool_runtime
 from luminamind.tools.context import ToolContext
 from luminamind_mcp import prompts
@@ -116,6 +117,12 @@ class McpApp:
         self.server.add_notification_handler(
             "notifications/roots/list_changed", types.NotificationParams, self._roots_changed
         )
+        if not tracing_enabled():
+            # The SDK wraps every message in an OpenTelemetry span even with no exporter
+            # installed; without tracing that is pure per-call overhead.
+            self.server.middleware[:] = [
+                m for m in self.server.middleware if type(m).__name__ != "OpenTelemetryMiddleware"
+            ]
         self.server.middleware.append(_count_requests)
         self.readiness.setdefault("workspace", self._workspace_ready)
         if self.agent is not None:
