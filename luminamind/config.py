@@ -294,6 +294,11 @@ class Settings(BaseSettings):
         default=None, validation_alias=AliasChoices("LUMINAMIND_REDIS_URL", "REDIS_URL")
     )
     redis_cluster: bool = False
+    redis_ttl_seconds: float | None = Field(
+        default=None, gt=0, description="Expire a Redis thread this long after its last write"
+    )
+    redis_key_prefix: str = Field(default="lm", min_length=1, pattern=r"^[^{}\s]+$")
+    redis_timeout_seconds: float = Field(default=5.0, gt=0, le=300)
     state_backend: Literal["auto", "sqlite", "redis", "memory"] = "auto"
 
     model: ModelSettings = Field(default_factory=ModelSettings)
