@@ -86,7 +86,10 @@ async def list_directory(
         raise ToolExecutionError(f"list_directory: '{shown}' does not exist") from None
     if not stat.S_ISDIR(info.st_mode):
         raise ToolExecutionError(f"list_directory: '{shown}' is not a directory; use read_file")
-    entries = await asyncio.to_thread(_list, str(resolved), show_hidden)
+    try:
+        entries = await asyncio.to_thread(_list, str(resolved), show_hidden)
+    except PermissionError:
+        raise ToolExecutionError(f"list_directory: permission denied for '{shown}'") from None
     cap = min(limit or ctx.settings.limits.max_entries, ctx.settings.limits.max_entries)
     return ListDirectoryResult(
         path=shown, entries=entries[:cap], total=len(entries), truncated=len(entries) > cap
@@ -104,7 +107,12 @@ async def file_search(
     show_hidden: Annotated[bool, Field(description="Include hidden files and directories")] = False,
     limit: Annotated[int | None, Field(ge=1, description="Most paths to return")] = None,
 ) -> FileSearchResult:
-    """Find files by name with a glob, honouring .gitignore (a fast ripgrep file walk)."""
+    """Find files by glob, honouring .gitignore (a ripgrep file walk); `.git` is never listed.
+
+    Globs follow .gitignore rules: a pattern without '/' ('*.py') matches names at any depth, one
+    with '/' ('src/*.py') is anchored at `path`, and '**' spans directories ('src/**/test_*.py').
+    Results are sorted paths relative to the workspace root, capped (limits.max_entries).
+    """
     resolved = ctx.workspace.resolve(path)
     if not resolved.is_dir():
         raise ToolExecutionError(
@@ -135,18 +143,29 @@ async def file_search(
         argv.append("--hidden")
     argv += ["--", "."]
     cap = min(limit or ctx.settings.limits.max_entries, ctx.settings.limits.max_entries)
+    timeout = ctx.settings.limits.search_timeout_seconds
     proc = await asyncio.create_subprocess_exec(
-        *argv, cwd=resolved, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL
+        *argv, cwd=resolved, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
     )
     try:
-        out, _ = await asyncio.wait_for(
-            proc.communicate(), ctx.settings.limits.search_timeout_seconds
-        )
-    except (TimeoutError, asyncio.CancelledError):
+        out, err = await asyncio.wait_for(proc.communicate(), timeout)
+    except (TimeoutError, asyncio.CancelledError) as exc:
         with contextlib.suppress(ProcessLookupError):
             proc.kill()
         await proc.wait()
-        raise
+        if isinstance(exc, asyncio.CancelledError):
+            raise
+        raise ToolExecutionError(
+            f"file_search: stopped after {timeout:g} s (limits.search_timeout_seconds); "
+            "search a smaller directory or use a narrower pattern"
+        ) from None
+    problem = err.decode("utf-8", "replace").strip()
+    if proc.returncode == 2 and "glob" in problem:
+        # rg names the glob it could not parse; --no-messages silences only per-file errors.
+        raise ToolArgumentsError(
+            f"file_search: invalid glob pattern: {problem.removeprefix('rg: ')}",
+            fields=["pattern"],
+        )
     base = ctx.workspace.relative(resolved)
     found = sorted(
         line[2:] if line.startswith("./") else line
