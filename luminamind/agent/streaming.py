@@ -1,0 +1,146 @@
+"""From LangGraph's stream to `AgentEvent`s, and from checkpointed messages to `MessageView`s.
+
+The service streams with ``stream_mode=["messages", "updates", "custom"]`` and
+``subgraphs=True``: ``messages`` gives the model's tokens (`TextDelta`, tagged with the subagent
+that produced them), ``updates`` the plan (`TodosChanged`), and ``custom`` what our middleware
+and the ``task`` tool report (tool and subagent progress).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from langchain_core.messages import (
+    AIMessage,
+    AIMessageChunk,
+    BaseMessage,
+    HumanMessage,
+    SystemMessage,
+    ToolMessage,
+)
+
+from luminamind.agent.events import (
+    AgentEvent,
+    MessageView,
+    SubagentFinished,
+    SubagentStarted,
+    TextDelta,
+    Todo,
+    TodosChanged,
+    ToolFinished,
+    ToolStarted,
+)
+from luminamind.agent.middleware import message_text
+
+__all__ = ["EventTranslator", "message_views"]
+
+# Only tokens of these nodes are the agent's answer (summarisation also calls the model).
+_MODEL_NODE = "model"
+
+
+class EventTranslator:
+    """Turns one run's stream chunks into events."""
+
+    def __init__(self, thread_id: str) -> None:
+        self.thread_id = thread_id
+
+    def translate(
+        self,
+        namespace: tuple[str, ...],
+        mode: str,
+        chunk: Any,  # Any: the chunk's shape depends on the stream mode
+    ) -> Iterator[AgentEvent]:
+        """The events in one ``(namespace, mode, chunk)`` item of the stream."""
+        if mode == "messages":
+            yield from self._message(namespace, chunk)
+        elif mode == "custom" and isinstance(chunk, dict):
+            event = self._custom(chunk)
+            if event is not None:
+                yield event
+        elif mode == "updates" and not namespace and isinstance(chunk, dict):
+            for update in chunk.values():
+                if isinstance(update, dict) and "todos" in update:
+                    todos = [Todo.model_validate(t) for t in update["todos"] or []]
+                    yield TodosChanged(thread_id=self.thread_id, todos=todos)
+
+    def _message(self, namespace: tuple[str, ...], chunk: Any) -> Iterator[AgentEvent]:
+        message, metadata = chunk
+        if not isinstance(message, AIMessageChunk | AIMessage):
+            return
+        if (metadata or {}).get("langgraph_node") != _MODEL_NODE:
+            return
+        text = message_text(message.content)
+        if not text:
+            return
+        agent = "main"
+        if namespace:
+            agent = str((metadata or {}).get("luminamind_agent") or "subagent")
+        yield TextDelta(thread_id=self.thread_id, text=text, agent=agent)
+
+    def _custom(self, data: dict[str, Any]) -> AgentEvent | None:  # Any: JSON fields
+        kind = data.get("kind")
+        tid = self.thread_id
+        if kind == "tool_started":
+            return ToolStarted(
+                thread_id=tid,
+                call_id=data["call_id"],
+                tool=data["tool"],
+                arguments=data.get("arguments") or {},
+                agent=data.get("agent", "main"),
+            )
+        if kind == "tool_finished":
+            return ToolFinished(
+                thread_id=tid,
+                call_id=data["call_id"],
+                tool=data["tool"],
+                status=data.get("status", "ok"),
+                content=data.get("content", ""),
+                duration_ms=data.get("duration_ms"),
+                agent=data.get("agent", "main"),
+            )
+        if kind == "subagent_started":
+            return SubagentStarted(
+                thread_id=tid, call_id=data["call_id"], subagent=data["subagent"], task=data["task"]
+            )
+        if kind == "subagent_finished":
+            return SubagentFinished(
+                thread_id=tid,
+                call_id=data["call_id"],
+                subagent=data["subagent"],
+                result=data.get("result", ""),
+                status=data.get("status", "ok"),
+            )
+        return None
+
+
+def message_views(messages: Sequence[BaseMessage]) -> list[MessageView]:
+    """A thread's messages as surfaces show them."""
+    views: list[MessageView] = []
+    for message in messages:
+        text = message_text(message.content)
+        if isinstance(message, HumanMessage):
+            views.append(MessageView(role="user", content=text))
+        elif isinstance(message, AIMessage):
+            views.append(
+                MessageView(
+                    role="assistant",
+                    content=text,
+                    tool_calls=[
+                        {"id": c.get("id"), "name": c["name"], "args": c["args"]}
+                        for c in message.tool_calls
+                    ],
+                )
+            )
+        elif isinstance(message, ToolMessage):
+            views.append(
+                MessageView(
+                    role="tool",
+                    content=text,
+                    name=message.name,
+                    tool_call_id=message.tool_call_id,
+                )
+            )
+        elif isinstance(message, SystemMessage):
+            views.append(MessageView(role="system", content=text))
+    return views

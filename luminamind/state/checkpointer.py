@@ -1,0 +1,91 @@
+"""The checkpointer factory: where agent threads are saved.
+
+``state_backend``: ``auto`` (Redis when ``LUMINAMIND_REDIS_URL`` is set, else SQLite), ``sqlite``
+(``data_dir/checkpoints.sqlite``, via ``langgraph-checkpoint-sqlite``), ``redis``
+(`luminamind.state.redis_saver`) or ``memory`` (tests; nothing survives the process).
+A checkpointer that cannot be opened is a `CheckpointError` naming the file or URL: unlike the
+cache, a dead checkpointer is never silently replaced.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sqlite3
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Literal
+
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.checkpoint.memory import InMemorySaver
+
+from luminamind.config import Settings
+from luminamind.errors import CheckpointError, ConfigError
+
+__all__ = ["CHECKPOINT_FILE", "backend_of", "checkpoint_path", "open_checkpointer"]
+
+CHECKPOINT_FILE = "checkpoints.sqlite"
+
+
+def backend_of(settings: Settings) -> Literal["sqlite", "redis", "memory"]:
+    """The backend ``settings`` select (``auto`` resolved)."""
+    if settings.state_backend == "auto":
+        return "redis" if settings.redis_url is not None else "sqlite"
+    return settings.state_backend
+
+
+def checkpoint_path(settings: Settings) -> Path:
+    """The SQLite checkpoint file."""
+    return settings.data_dir / CHECKPOINT_FILE
+
+
+@asynccontextmanager
+async def open_checkpointer(settings: Settings) -> AsyncIterator[BaseCheckpointSaver[str]]:
+    """Open the configured checkpointer for the life of the block.
+
+    Raises:
+        CheckpointError: the SQLite file or the Redis server cannot be opened.
+        ConfigError: the Redis backend is selected but not available.
+    """
+    backend = backend_of(settings)
+    if backend == "memory":
+        yield InMemorySaver()
+        return
+    if backend == "redis":
+        if settings.redis_url is None:
+            raise ConfigError(
+                'state_backend = "redis" needs LUMINAMIND_REDIS_URL (e.g. redis://localhost:6379/0)'
+            )
+        try:
+            module = importlib.import_module("luminamind.state.redis_saver")
+        except ImportError as exc:
+            raise ConfigError(
+                f"the Redis checkpointer is not available in this installation ({exc}); "
+                'use state_backend = "sqlite"'
+            ) from exc
+        async with module.AsyncRedisSaver.from_settings(settings) as saver:
+            yield saver
+        return
+    async with _sqlite(checkpoint_path(settings)) as saver:
+        yield saver
+
+
+@asynccontextmanager
+async def _sqlite(path: Path) -> AsyncIterator[BaseCheckpointSaver[str]]:
+    from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        manager = AsyncSqliteSaver.from_conn_string(str(path))
+        saver = await manager.__aenter__()
+        await saver.setup()
+        # WAL lets the CLI, the MCP server and the language server share one file: readers
+        # never block the writer; a busy timeout waits out another process's short write.
+        await saver.conn.execute("PRAGMA journal_mode=WAL")
+        await saver.conn.execute("PRAGMA busy_timeout=5000")
+    except (OSError, sqlite3.Error) as exc:
+        raise CheckpointError(f"cannot open the checkpoint database {path}: {exc}") from exc
+    try:
+        yield saver
+    finally:
+        await manager.__aexit__(None, None, None)

@@ -1,0 +1,278 @@
+"""Thread metadata shared by every surface: title, surface, workspace, times, status.
+
+The checkpointer holds a thread's messages; this store holds what a thread *is*, so
+``luminamind threads`` lists the threads of the CLI, the MCP server and the language server
+without loading any of them. SQLite (``data_dir/threads.sqlite``, WAL, one short transaction
+per call in a worker thread) by default; memory for the ``memory`` state backend.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Literal, Protocol, TypeVar
+
+from luminamind.agent.events import ThreadInfo
+from luminamind.config import Settings
+from luminamind.errors import CheckpointError, ThreadNotFoundError
+
+__all__ = [
+    "MemoryThreadStore",
+    "SqliteThreadStore",
+    "ThreadStatus",
+    "ThreadStore",
+    "open_thread_store",
+    "title_from",
+]
+
+ThreadStatus = Literal["idle", "running", "awaiting_approval", "error"]
+_T = TypeVar("_T")
+_TITLE_CHARS = 80
+
+
+def title_from(message: str) -> str:
+    """A thread title: the first line of its first message, shortened."""
+    line = next((ln.strip() for ln in message.splitlines() if ln.strip()), "") or "(untitled)"
+    return line if len(line) <= _TITLE_CHARS else line[: _TITLE_CHARS - 1] + "…"
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class ThreadStore(Protocol):
+    """Where thread metadata lives."""
+
+    async def create(
+        self, thread_id: str, *, title: str, surface: str, workspace: str
+    ) -> ThreadInfo:
+        """Record a new thread (an existing one is returned unchanged)."""
+        ...
+
+    async def get(self, thread_id: str) -> ThreadInfo:
+        """The thread, or `ThreadNotFoundError`."""
+        ...
+
+    async def find(self, thread_id: str) -> ThreadInfo | None:
+        """The thread, or None."""
+        ...
+
+    async def list(self) -> list[ThreadInfo]:
+        """Every thread, most recently updated first."""
+        ...
+
+    async def set_status(self, thread_id: str, status: ThreadStatus) -> None:
+        """Change the status and touch the thread."""
+        ...
+
+    async def delete(self, thread_id: str) -> bool:
+        """Forget the thread; False if it did not exist."""
+        ...
+
+    async def approve_all(self, thread_id: str) -> bool:
+        """Whether every approval of this thread is given in advance."""
+        ...
+
+    async def set_approve_all(self, thread_id: str, value: bool) -> None:
+        """Turn approve-all on or off for the thread."""
+        ...
+
+
+class MemoryThreadStore:
+    """Threads in a dict (tests, the memory backend)."""
+
+    def __init__(self) -> None:
+        self._threads: dict[str, ThreadInfo] = {}
+        self._approve_all: set[str] = set()
+
+    async def create(
+        self, thread_id: str, *, title: str, surface: str, workspace: str
+    ) -> ThreadInfo:
+        if thread_id not in self._threads:
+            now = _now()
+            self._threads[thread_id] = ThreadInfo(
+                thread_id=thread_id,
+                title=title,
+                surface=surface,
+                workspace=workspace,
+                created_at=now,
+                updated_at=now,
+            )
+        return self._threads[thread_id]
+
+    async def get(self, thread_id: str) -> ThreadInfo:
+        found = await self.find(thread_id)
+        if found is None:
+            raise ThreadNotFoundError(f"no thread '{thread_id}'; see `luminamind threads`")
+        return found
+
+    async def find(self, thread_id: str) -> ThreadInfo | None:
+        return self._threads.get(thread_id)
+
+    async def list(self) -> list[ThreadInfo]:
+        return sorted(self._threads.values(), key=lambda t: t.updated_at, reverse=True)
+
+    async def set_status(self, thread_id: str, status: ThreadStatus) -> None:
+        info = self._threads.get(thread_id)
+        if info is not None:
+            self._threads[thread_id] = info.model_copy(
+                update={"status": status, "updated_at": _now()}
+            )
+
+    async def delete(self, thread_id: str) -> bool:
+        self._approve_all.discard(thread_id)
+        return self._threads.pop(thread_id, None) is not None
+
+    async def approve_all(self, thread_id: str) -> bool:
+        return thread_id in self._approve_all
+
+    async def set_approve_all(self, thread_id: str, value: bool) -> None:
+        if value:
+            self._approve_all.add(thread_id)
+        else:
+            self._approve_all.discard(thread_id)
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS threads (
+    thread_id TEXT PRIMARY KEY,
+    title TEXT NOT NULL,
+    surface TEXT NOT NULL,
+    workspace TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'idle',
+    approve_all INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS threads_updated ON threads(updated_at);
+"""
+_COLUMNS = "thread_id, title, surface, workspace, created_at, updated_at, status"
+
+
+class SqliteThreadStore:
+    """Threads in a SQLite file shared by every LuminaMind process of the user."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with self._connect() as conn:
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.executescript(_SCHEMA)
+        except (OSError, sqlite3.Error) as exc:
+            raise CheckpointError(f"cannot open the thread database {path}: {exc}") from exc
+
+    def _connect(self) -> sqlite3.Connection:
+        return sqlite3.connect(self.path, timeout=5.0)
+
+    async def _run(self, fn: Callable[[sqlite3.Connection], _T]) -> _T:
+        def work() -> _T:
+            conn = self._connect()
+            try:
+                with conn:
+                    return fn(conn)
+            finally:
+                conn.close()
+
+        try:
+            return await asyncio.to_thread(work)
+        except sqlite3.Error as exc:
+            raise CheckpointError(f"thread database {self.path}: {exc}") from exc
+
+    @staticmethod
+    def _info(row: tuple[str, str, str, str, str, str, str]) -> ThreadInfo:
+        return ThreadInfo(
+            thread_id=row[0],
+            title=row[1],
+            surface=row[2],
+            workspace=row[3],
+            created_at=datetime.fromisoformat(row[4]),
+            updated_at=datetime.fromisoformat(row[5]),
+            status=row[6],  # pydantic checks it is a ThreadStatus
+        )
+
+    async def create(
+        self, thread_id: str, *, title: str, surface: str, workspace: str
+    ) -> ThreadInfo:
+        now = _now().isoformat()
+
+        def op(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "INSERT OR IGNORE INTO threads (thread_id, title, surface, workspace, "
+                "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (thread_id, title, surface, workspace, now, now),
+            )
+
+        await self._run(op)
+        return await self.get(thread_id)
+
+    async def get(self, thread_id: str) -> ThreadInfo:
+        found = await self.find(thread_id)
+        if found is None:
+            raise ThreadNotFoundError(f"no thread '{thread_id}'; see `luminamind threads`")
+        return found
+
+    async def find(self, thread_id: str) -> ThreadInfo | None:
+        def op(conn: sqlite3.Connection) -> ThreadInfo | None:
+            row = conn.execute(
+                f"SELECT {_COLUMNS} FROM threads WHERE thread_id = ?",  # noqa: S608  # constant
+                (thread_id,),
+            ).fetchone()
+            return self._info(row) if row else None
+
+        return await self._run(op)
+
+    async def list(self) -> list[ThreadInfo]:
+        def op(conn: sqlite3.Connection) -> list[ThreadInfo]:
+            rows = conn.execute(
+                f"SELECT {_COLUMNS} FROM threads ORDER BY updated_at DESC"  # noqa: S608
+            ).fetchall()
+            return [self._info(r) for r in rows]
+
+        return await self._run(op)
+
+    async def set_status(self, thread_id: str, status: ThreadStatus) -> None:
+        now = _now().isoformat()
+
+        def op(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "UPDATE threads SET status = ?, updated_at = ? WHERE thread_id = ?",
+                (status, now, thread_id),
+            )
+
+        await self._run(op)
+
+    async def delete(self, thread_id: str) -> bool:
+        def op(conn: sqlite3.Connection) -> bool:
+            cursor = conn.execute("DELETE FROM threads WHERE thread_id = ?", (thread_id,))
+            return cursor.rowcount > 0
+
+        return await self._run(op)
+
+    async def approve_all(self, thread_id: str) -> bool:
+        def op(conn: sqlite3.Connection) -> bool:
+            row = conn.execute(
+                "SELECT approve_all FROM threads WHERE thread_id = ?", (thread_id,)
+            ).fetchone()
+            return bool(row and row[0])
+
+        return await self._run(op)
+
+    async def set_approve_all(self, thread_id: str, value: bool) -> None:
+        def op(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "UPDATE threads SET approve_all = ? WHERE thread_id = ?",
+                (int(value), thread_id),
+            )
+
+        await self._run(op)
+
+
+def open_thread_store(settings: Settings) -> ThreadStore:
+    """The thread store for ``settings``: memory for the memory backend, else SQLite."""
+    if settings.state_backend == "memory":
+        return MemoryThreadStore()
+    return SqliteThreadStore(settings.data_dir / "threads.sqlite")
