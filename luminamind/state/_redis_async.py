@@ -25,7 +25,12 @@ from langgraph.checkpoint.serde.base import SerializerProtocol
 from luminamind.config import Settings
 from luminamind.errors import CheckpointError
 from luminamind.state._redis_codec import RedisSaverCore, check_server_version
-from luminamind.state._redis_conn import RedisClient, RedisOptions, connect_async
+from luminamind.state._redis_conn import (
+    RedisClient,
+    RedisOptions,
+    aclose_client,
+    connect_async,
+)
 from luminamind.state._redis_keys import GET_SCRIPT, PRUNE_SCRIPT, PUT_SCRIPT, PUT_WRITES_SCRIPT
 
 __all__ = ["AsyncRedisSaver"]
@@ -76,10 +81,14 @@ class AsyncRedisSaver(RedisSaverCore):
 
     async def aclose(self) -> None:
         """Close the connection pool."""
-        await self.client.aclose()
+        await aclose_client(self.client)
 
     async def __aenter__(self) -> AsyncRedisSaver:
-        await self.asetup()
+        try:
+            await self.asetup()
+        except BaseException:
+            await self.aclose()  # __aexit__ will not run: do not leak the pool
+            raise
         return self
 
     async def __aexit__(
@@ -111,6 +120,10 @@ class AsyncRedisSaver(RedisSaverCore):
         before_id = get_checkpoint_id(before) if before else None
         if config is None:
             with self._guard("list threads"):
+                if self.ttl_seconds:  # expired threads leave the index here, lazily
+                    await self.client.zremrangebyscore(
+                        self._threads_key, "-inf", self._live_since()
+                    )
                 raw = await self.client.zrevrangebyscore(
                     self._threads_key, "+inf", self._live_since()
                 )

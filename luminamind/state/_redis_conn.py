@@ -37,6 +37,8 @@ from luminamind.security.redaction import REDACTED, redact_text
 __all__ = [
     "RedisClient",
     "RedisOptions",
+    "aclose_client",
+    "close_client",
     "connect_async",
     "connect_sync",
     "redact_url",
@@ -250,3 +252,19 @@ def connect_async(opts: RedisOptions) -> RedisClient:
             **_standalone_kwargs(opts, retry),
         )
     return redis.asyncio.Redis.from_url(opts.url, **_standalone_kwargs(opts, retry))
+
+
+def close_client(client: RedisClient) -> None:
+    """Close a blocking client's pool, and the sentinel clients that found its master."""
+    manager = getattr(getattr(client, "connection_pool", None), "sentinel_manager", None)
+    client.close()
+    if manager is not None:
+        manager.close()
+
+
+async def aclose_client(client: RedisClient) -> None:
+    """Close an asyncio client's pool, and the sentinel clients that found its master."""
+    manager = getattr(getattr(client, "connection_pool", None), "sentinel_manager", None)
+    await client.aclose()
+    if manager is not None:
+        await manager.aclose()

@@ -33,7 +33,7 @@ from luminamind.config import Settings
 from luminamind.errors import CheckpointError
 from luminamind.state._redis_async import AsyncRedisSaver
 from luminamind.state._redis_codec import RedisSaverCore, check_server_version
-from luminamind.state._redis_conn import RedisClient, RedisOptions, connect_sync
+from luminamind.state._redis_conn import RedisClient, RedisOptions, close_client, connect_sync
 from luminamind.state._redis_keys import GET_SCRIPT, PRUNE_SCRIPT, PUT_SCRIPT, PUT_WRITES_SCRIPT
 
 __all__ = ["AsyncRedisSaver", "RedisSaver"]
@@ -77,9 +77,14 @@ class RedisSaver(RedisSaverCore):
 
     def close(self) -> None:
         """Close the connection pool."""
-        self.client.close()
+        close_client(self.client)
 
     def __enter__(self) -> RedisSaver:
+        try:
+            self.setup()
+        except BaseException:
+            self.close()  # __exit__ will not run: do not leak the pool
+            raise
         return self
 
     def __exit__(
@@ -109,6 +114,8 @@ class RedisSaver(RedisSaverCore):
         before_id = get_checkpoint_id(before) if before else None
         if config is None:
             with self._guard("list threads"):
+                if self.ttl_seconds:  # expired threads leave the index here, lazily
+                    self.client.zremrangebyscore(self._threads_key, "-inf", self._live_since())
                 threads = [
                     t.decode()
                     for t in self.client.zrevrangebyscore(

