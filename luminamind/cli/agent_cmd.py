@@ -1,0 +1,324 @@
+"""``luminamind run``, ``resume``, ``threads`` and ``chat``: the agent from the terminal.
+
+Exit codes of ``run`` and ``resume``: 0 done; 1 the run failed (the thread is kept and can be
+resumed); 2 the model is not configured (the explanation is printed); 3 the run waits for an
+approval (``luminamind resume ID --yes`` continues it); 130 cancelled with Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import AsyncIterator, Callable
+from contextlib import AsyncExitStack
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from luminamind.agent.events import AgentEvent, ApprovalRequested, Decision, ErrorEvent
+from luminamind.cli.agent_render import EventPrinter, short_args
+from luminamind.cli.state import CliState, fail
+from luminamind.config import Settings
+from luminamind.errors import ConfigError, LuminaError
+
+__all__ = ["register"]
+
+EXIT_ERROR = 1
+EXIT_CONFIG = 2
+EXIT_APPROVAL = 3
+EXIT_CANCELLED = 130
+
+threads_app = typer.Typer(help="List, show and delete agent threads.", no_args_is_help=False)
+
+YesOption = Annotated[
+    bool, typer.Option("--yes", "-y", help="Approve every action of this run (and thread).")
+]
+DenyOption = Annotated[
+    bool, typer.Option("--deny", help="Reject every action that needs approval.")
+]
+JsonOption = Annotated[
+    bool, typer.Option("--json", help="Print every event as one JSON line on stdout.")
+]
+ModelOption = Annotated[
+    str | None, typer.Option("--model", "-m", help="provider:model for this run.")
+]
+ThreadOption = Annotated[
+    str | None, typer.Option("--thread", "-t", help="Continue this thread (new when omitted).")
+]
+
+
+def _check_model(settings: Settings, model: str | None) -> None:
+    """Exit 2 with the one-screen explanation when the model cannot be built."""
+    from luminamind.providers import build_chat_model, explain_model_setup
+
+    try:
+        build_chat_model(settings, model=model)
+    except ConfigError as exc:
+        text = exc.message
+        if "LuminaMind cannot use its chat model" not in text:
+            text = explain_model_setup(settings, problem=exc.message)
+        sys.stderr.write(text + "\n")
+        raise typer.Exit(EXIT_CONFIG) from None
+
+
+def _consoles() -> tuple[Console, Console]:
+    return Console(highlight=False), Console(stderr=True, highlight=False)
+
+
+async def _headless(
+    settings: Settings,
+    *,
+    start: Callable[[Any], AsyncIterator[AgentEvent]],  # Any: the AgentService
+    yes: bool,
+    deny: bool,
+    as_json: bool,
+    model: str | None,
+) -> int:
+    from luminamind.agent.service import AgentService
+
+    out, err = _consoles()
+    printer = EventPrinter(out, err, show_todos=not as_json)
+    async with AgentService.open(settings, surface="cli", model=model) as service:
+        stream = start(service)
+        thread_id = ""
+        while True:
+            printer.reset()
+            async for event in stream:
+                thread_id = event.thread_id
+                if as_json:
+                    sys.stdout.write(event.model_dump_json() + "\n")
+                    sys.stdout.flush()
+                    _remember(printer, event)
+                else:
+                    printer.show(event)
+                    if event.type == "run_started":
+                        err.print(f"[dim]thread {thread_id}[/dim]")
+            if printer.error is not None:
+                return EXIT_ERROR
+            if printer.pending is None:
+                return 0
+            requests = printer.pending.requests
+            if yes:
+                for r in requests:
+                    err.print(f"[green]approved[/green] {r.tool} {short_args(r.arguments)}")
+                decisions = [Decision(type="approve") for _ in requests]
+                stream = service.resume(thread_id, decisions, approve_all=True)
+            elif deny:
+                for r in requests:
+                    err.print(f"[red]rejected[/red] {r.tool} {short_args(r.arguments)}")
+                decisions = [
+                    Decision(type="reject", message="The user does not allow this action.")
+                    for _ in requests
+                ]
+                stream = service.resume(thread_id, decisions)
+            else:
+                if not as_json:
+                    printer.show_pending(printer.pending)
+                err.print(
+                    f"waiting for approval: luminamind resume {thread_id} --yes "
+                    f"(or --deny; `luminamind threads show {thread_id}` shows the actions)",
+                    highlight=False,
+                )
+                return EXIT_APPROVAL
+
+
+def _remember(printer: EventPrinter, event: AgentEvent) -> None:
+    from luminamind.agent.events import FinalAnswer
+
+    if isinstance(event, ApprovalRequested):
+        printer.pending = event
+    elif isinstance(event, ErrorEvent):
+        printer.error = event
+    elif isinstance(event, FinalAnswer):
+        printer.final = event
+
+
+def _run_headless(
+    ctx: typer.Context,
+    start: Callable[[Any], AsyncIterator[AgentEvent]],  # Any: the AgentService
+    *,
+    yes: bool,
+    deny: bool,
+    as_json: bool,
+    model: str | None,
+) -> None:
+    if yes and deny:
+        fail(ConfigError("--yes and --deny exclude each other"), exit_code=EXIT_CONFIG)
+    state: CliState = ctx.obj
+    settings = state.settings()
+    _check_model(settings, model)
+    try:
+        code = asyncio.run(
+            _headless(settings, start=start, yes=yes, deny=deny, as_json=as_json, model=model)
+        )
+    except KeyboardInterrupt:
+        code = EXIT_CANCELLED
+    except LuminaError as exc:
+        fail(exc, exit_code=EXIT_ERROR)
+    raise typer.Exit(code)
+
+
+def run(
+    ctx: typer.Context,
+    task: Annotated[str, typer.Argument(help="What the agent should do.")],
+    thread: ThreadOption = None,
+    as_json: JsonOption = False,
+    yes: YesOption = False,
+    deny: DenyOption = False,
+    model: ModelOption = None,
+) -> None:
+    """Run the agent on TASK without interaction (exit 3 when an approval is needed)."""
+    _run_headless(
+        ctx,
+        lambda service: service.stream(thread, task),
+        yes=yes,
+        deny=deny,
+        as_json=as_json,
+        model=model,
+    )
+
+
+def resume(
+    ctx: typer.Context,
+    thread_id: Annotated[str, typer.Argument(help="The thread to continue.")],
+    as_json: JsonOption = False,
+    yes: YesOption = False,
+    deny: DenyOption = False,
+    model: ModelOption = None,
+) -> None:
+    """Continue a thread: answer its pending approvals, or go on after a crash or step limit."""
+
+    def start(service: Any) -> AsyncIterator[AgentEvent]:  # Any: the AgentService
+        if deny:
+            return _deny_pending(service, thread_id)
+        return service.resume(thread_id, [], approve_all=yes)  # type: ignore[no-any-return]
+
+    _run_headless(ctx, start, yes=yes, deny=deny, as_json=as_json, model=model)
+
+
+async def _deny_pending(service: Any, thread_id: str) -> AsyncIterator[AgentEvent]:  # Any
+    state = await service.state(thread_id)
+    decisions = [
+        Decision(type="reject", message="The user does not allow this action.")
+        for _ in state.pending_approvals
+    ]
+    async for event in service.resume(thread_id, decisions):
+        yield event
+
+
+# --- threads ----------------------------------------------------------------------------------
+
+
+async def _with_service(settings: Settings, fn: Callable[[Any], Any]) -> Any:  # Any: results
+    from luminamind.agent.service import AgentService
+
+    async with AsyncExitStack() as stack:
+        service = await stack.enter_async_context(AgentService.open(settings, surface="cli"))
+        return await fn(service)
+
+
+@threads_app.callback(invoke_without_command=True)
+def list_threads(ctx: typer.Context, as_json: JsonOption = False) -> None:
+    """List the threads of every surface, most recent first."""
+    if ctx.invoked_subcommand is not None:
+        return
+    state: CliState = ctx.obj
+    try:
+        infos = asyncio.run(_with_service(state.settings(), lambda s: s.threads()))
+    except LuminaError as exc:
+        fail(exc)
+    if as_json:
+        sys.stdout.write(json.dumps([i.model_dump(mode="json") for i in infos], indent=2) + "\n")
+        return
+    if not infos:
+        Console(stderr=True).print('no threads yet: luminamind run "..." or luminamind chat')
+        return
+    table = Table("thread", "title", "status", "surface", "updated")
+    for info in infos:
+        table.add_row(
+            info.thread_id,
+            info.title,
+            info.status,
+            info.surface,
+            info.updated_at.astimezone().strftime("%Y-%m-%d %H:%M"),
+        )
+    Console().print(table)
+
+
+@threads_app.command("show")
+def show_thread(
+    ctx: typer.Context,
+    thread_id: Annotated[str, typer.Argument(help="The thread.")],
+    as_json: JsonOption = False,
+) -> None:
+    """Show a thread's messages, plan and pending approvals."""
+    state: CliState = ctx.obj
+    try:
+        thread = asyncio.run(_with_service(state.settings(), lambda s: s.state(thread_id)))
+    except LuminaError as exc:
+        fail(exc)
+    if as_json:
+        sys.stdout.write(thread.model_dump_json(indent=2) + "\n")
+        return
+    out, err = _consoles()
+    info = thread.info
+    out.print(f"[bold]{info.title}[/bold]  ({info.thread_id}, {info.status}, {info.surface})")
+    for message in thread.messages:
+        if message.role == "user":
+            out.print(f"[bold blue]you:[/bold blue] {message.content}", markup=True)
+        elif message.role == "assistant":
+            if message.content:
+                out.print(f"[bold green]agent:[/bold green] {message.content}")
+            for call in message.tool_calls:
+                out.print(f"  [dim]-> {call['name']} {short_args(call.get('args') or {})}[/dim]")
+        elif message.role == "tool":
+            out.print(f"  [dim]<- {message.name}: {message.content[:160]}[/dim]")
+    printer = EventPrinter(out, err)
+    if thread.todos:
+        from luminamind.cli.agent_render import todo_table
+
+        out.print(todo_table(thread.todos))
+    if thread.pending_approvals:
+        printer.show_pending(
+            ApprovalRequested(thread_id=info.thread_id, requests=thread.pending_approvals)
+        )
+        out.print(f"approve with: luminamind resume {info.thread_id} --yes (or --deny)")
+
+
+@threads_app.command("rm")
+def remove_thread(
+    ctx: typer.Context, thread_id: Annotated[str, typer.Argument(help="The thread.")]
+) -> None:
+    """Delete a thread (its checkpoints and metadata)."""
+    state: CliState = ctx.obj
+    try:
+        existed = asyncio.run(_with_service(state.settings(), lambda s: s.delete(thread_id)))
+    except LuminaError as exc:
+        fail(exc)
+    if not existed:
+        fail(LuminaError(f"no thread '{thread_id}'; see `luminamind threads`"))
+    Console(stderr=True).print(f"deleted {thread_id}")
+
+
+# --- chat -------------------------------------------------------------------------------------
+
+
+def chat(ctx: typer.Context, thread: ThreadOption = None, model: ModelOption = None) -> None:
+    """Talk with the agent: streamed answers, the plan, tool progress and approvals."""
+    from luminamind.cli.chat_ui import run_chat
+
+    state: CliState = ctx.obj
+    settings = state.settings()
+    _check_model(settings, model)
+    raise typer.Exit(run_chat(settings, thread=thread, model=model))
+
+
+def register(app: typer.Typer) -> None:
+    """Add the agent commands to the CLI."""
+    app.command("run")(run)
+    app.command("resume")(resume)
+    app.command("chat")(chat)
+    app.add_typer(threads_app, name="threads")

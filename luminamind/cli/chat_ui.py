@@ -1,0 +1,156 @@
+"""``luminamind chat``: the interactive loop.
+
+One event loop lives for the whole session (the checkpointer's connection belongs to it); the
+prompt is read synchronously between turns, so Ctrl-C or Ctrl-D at the prompt leaves the chat.
+During a turn Ctrl-C cancels the running step only: the thread keeps every completed step and
+the next message continues it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import uuid
+from contextlib import AsyncExitStack
+from typing import Any
+
+from rich.console import Console
+from rich.prompt import Prompt
+
+from luminamind.agent.events import ActionRequest, AgentEvent, ApprovalRequested, Decision
+from luminamind.cli.agent_render import EventPrinter, approval_panel
+from luminamind.config import Settings
+
+__all__ = ["run_chat"]
+
+_HELP = "Type a message. /exit leaves, /threads lists threads, /new starts a new thread."
+
+
+def _ask(console: Console, request: ActionRequest, index: int, total: int) -> tuple[Decision, bool]:
+    """One approval prompt: (decision, approve all from now on)."""
+    console.print(approval_panel(request, index, total))
+    while True:
+        choice = Prompt.ask(
+            "[a]pprove, [e]dit, [r]eject, a[l]ways approve",
+            choices=["a", "e", "r", "l"],
+            default="a",
+            console=console,
+        )
+        if choice == "a":
+            return Decision(type="approve"), False
+        if choice == "l":
+            return Decision(type="approve"), True
+        if choice == "r":
+            reason = Prompt.ask("reason (the agent reads it)", default="", console=console)
+            return Decision(type="reject", message=reason or None), False
+        console.print(f"current arguments: {json.dumps(request.arguments, ensure_ascii=False)}")
+        raw = Prompt.ask("new arguments (JSON object)", console=console)
+        try:
+            edited = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            console.print(f"[red]not JSON: {exc.msg}[/red]")
+            continue
+        if not isinstance(edited, dict):
+            console.print("[red]the arguments must be a JSON object[/red]")
+            continue
+        return Decision(type="edit", arguments=edited), False
+
+
+class _Chat:
+    def __init__(self, settings: Settings, *, thread: str | None, model: str | None) -> None:
+        self.settings = settings
+        self.thread = thread or f"chat-{uuid.uuid4().hex[:10]}"
+        self.model = model
+        self.out = Console(highlight=False)
+        self.err = Console(stderr=True, highlight=False)
+        self.printer = EventPrinter(self.out, self.err)
+        self.stack = AsyncExitStack()
+        self.service: Any = None  # Any: AgentService, imported lazily (heavy)
+
+    async def open(self) -> None:
+        from luminamind.agent.service import AgentService
+
+        self.service = await self.stack.enter_async_context(
+            AgentService.open(self.settings, surface="cli", model=self.model)
+        )
+
+    async def close(self) -> None:
+        await self.stack.aclose()
+
+    async def _consume(self, stream: Any) -> None:  # Any: AsyncIterator[AgentEvent]
+        loop = asyncio.get_running_loop()
+        cancels: list[asyncio.Task[bool]] = []
+
+        def on_sigint() -> None:
+            self.err.print("\n[yellow]cancelling this step...[/yellow]")
+            cancels.append(loop.create_task(self.service.cancel(self.thread)))
+
+        loop.add_signal_handler(signal.SIGINT, on_sigint)
+        try:
+            event: AgentEvent
+            with self.err.status("thinking...", spinner="dots") as status:
+                async for event in stream:
+                    if event.type in ("text_delta", "approval_requested", "final_answer"):
+                        status.stop()
+                    elif event.type == "tool_started":
+                        status.update(f"running {getattr(event, 'tool', '')}...")
+                        status.start()
+                    self.printer.show(event)
+        finally:
+            loop.remove_signal_handler(signal.SIGINT)
+
+    async def turn(self, message: str) -> None:
+        self.printer.reset()
+        await self._consume(self.service.stream(self.thread, message))
+        while self.printer.pending is not None:
+            pending: ApprovalRequested = self.printer.pending
+            decisions: list[Decision] = []
+            approve_all = False
+            for i, request in enumerate(pending.requests, 1):
+                if approve_all:
+                    decisions.append(Decision(type="approve"))
+                    continue
+                decision, always = await asyncio.to_thread(
+                    _ask, self.err, request, i, len(pending.requests)
+                )
+                approve_all = approve_all or always
+                decisions.append(decision)
+            self.printer.reset()
+            await self._consume(
+                self.service.resume(self.thread, decisions, approve_all=approve_all)
+            )
+
+    async def list_threads(self) -> None:
+        for info in await self.service.threads():
+            self.err.print(f"{info.thread_id}  {info.status:<18} {info.title}")
+
+
+def run_chat(settings: Settings, *, thread: str | None, model: str | None) -> int:
+    """Run the chat until the user leaves; returns the exit code."""
+    chat = _Chat(settings, thread=thread, model=model)
+    loop = asyncio.new_event_loop()
+    try:
+        loop.run_until_complete(chat.open())
+        chat.err.print(f"[bold]LuminaMind[/bold] - thread {chat.thread}. {_HELP}")
+        while True:
+            try:
+                message = Prompt.ask("[bold blue]you[/bold blue]", console=chat.out).strip()
+            except (EOFError, KeyboardInterrupt):
+                chat.err.print()
+                return 0
+            if not message:
+                continue
+            if message in ("/exit", "/quit"):
+                return 0
+            if message == "/threads":
+                loop.run_until_complete(chat.list_threads())
+                continue
+            if message == "/new":
+                chat.thread = f"chat-{uuid.uuid4().hex[:10]}"
+                chat.err.print(f"new thread {chat.thread}")
+                continue
+            loop.run_until_complete(chat.turn(message))
+    finally:
+        loop.run_until_complete(chat.close())
+        loop.close()
