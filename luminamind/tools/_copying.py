@@ -112,7 +112,7 @@ def _copy(
 ) -> tuple[EntryKind, int, int, bool]:
     try:
         info = source.stat()
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         raise ToolExecutionError(
             f"copy_file: '{shown[0]}' does not exist; check the path with list_directory"
         ) from None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 import mimetypes
 import stat
+import unicodedata
 from datetime import UTC, datetime
 from os import stat_result
 from pathlib import Path
@@ -42,6 +43,10 @@ _MAGIC = (
     (b"\xcf\xfa\xed\xfe", "Mach-O executable"),
     (b"MZ", "Windows executable"),
 )
+# How much of a non-UTF-8 file the charset detection looks at.
+_DETECT_BYTES = 65_536
+# Non-letters common in Western European text (typography, currency, marks).
+_WESTERN_SYMBOLS = frozenset("\u00a0«»“”„‘’‚–—…•·°€£¥¢©®™§¶¿¡×÷±µ¼½¾ªº†‡‰‹›")
 # Text whose NUL bytes are part of its characters; UTF-32 first (its LE mark starts like UTF-16's).
 _WIDE_BOMS = (
     (codecs.BOM_UTF32_LE, "utf-32"),
@@ -122,21 +127,58 @@ def decode_text(data: bytes, encoding: str | None) -> tuple[str, str]:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
         pass
-    best = from_bytes(data[:65536]).best()
-    if best is not None and best.encoding:
+    for candidate in _legacy_candidates(data[:_DETECT_BYTES]):
         try:
-            return data.decode(best.encoding), best.encoding
+            return data.decode(candidate), candidate
         except (UnicodeDecodeError, LookupError):
-            pass
+            continue
     # Latin-1 maps every byte to a character: the text is readable and nothing is lost.
     return data.decode("latin-1"), "latin-1"
 
 
+def _non_latin_script(text: str) -> bool:
+    """True when most non-ASCII letters of ``text`` are not Latin (Cyrillic, Greek, Hebrew...)."""
+    letters = [c for c in text if ord(c) > 127 and c.isalpha()]
+    foreign = sum(1 for c in letters if not unicodedata.name(c, "").startswith("LATIN"))
+    return bool(letters) and foreign * 2 > len(letters)
+
+
+def _looks_western(text: str) -> bool:
+    """True when every non-ASCII character is a Latin letter or common Western punctuation."""
+    return all(
+        ord(c) < 128
+        or c in _WESTERN_SYMBOLS
+        or (c.isalpha() and unicodedata.name(c, "").startswith("LATIN"))
+        for c in text
+    )
+
+
+def _legacy_candidates(head: bytes) -> list[str]:
+    """Encodings to try, best first, for bytes that are not UTF-8.
+
+    charset_normalizer alone often names a wrong Latin code page for short Western text (French
+    in cp1252 comes back as mac_latin2 or cp1257), so Windows-1252 goes first whenever the
+    detected text is in the Latin script and cp1252 decodes to plausible Western text; a
+    non-Latin detection (cp1251 Cyrillic, say) is trusted as is.
+    """
+    best = from_bytes(head).best()
+    detected = best.encoding if best is not None and best.encoding else None
+    if detected is not None and _non_latin_script(str(best)):
+        return [detected]
+    try:
+        western = _looks_western(head.decode("cp1252"))
+    except UnicodeDecodeError:
+        western = False
+    if western:
+        return ["cp1252"]
+    return [detected] if detected else []
+
+
 def lstat_or_none(path: Path) -> stat_result | None:
-    """``path.lstat()``, or None when nothing is there."""
+    """``path.lstat()``, or None when nothing is there (or a parent is not a directory)."""
     try:
         return path.lstat()
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         return None
 
 

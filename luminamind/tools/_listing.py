@@ -8,6 +8,8 @@ import os
 import stat
 from typing import Annotated
 
+import pathspec
+from pathspec.patterns.gitwildmatch import GitWildMatchPatternError
 from pydantic import BaseModel, Field
 
 from luminamind.errors import ToolArgumentsError, ToolExecutionError
@@ -69,6 +71,44 @@ def _list(directory: str, show_hidden: bool) -> list[DirectoryEntry]:
     return entries
 
 
+# A brace pattern like '*.{a,b,c}' expands to one glob per choice; more than this is refused.
+_MAX_ALTERNATIVES = 64
+
+
+def _expand_braces(pattern: str) -> list[str]:
+    """``src/*.{py,pyi}`` -> ``["src/*.py", "src/*.pyi"]`` (one level of braces, as in shells)."""
+    start = pattern.find("{")
+    if start == -1:
+        return [pattern]
+    end = pattern.find("}", start)
+    if end == -1:
+        raise ValueError("'{' has no closing '}'")
+    choices = pattern[start + 1 : end]
+    if "{" in choices:
+        raise ValueError("nested braces are not supported")
+    expanded: list[str] = []
+    for choice in choices.split(","):
+        expanded += _expand_braces(pattern[:start] + choice + pattern[end + 1 :])
+        if len(expanded) > _MAX_ALTERNATIVES:
+            raise ValueError(f"braces expand to more than {_MAX_ALTERNATIVES} globs")
+    return expanded
+
+
+def _compile_glob(pattern: str) -> pathspec.GitIgnoreSpec:
+    """The pattern as .gitignore-style globs, or `ToolArgumentsError` naming ``pattern``."""
+    if "\x00" in pattern or pattern.startswith("!"):
+        raise ToolArgumentsError(
+            "file_search: pattern must be a glob (no NUL byte, no leading '!')",
+            fields=["pattern"],
+        )
+    try:
+        return pathspec.GitIgnoreSpec.from_lines(_expand_braces(pattern))
+    except (ValueError, GitWildMatchPatternError) as exc:
+        raise ToolArgumentsError(
+            f"file_search: invalid glob pattern '{pattern}': {exc}", fields=["pattern"]
+        ) from None
+
+
 @tool(family="files", read_only=True)
 async def list_directory(
     ctx: ToolContext,
@@ -82,7 +122,7 @@ async def list_directory(
     shown = ctx.workspace.relative(resolved)
     try:
         info = resolved.stat()
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         raise ToolExecutionError(f"list_directory: '{shown}' does not exist") from None
     if not stat.S_ISDIR(info.st_mode):
         raise ToolExecutionError(f"list_directory: '{shown}' is not a directory; use read_file")
@@ -110,45 +150,35 @@ async def file_search(
     """Find files by glob, honouring .gitignore (a ripgrep file walk); `.git` is never listed.
 
     Globs follow .gitignore rules: a pattern without '/' ('*.py') matches names at any depth, one
-    with '/' ('src/*.py') is anchored at `path`, and '**' spans directories ('src/**/test_*.py').
+    with '/' ('src/*.py') is anchored at `path`, '**' spans directories ('src/**/test_*.py'), a
+    trailing '/' takes a whole directory ('docs/') and braces give choices ('*.{md,rst}').
     Results are sorted paths relative to the workspace root, capped (limits.max_entries).
     """
+    spec = _compile_glob(pattern)
     resolved = ctx.workspace.resolve(path)
     if not resolved.is_dir():
         raise ToolExecutionError(
             f"file_search: '{ctx.workspace.relative(resolved)}' is not a directory"
-        )
-    if "\x00" in pattern or pattern.startswith("!"):
-        raise ToolArgumentsError(
-            "file_search: pattern must be a glob (no leading '!')", fields=["pattern"]
         )
     rg = find_rg()
     if rg is None:
         raise ToolExecutionError(
             "file_search: the rg binary is missing; reinstall luminamind (ripgrep wheel)"
         )
+    # rg lists the files its ignore rules keep (.gitignore at every level, .ignore, git's
+    # excludes); the pattern is matched here, because an rg --glob would override those rules.
     # --no-require-git: honour .gitignore in a workspace that is not (yet) a git repository.
-    argv = [
-        rg,
-        "--files",
-        "--no-config",
-        "--no-require-git",
-        "--no-messages",
-        "--glob",
-        pattern,
-        "--glob",
-        "!.git",
-    ]
+    argv = [rg, "--files", "--no-config", "--no-require-git", "--no-messages", "--glob", "!.git"]
     if show_hidden:
         argv.append("--hidden")
     argv += ["--", "."]
     cap = min(limit or ctx.settings.limits.max_entries, ctx.settings.limits.max_entries)
     timeout = ctx.settings.limits.search_timeout_seconds
     proc = await asyncio.create_subprocess_exec(
-        *argv, cwd=resolved, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+        *argv, cwd=resolved, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL
     )
     try:
-        out, err = await asyncio.wait_for(proc.communicate(), timeout)
+        out, _ = await asyncio.wait_for(proc.communicate(), timeout)
     except (TimeoutError, asyncio.CancelledError) as exc:
         with contextlib.suppress(ProcessLookupError):
             proc.kill()
@@ -159,19 +189,11 @@ async def file_search(
             f"file_search: stopped after {timeout:g} s (limits.search_timeout_seconds); "
             "search a smaller directory or use a narrower pattern"
         ) from None
-    problem = err.decode("utf-8", "replace").strip()
-    if proc.returncode == 2 and "glob" in problem:
-        # rg names the glob it could not parse; --no-messages silences only per-file errors.
-        raise ToolArgumentsError(
-            f"file_search: invalid glob pattern: {problem.removeprefix('rg: ')}",
-            fields=["pattern"],
-        )
     base = ctx.workspace.relative(resolved)
-    found = sorted(
-        line[2:] if line.startswith("./") else line
-        for line in out.decode("utf-8", "surrogateescape").splitlines()
-        if line
+    listed = (
+        line.removeprefix("./") for line in out.decode("utf-8", "surrogateescape").splitlines()
     )
+    found = sorted(rel for rel in listed if rel and spec.match_file(rel))
     paths = [p if base == "." else f"{base}/{p}" for p in found[:cap]]
     return FileSearchResult(
         pattern=pattern, paths=paths, total=len(found), truncated=len(found) > cap

@@ -180,7 +180,7 @@ def _read(
 ) -> tuple[_Read, int]:
     try:
         info = path.stat()
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         raise ToolExecutionError(
             f"read_file: '{shown}' does not exist; check the path with list_directory or "
             "file_search"

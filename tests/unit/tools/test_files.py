@@ -113,30 +113,6 @@ async def test_read_bad_arguments(rt: ToolRuntime, args: dict[str, Any], field: 
     assert field in info.value.fields
 
 
-@pytest.mark.parametrize("tool", ["read_file", "write_file", "delete_file", "list_directory"])
-async def test_escapes_are_refused_for_every_path_tool(
-    rt: ToolRuntime, workspace_dir: Path, tmp_path: Path, tool: str
-) -> None:
-    outside = tmp_path / "outside"
-    outside.mkdir()
-    (outside / "secret.txt").write_text("secret")
-    (workspace_dir / "link").symlink_to(outside / "secret.txt")
-    (workspace_dir / "dirlink").symlink_to(outside)
-    extra = {"content": "x"} if tool == "write_file" else {}
-    for path in (
-        "../outside/secret.txt",
-        str(outside / "secret.txt"),
-        "dirlink/secret.txt",
-        "a\x00b",
-    ):
-        with pytest.raises(PathEscapeError):
-            await call(rt, tool, path=path, **extra)
-    if tool != "delete_file":  # deleting the link itself is allowed: it is inside
-        with pytest.raises(PathEscapeError):
-            await call(rt, tool, path="link", **extra)
-    assert (outside / "secret.txt").read_text() == "secret"
-
-
 # -- write_file -------------------------------------------------------------------------------
 
 
@@ -198,6 +174,74 @@ async def test_write_read_round_trip(rt: ToolRuntime, text: str) -> None:
     await call(rt, "write_file", path="round.txt", content=text)
     back = await call(rt, "read_file", path="round.txt")
     assert back.content == text
+
+
+async def test_write_guard_accepts_the_read_hash_and_refuses_a_deleted_file(
+    rt: ToolRuntime, workspace_dir: Path
+) -> None:
+    target = workspace_dir / "g.txt"
+    target.write_text("v1\n")
+    seen = await call(rt, "read_file", path="g.txt")
+    done = await call(
+        rt, "write_file", path="g.txt", content="v2\n", expected_sha256=seen.sha256.upper()
+    )
+    assert target.read_text() == "v2\n"
+    # The result's hash guards the next write just as read_file's does.
+    await call(rt, "write_file", path="g.txt", content="v3\n", expected_sha256=done.sha256)
+    target.unlink()
+    with pytest.raises(ToolExecutionError, match="no longer exists; nothing was written"):
+        await call(rt, "write_file", path="g.txt", content="v4\n", expected_sha256=done.sha256)
+    assert not target.exists()
+
+
+async def test_write_refusals_leave_everything_as_it_was(
+    workspace_dir: Path, tmp_path: Path
+) -> None:
+    settings = load_settings(
+        workspace=workspace_dir, data_dir=tmp_path / "d", limits={"max_write_bytes": 8}
+    )
+    rt = build_tool_runtime(
+        settings, surface="cli", registry=ToolRegistry(file_tools.TOOLS), use_cache=False
+    )
+    (workspace_dir / "dir").mkdir()
+    (workspace_dir / "plain").write_text("p")
+    os.mkfifo(workspace_dir / "pipe")
+    cases = [
+        ({"path": "big.txt", "content": "é" * 5}, "10 bytes is above the 8-byte limit"),
+        ({"path": "dir", "content": "x"}, "is a directory"),
+        ({"path": "pipe", "content": "x"}, "not a regular file"),
+        ({"path": "plain/child.txt", "content": "x"}, "a parent of 'plain/child.txt' is a file"),
+        ({"path": "new/a.txt", "content": "x", "create_parents": False}, "create_parents=true"),
+    ]
+    for args, message in cases:
+        with pytest.raises(ToolExecutionError, match=message):
+            await call(rt, "write_file", **args)
+    assert sorted(p.name for p in workspace_dir.iterdir()) == ["dir", "pipe", "plain"]
+    assert (workspace_dir / "plain").read_text() == "p"
+
+
+async def test_write_keeps_crlf_and_writes_utf8(rt: ToolRuntime, workspace_dir: Path) -> None:
+    await call(rt, "write_file", path="w.txt", content="ä\r\nb\r\n")
+    assert (workspace_dir / "w.txt").read_bytes() == "ä\r\nb\r\n".encode()
+    back = await call(rt, "read_file", path="w.txt")
+    assert back.total_lines == 2
+    assert back.encoding == "utf-8"
+
+
+async def test_write_preview_of_a_new_and_of_a_binary_file(
+    rt: ToolRuntime, workspace_dir: Path
+) -> None:
+    (new,) = await rt.executor.apreview(
+        "write_file", {"path": "n/new.txt", "content": "hi\n"}, context=rt.context
+    )
+    assert new.old_text is None
+    assert new.diff.startswith("--- /dev/null\n+++ b/n/new.txt\n")
+    assert not (workspace_dir / "n").exists()
+    (workspace_dir / "logo.png").write_bytes(b"\x89PNG\r\n\x1a\n\x00")
+    (binary,) = await rt.executor.apreview(
+        "write_file", {"path": "logo.png", "content": "text"}, context=rt.context
+    )
+    assert binary.diff == "Binary file logo.png would be replaced by text\n"
 
 
 # -- copy_file and delete_file ----------------------------------------------------------------
