@@ -91,6 +91,8 @@ class AgentService:
         self._breakers = CircuitBreakers.from_settings(settings.model)
         self._running: set[str] = set()
         self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._build_lock = asyncio.Lock()
+        self._prebuild: asyncio.Task[AgentGraph] | None = None
 
     @classmethod
     @asynccontextmanager
@@ -102,6 +104,7 @@ class AgentService:
         checkpointer: BaseCheckpointSaver[Any] | None = None,  # Any: the saver's version type
         model: str | BaseChatModel | None = None,
         registry: ToolRegistry | None = None,
+        prebuild: bool = True,
     ) -> AsyncIterator[AgentService]:
         """Open the checkpointer and thread store for the life of the block.
 
@@ -114,6 +117,8 @@ class AgentService:
             checkpointer: a saver to use instead of the configured one.
             model: ``provider:model`` or a chat model instead of ``settings.model.model``.
             registry: the tools (the built-in ones by default).
+            prebuild: start building the agent (importing the provider SDK takes seconds) in
+                a worker thread right away, so the first run does not wait for it.
 
         Raises:
             CheckpointError: the checkpointer or the thread store cannot be opened.
@@ -134,6 +139,8 @@ class AgentService:
                 runtime=runtime,
                 model=model,
             )
+            if prebuild:
+                service._prebuild = asyncio.create_task(service.aagent())
             try:
                 yield service
             finally:
@@ -159,6 +166,16 @@ class AgentService:
                 checkpointer=self.checkpointer,
                 breakers=self._breakers,
             )
+        return self._agent
+
+    async def aagent(self) -> AgentGraph:
+        """`agent`, built in a worker thread the first time (it imports the provider SDK)."""
+        if self._agent is not None:
+            return self._agent
+        async with self._build_lock:
+            if self._agent is None:
+                await asyncio.to_thread(self.agent)
+        assert self._agent is not None
         return self._agent
 
     def _attach_llm_cache(self, model: BaseChatModel) -> None:
@@ -197,7 +214,7 @@ class AgentService:
             surface=self.surface,
             workspace=str(self.settings.workspace),
         )
-        graph = self.agent().graph
+        graph = (await self.aagent()).graph
         config = self._config(thread_id)
         snapshot = await graph.aget_state(config)
         if snapshot.interrupts:
@@ -236,7 +253,7 @@ class AgentService:
         await self.store.get(thread_id)
         if approve_all:
             await self.store.set_approve_all(thread_id, True)
-        graph = self.agent().graph
+        graph = (await self.aagent()).graph
         snapshot = await graph.aget_state(self._config(thread_id))
         run_input: Any  # Any: a graph input, a Command, or None (continue)
         if snapshot.interrupts:
@@ -276,7 +293,7 @@ class AgentService:
             ConfigError: the model is not configured (the graph cannot be built).
         """
         info = await self.store.get(thread_id)
-        graph = self.agent().graph
+        graph = (await self.aagent()).graph
         snapshot = await graph.aget_state(self._config(thread_id))
         values = snapshot.values or {}
         pending = await action_requests(
@@ -378,7 +395,7 @@ class AgentService:
 
     async def _drive(self, thread_id: str, run_input: Any) -> AsyncIterator[AgentEvent]:
         """Stream the graph until it ends or waits for a human (auto-approving if asked)."""
-        graph = self.agent().graph
+        graph = (await self.aagent()).graph
         config = self._config(thread_id)
         while True:
             translator = EventTranslator(thread_id)
@@ -470,6 +487,10 @@ class AgentService:
                 del self._tasks[thread_id]
 
     async def _cancel_all(self) -> None:
+        if self._prebuild is not None:
+            # Its error (a missing model, say) is reported by the run that needs the agent.
+            with _suppress_cancel():
+                await self._prebuild
         for task in list(self._tasks.values()):
             task.cancel()
         for task in list(self._tasks.values()):

@@ -216,7 +216,9 @@ async def _with_service(settings: Settings, fn: Callable[[Any], Any]) -> Any:  #
     from luminamind.agent.service import AgentService
 
     async with AsyncExitStack() as stack:
-        service = await stack.enter_async_context(AgentService.open(settings, surface="cli"))
+        service = await stack.enter_async_context(
+            AgentService.open(settings, surface="cli", prebuild=False)
+        )
         return await fn(service)
 
 
