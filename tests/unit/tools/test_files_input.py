@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import json
+import tempfile
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from luminamind.config import Settings, load_settings
 from luminamind.errors import (
@@ -333,3 +336,68 @@ async def test_every_call_is_one_audit_line_with_its_outcome(
     assert entries[0]["arguments"] == {"path": "a.txt"}
     assert all(e["surface"] == "cli" and e["duration_ms"] >= 0 for e in entries)
     assert "missing.txt" in entries[-1]["error"]
+
+
+def _snapshot(root: Path) -> dict[str, str]:
+    return {
+        p.relative_to(root).as_posix(): (
+            f"-> {p.readlink()}" if p.is_symlink() else "dir" if p.is_dir() else p.read_text()
+        )
+        for p in sorted(root.rglob("*"))
+    }
+
+
+_SEGMENTS = ["..", ".", "sub", "dirlink", "link", "new", "inside.txt", "~", "", "x\x00"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    segments=st.lists(st.sampled_from(_SEGMENTS), min_size=1, max_size=6),
+    absolute=st.sampled_from(["", "outside", "workspace"]),
+    action=st.sampled_from(
+        [
+            ("write_file", "path", {"content": "w"}),
+            ("delete_file", "path", {"recursive": True}),
+            ("copy_file", "destination", {"source": "inside.txt", "overwrite": True}),
+            ("copy_file", "source", {"destination": "copied", "overwrite": True}),
+            ("read_file", "path", {}),
+            ("list_directory", "path", {}),
+            ("file_search", "path", {"pattern": "*"}),
+        ]
+    ),
+)
+async def test_no_spelling_of_a_path_reaches_outside(
+    segments: list[str], absolute: str, action: tuple[str, str, dict[str, Any]]
+) -> None:
+    # A fresh sandbox per example: deletions and writes of one example must not hide the next.
+    with tempfile.TemporaryDirectory() as tmp:
+        base = Path(tmp).resolve()
+        workspace, out = base / "ws", base / "outside"
+        out.mkdir()
+        (out / "secret.txt").write_text("secret")
+        workspace.mkdir()
+        (workspace / "inside.txt").write_text("inside")
+        (workspace / "sub").mkdir()
+        (workspace / "link").symlink_to(out / "secret.txt")
+        (workspace / "dirlink").symlink_to(out)
+        settings_ = load_settings(workspace=workspace, data_dir=base / "data")
+        rt = build_tool_runtime(
+            settings_, surface="cli", registry=ToolRegistry(file_tools.TOOLS), use_cache=False
+        )
+        path = "/".join(segments)
+        if absolute:
+            path = f"{base / ('outside' if absolute == 'outside' else 'ws')}/{path}"
+        tool, field, extra = action
+        before = _snapshot(out)
+        try:
+            result = await rt.executor.acall(
+                tool, {**extra, field: path}, context=rt.context, approved=True
+            )
+        except (PathEscapeError, ToolExecutionError, ToolArgumentsError):
+            pass
+        else:
+            shown = result.model_dump()
+            for key in ("path", "source", "destination"):
+                value = shown.get(key)
+                assert value is None or not value.startswith(("/", "..")), shown
+        assert _snapshot(out) == before
