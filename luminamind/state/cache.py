@@ -7,7 +7,8 @@ are `MemoryCacheBackend` (LRU, bounded by entries and bytes) and
 ``luminamind.state._cache_sqlite.SqliteCacheBackend`` (the default; one file in the data dir).
 
 A Redis backend plugs in as ``luminamind.state.redis_cache.build_redis_cache_backend(settings)``
-returning a `CacheBackend`; `build_cache_backend` imports it when ``cache.backend = "redis"``.
+returning a `CacheBackend`; `build_cache_backend` imports it when ``cache.backend = "redis"``,
+or when ``LUMINAMIND_REDIS_URL`` is set and ``cache.backend`` is not (replicas share the cache).
 The protocol maps onto plain Redis commands: ``aget`` = GET, ``aset`` = SET key value PX ttl,
 ``adelete`` = DEL, ``aclear(prefix)`` = SCAN MATCH prefix* + UNLINK, ``aclose`` closes the pool.
 Backends raise whatever their client raises; callers wrap them in `ResilientBackend`, which
@@ -37,6 +38,7 @@ import structlog
 
 from luminamind import __version__
 from luminamind.config import Settings
+from luminamind.errors import ConfigError
 from luminamind.observability.metrics import get_metrics
 
 __all__ = [
@@ -341,19 +343,23 @@ class ToolCache:
 def build_cache_backend(settings: Settings) -> CacheBackend | None:
     """The backend ``settings.cache.backend`` names (None, with a warning, if it cannot exist)."""
     cache = settings.cache
-    if cache.backend == "memory":
+    backend_name = cache.backend
+    if settings.redis_url is not None and "backend" not in cache.model_fields_set:
+        backend_name = "redis"  # replicas that share Redis share the cache unless told otherwise
+    if backend_name == "memory":
         return MemoryCacheBackend(max_entries=cache.max_entries, max_bytes=cache.max_memory_bytes)
-    if cache.backend == "sqlite":
+    if backend_name == "sqlite":
         from luminamind.state._cache_sqlite import SqliteCacheBackend
 
         path = cache.path or settings.data_dir / "cache.sqlite3"
         return SqliteCacheBackend(path, max_entries=cache.max_entries)
     try:
-        from luminamind.state import redis_cache  # type: ignore[attr-defined,unused-ignore]
-    except ImportError as exc:
+        from luminamind.state import redis_cache
+
+        backend: CacheBackend = redis_cache.build_redis_cache_backend(settings)
+    except (ImportError, ConfigError) as exc:  # no redis package, or no/bad LUMINAMIND_REDIS_URL
         _log.warning("cache_backend_unavailable", backend="redis", error=str(exc))
         return None
-    backend: CacheBackend = redis_cache.build_redis_cache_backend(settings)
     return backend
 
 

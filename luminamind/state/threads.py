@@ -272,7 +272,13 @@ class SqliteThreadStore:
 
 
 def open_thread_store(settings: Settings) -> ThreadStore:
-    """The thread store for ``settings``: memory for the memory backend, else SQLite."""
+    """The thread store for ``settings``: memory, Redis or SQLite, as the checkpointer."""
     if settings.state_backend == "memory":
         return MemoryThreadStore()
+    if settings.state_backend == "redis" or (
+        settings.state_backend == "auto" and settings.redis_url is not None
+    ):
+        from luminamind.state.redis_threads import RedisThreadStore  # redis only when used
+
+        return RedisThreadStore.from_settings(settings)
     return SqliteThreadStore(settings.data_dir / "threads.sqlite")

@@ -1,0 +1,189 @@
+"""`RedisThreadStore`: thread metadata in Redis, for replicas that share their state there.
+
+One hash per thread, ``<prefix>:{<thread id>}:info``, in the same slot as the thread's
+checkpoints, plus an index sorted set ``<prefix>:thread-index`` (thread id -> last update, ms)
+so ``threads()`` is one ZREVRANGE and one pipelined HGETALL per page, never a KEYS scan.
+Creation and updates are small Lua scripts on the thread's hash: "create unless it exists" and
+"update only if it exists" stay atomic when two replicas race. With a TTL
+(``redis_ttl_seconds``) the hash expires with the thread's checkpoints; index entries whose hash
+is gone are dropped when ``list`` meets them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from datetime import UTC, datetime
+
+import redis.exceptions
+
+from luminamind.agent.events import ThreadInfo
+from luminamind.config import Settings
+from luminamind.errors import CheckpointError, ThreadNotFoundError
+from luminamind.state._redis_conn import RedisClient, RedisOptions, aclose_client, connect_async
+from luminamind.state._redis_keys import ThreadKeys
+
+__all__ = ["RedisThreadStore"]
+
+_PAGE = 200
+_FIELDS = ("thread_id", "title", "surface", "workspace", "created_at", "updated_at", "status")
+
+# KEYS: info; ARGV: ttl_ms field value ... -> 1 if created, 0 if it existed.
+_CREATE = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV, 2))
+if tonumber(ARGV[1]) > 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+return 1
+"""
+# KEYS: info; ARGV: ttl_ms field value ... -> 1 if updated, 0 if there is no such thread.
+_UPDATE = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV, 2))
+if tonumber(ARGV[1]) > 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+return 1
+"""
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+class RedisThreadStore:
+    """The `luminamind.state.threads.ThreadStore` protocol on Redis.
+
+    Args:
+        options: how to reach Redis.
+        prefix: the key prefix shared with the checkpointer (``redis_key_prefix``).
+        ttl_seconds: expire a thread's metadata this long after its last update.
+    """
+
+    def __init__(
+        self,
+        options: RedisOptions,
+        *,
+        prefix: str = "lm",
+        ttl_seconds: float | None = None,
+        client: RedisClient | None = None,
+    ) -> None:
+        self.options = options
+        self._prefix = prefix
+        self._ttl_ms = int(ttl_seconds * 1000) if ttl_seconds else 0
+        self._index = f"{prefix}:thread-index"
+        self.client = client if client is not None else connect_async(options)
+        self._create = self.client.register_script(_CREATE)
+        self._update = self.client.register_script(_UPDATE)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> RedisThreadStore:
+        """The store for ``LUMINAMIND_REDIS_URL`` (connects lazily, on first use)."""
+        return cls(
+            RedisOptions.from_settings(settings),
+            prefix=settings.redis_key_prefix,
+            ttl_seconds=settings.redis_ttl_seconds,
+        )
+
+    def _key(self, thread_id: str) -> str:
+        return ThreadKeys.of(self._prefix, thread_id).cp.removesuffix(":cp") + ":info"
+
+    @contextmanager
+    def _guard(self, operation: str) -> Iterator[None]:
+        try:
+            yield
+        except redis.exceptions.RedisError as exc:
+            raise CheckpointError(
+                f"Redis thread store at {self.options.safe_url} failed to {operation}: "
+                f"{type(exc).__name__}: {exc}"
+            ) from exc
+
+    @staticmethod
+    def _info(raw: Mapping[bytes, bytes]) -> ThreadInfo | None:
+        data = {k.decode(): v.decode() for k, v in raw.items()}
+        if not all(field in data for field in _FIELDS):
+            return None  # expired or half-deleted between two commands
+        return ThreadInfo.model_validate({field: data[field] for field in _FIELDS})
+
+    async def create(
+        self, thread_id: str, *, title: str, surface: str, workspace: str
+    ) -> ThreadInfo:
+        now = _now()
+        fields = {
+            "thread_id": thread_id,
+            "title": title,
+            "surface": surface,
+            "workspace": workspace,
+            "created_at": now.isoformat(),
+            "updated_at": now.isoformat(),
+            "status": "idle",
+            "approve_all": "0",
+        }
+        args = [self._ttl_ms, *(x for pair in fields.items() for x in pair)]
+        with self._guard("create a thread"):
+            if await self._create([self._key(thread_id)], args):
+                await self.client.zadd(self._index, {thread_id: _ms(now)})
+        return await self.get(thread_id)
+
+    async def get(self, thread_id: str) -> ThreadInfo:
+        found = await self.find(thread_id)
+        if found is None:
+            raise ThreadNotFoundError(f"no thread '{thread_id}'; see `luminamind threads`")
+        return found
+
+    async def find(self, thread_id: str) -> ThreadInfo | None:
+        with self._guard("read a thread"):
+            raw = await self.client.hgetall(self._key(thread_id))
+        return self._info(raw) if raw else None
+
+    async def list(self) -> list[ThreadInfo]:
+        found: list[ThreadInfo] = []
+        with self._guard("list threads"):
+            ids = [t.decode() for t in await self.client.zrevrange(self._index, 0, -1)]
+            for start in range(0, len(ids), _PAGE):
+                page = ids[start : start + _PAGE]
+                pipe = self.client.pipeline(transaction=False)
+                for thread_id in page:
+                    pipe.hgetall(self._key(thread_id))
+                gone = []
+                for thread_id, raw in zip(page, await pipe.execute(), strict=True):
+                    info = self._info(raw) if raw else None
+                    if info is None:
+                        gone.append(thread_id)
+                    else:
+                        found.append(info)
+                if gone:  # expired under the TTL or deleted by another replica
+                    await self.client.zrem(self._index, *gone)
+        found.sort(key=lambda t: t.updated_at, reverse=True)
+        return found
+
+    async def _set(self, thread_id: str, operation: str, fields: dict[str, str]) -> bool:
+        args = [self._ttl_ms, *(x for pair in fields.items() for x in pair)]
+        with self._guard(operation):
+            return bool(await self._update([self._key(thread_id)], args))
+
+    async def set_status(self, thread_id: str, status: str) -> None:
+        now = _now()
+        fields = {"status": status, "updated_at": now.isoformat()}
+        if await self._set(thread_id, "update a thread", fields):
+            with self._guard("update a thread"):
+                await self.client.zadd(self._index, {thread_id: _ms(now)}, xx=True)
+
+    async def delete(self, thread_id: str) -> bool:
+        with self._guard("delete a thread"):
+            removed = await self.client.delete(self._key(thread_id))
+            await self.client.zrem(self._index, thread_id)
+        return bool(removed)
+
+    async def approve_all(self, thread_id: str) -> bool:
+        with self._guard("read a thread"):
+            value = await self.client.hget(self._key(thread_id), "approve_all")
+        return bool(value == b"1")
+
+    async def set_approve_all(self, thread_id: str, value: bool) -> None:
+        await self._set(thread_id, "update a thread", {"approve_all": "1" if value else "0"})
+
+    async def aclose(self) -> None:
+        """Close the connection pool."""
+        await aclose_client(self.client)
