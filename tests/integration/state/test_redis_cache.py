@@ -55,7 +55,8 @@ async def test_replicas_share_results(redis_settings: Settings) -> None:
         return {"answer": 42}
 
     one, two = build_tool_cache(settings), build_tool_cache(settings)
-    assert one is not None and two is not None
+    assert one is not None
+    assert two is not None
     try:
         first = await one.aget_or_compute("web_search", {"q": "x"}, ttl_seconds=60, compute=compute)
         second = await two.aget_or_compute(

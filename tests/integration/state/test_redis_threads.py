@@ -92,7 +92,7 @@ async def test_redis_store_expires_with_the_ttl(redis_url: str) -> None:
 
 async def test_redis_store_failure_is_a_checkpoint_error() -> None:
     store = RedisThreadStore(RedisOptions(f"redis://:pw-9876543@127.0.0.1:{free_port()}/0"))
-    with pytest.raises(CheckpointError, match="127.0.0.1") as err:
+    with pytest.raises(CheckpointError, match=r"127\.0\.0\.1") as err:
         await store.list()
     assert "pw-9876543" not in str(err.value)
     await store.aclose()
