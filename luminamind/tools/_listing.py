@@ -41,8 +41,9 @@ class ListDirectoryResult(BaseModel):
 
     path: str
     entries: list[DirectoryEntry]
-    total: int
-    truncated: bool
+    total: int = Field(description="Entries in the directory (hidden ones only if asked for)")
+    truncated: bool = Field(description="True when entries follow the ones returned")
+    next_offset: int | None = Field(description="Pass as offset to list on; None at the end")
 
 
 class FileSearchResult(BaseModel):
@@ -51,7 +52,17 @@ class FileSearchResult(BaseModel):
     pattern: str
     paths: list[str]
     total: int = Field(description="Matches found (may exceed the paths returned)")
-    truncated: bool
+    truncated: bool = Field(description="True when matches follow the ones returned")
+    next_offset: int | None = Field(description="Pass as offset to read on; None at the end")
+
+
+_OffsetArg = Annotated[int, Field(ge=0, description="Skip this many results (to read on)")]
+
+
+def _page(total: int, offset: int, limit: int | None, max_entries: int) -> tuple[int, int | None]:
+    """End of the page starting at ``offset`` and the offset of the next page (None: no more)."""
+    end = offset + min(limit or max_entries, max_entries)
+    return end, end if end < total else None
 
 
 def _list(directory: str, show_hidden: bool) -> list[DirectoryEntry]:
@@ -115,9 +126,14 @@ async def list_directory(
     *,
     path: Annotated[str, Field(description="Directory relative to the workspace root")] = ".",
     show_hidden: Annotated[bool, Field(description="Include names starting with '.'")] = False,
+    offset: _OffsetArg = 0,
     limit: Annotated[int | None, Field(ge=1, description="Most entries to return")] = None,
 ) -> ListDirectoryResult:
-    """List a directory: kind, size and modification time of each entry, directories first."""
+    """List a directory: kind, size and modification time of each entry, directories first.
+
+    Capped (limits.max_entries); when `truncated` is true, call again with `offset` =
+    `next_offset`.
+    """
     resolved = ctx.workspace.resolve(path)
     shown = ctx.workspace.relative(resolved)
     try:
@@ -130,9 +146,13 @@ async def list_directory(
         entries = await asyncio.to_thread(_list, str(resolved), show_hidden)
     except PermissionError:
         raise ToolExecutionError(f"list_directory: permission denied for '{shown}'") from None
-    cap = min(limit or ctx.settings.limits.max_entries, ctx.settings.limits.max_entries)
+    end, following = _page(len(entries), offset, limit, ctx.settings.limits.max_entries)
     return ListDirectoryResult(
-        path=shown, entries=entries[:cap], total=len(entries), truncated=len(entries) > cap
+        path=shown,
+        entries=entries[offset:end],
+        total=len(entries),
+        truncated=following is not None,
+        next_offset=following,
     )
 
 
@@ -145,6 +165,7 @@ async def file_search(
     ],
     path: Annotated[str, Field(description="Directory to search under")] = ".",
     show_hidden: Annotated[bool, Field(description="Include hidden files and directories")] = False,
+    offset: _OffsetArg = 0,
     limit: Annotated[int | None, Field(ge=1, description="Most paths to return")] = None,
 ) -> FileSearchResult:
     """Find files by glob, honouring .gitignore (a ripgrep file walk); `.git` is never listed.
@@ -152,7 +173,8 @@ async def file_search(
     Globs follow .gitignore rules: a pattern without '/' ('*.py') matches names at any depth, one
     with '/' ('src/*.py') is anchored at `path`, '**' spans directories ('src/**/test_*.py'), a
     trailing '/' takes a whole directory ('docs/') and braces give choices ('*.{md,rst}').
-    Results are sorted paths relative to the workspace root, capped (limits.max_entries).
+    Results are sorted paths relative to the workspace root, capped (limits.max_entries); when
+    `truncated` is true, call again with `offset` = `next_offset`.
     """
     spec = _compile_glob(pattern)
     resolved = ctx.workspace.resolve(path)
@@ -172,7 +194,6 @@ async def file_search(
     if show_hidden:
         argv.append("--hidden")
     argv += ["--", "."]
-    cap = min(limit or ctx.settings.limits.max_entries, ctx.settings.limits.max_entries)
     timeout = ctx.settings.limits.search_timeout_seconds
     proc = await asyncio.create_subprocess_exec(
         *argv, cwd=resolved, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL
@@ -194,7 +215,12 @@ async def file_search(
         line.removeprefix("./") for line in out.decode("utf-8", "surrogateescape").splitlines()
     )
     found = sorted(rel for rel in listed if rel and spec.match_file(rel))
-    paths = [p if base == "." else f"{base}/{p}" for p in found[:cap]]
+    end, following = _page(len(found), offset, limit, ctx.settings.limits.max_entries)
+    paths = [p if base == "." else f"{base}/{p}" for p in found[offset:end]]
     return FileSearchResult(
-        pattern=pattern, paths=paths, total=len(found), truncated=len(found) > cap
+        pattern=pattern,
+        paths=paths,
+        total=len(found),
+        truncated=following is not None,
+        next_offset=following,
     )

@@ -75,11 +75,43 @@ async def test_the_limit_never_exceeds_max_entries(workspace_dir: Path, tmp_path
     rt = build_tool_runtime(
         settings, surface="cli", registry=ToolRegistry(file_tools.TOOLS), use_cache=False
     )
-    populate(workspace_dir, "a", "b", "c")
+    populate(workspace_dir, "a", "b", "c", "d", "e")
     listing = await call(rt, "list_directory", limit=50)
-    assert (len(listing.entries), listing.total, listing.truncated) == (2, 3, True)
+    assert (len(listing.entries), listing.total, listing.truncated) == (2, 5, True)
+    assert listing.next_offset == 2
     found = await call(rt, "file_search", pattern="*", limit=50)
-    assert (found.paths, found.total, found.truncated) == (["a", "b"], 3, True)
+    assert (found.paths, found.total, found.truncated, found.next_offset) == (
+        ["a", "b"],
+        5,
+        True,
+        2,
+    )
+
+
+@pytest.mark.parametrize("limit", [None, 1, 2, 3])
+async def test_reading_on_from_next_offset_lists_everything_once(
+    rt: ToolRuntime, workspace_dir: Path, limit: int | None
+) -> None:
+    populate(workspace_dir, "sub/x", "a", "b", "c", "d")
+    for tool, key, extra in (
+        ("list_directory", "entries", {}),
+        ("file_search", "paths", {"pattern": "*"}),
+    ):
+        seen: list[Any] = []
+        offset: int | None = 0
+        while offset is not None:
+            args = {**extra, "offset": offset} | ({"limit": limit} if limit else {})
+            page = await call(rt, tool, **args)
+            seen += getattr(page, key)
+            assert page.truncated == (page.next_offset is not None)
+            offset = page.next_offset
+        names = [e.name for e in seen] if key == "entries" else seen
+        expected = (
+            ["sub", "a", "b", "c", "d"] if key == "entries" else ["a", "b", "c", "d", "sub/x"]
+        )
+        assert names == expected
+    past = await call(rt, "list_directory", offset=99)
+    assert (past.entries, past.total, past.truncated, past.next_offset) == ([], 5, False, None)
 
 
 async def test_glob_anchoring_follows_gitignore_rules(rt: ToolRuntime, workspace_dir: Path) -> None:
