@@ -81,7 +81,8 @@ class Decision(BaseModel):
     """A human's answer to one `ActionRequest`.
 
     ``edit`` carries the changed ``arguments``; ``reject`` may carry a ``message`` the agent sees;
-    ``respond`` does not run the tool and gives the agent ``message`` as the tool's successful result.
+    ``respond`` does not run the tool and gives the agent ``message`` as the tool's successful
+    result.
     """
 
     type: DecisionType

@@ -16,6 +16,7 @@ from contextlib import AsyncExitStack
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.prompt import Prompt
 
 from luminamind.agent.events import ActionRequest, AgentEvent, ApprovalRequested, Decision
@@ -32,7 +33,7 @@ def _ask(console: Console, request: ActionRequest, index: int, total: int) -> tu
     console.print(approval_panel(request, index, total))
     while True:
         choice = Prompt.ask(
-            "[a]pprove, [e]dit, [r]eject, a[l]ways approve",
+            escape("[a]pprove, [e]dit, [r]eject, a[l]ways approve"),
             choices=["a", "e", "r", "l"],
             default="a",
             console=console,
@@ -62,8 +63,10 @@ class _Chat:
         self.settings = settings
         self.thread = thread or f"chat-{uuid.uuid4().hex[:10]}"
         self.model = model
+        # One console for everything: a spinner (a Rich Live) only stays in place when all
+        # output goes through the console that draws it.
         self.out = Console(highlight=False)
-        self.err = Console(stderr=True, highlight=False)
+        self.err = self.out
         self.printer = EventPrinter(self.out, self.err)
         self.stack = AsyncExitStack()
         self.service: Any = None  # Any: AgentService, imported lazily (heavy)
@@ -89,14 +92,18 @@ class _Chat:
         loop.add_signal_handler(signal.SIGINT, on_sigint)
         try:
             event: AgentEvent
-            with self.err.status("thinking...", spinner="dots") as status:
+            status = self.out.status("", spinner="dots")
+            try:
                 async for event in stream:
-                    if event.type in ("text_delta", "approval_requested", "final_answer"):
+                    if event.type == "tool_finished":
                         status.stop()
-                    elif event.type == "tool_started":
+                    self.printer.show(event)
+                    if event.type == "tool_started":
+                        # The spinner runs while the tool does; text never streams meanwhile.
                         status.update(f"running {getattr(event, 'tool', '')}...")
                         status.start()
-                    self.printer.show(event)
+            finally:
+                status.stop()
         finally:
             loop.remove_signal_handler(signal.SIGINT)
 

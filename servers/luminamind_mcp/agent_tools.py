@@ -88,6 +88,8 @@ ThreadId = Field(
 )
 # Runs pausing for edits re-ask when the edited arguments are not a JSON object.
 _EDIT_ATTEMPTS = 3
+# How long a new run of a busy thread waits for the previous run to unwind.
+_BUSY_GRACE_SECONDS = 5.0
 # Distinct workspaces (client roots) that keep an agent service open at once.
 _MAX_SERVICES = 8
 
@@ -229,7 +231,8 @@ class AgentTools:
         self._stack = AsyncExitStack()
         self._services: dict[tuple[tuple[str, str], ...], AgentService] = {}
         self._lock = anyio.Lock()
-        self._running: set[str] = set()
+        # Runs in flight, each with an event set when it has fully unwound.
+        self._running: dict[str, anyio.Event] = {}
         self._tools = [
             types.Tool(
                 name=name,
@@ -345,13 +348,20 @@ class AgentTools:
         asker: Asker,
         progress: Progress,
     ) -> TaskResult:
-        if thread_id in self._running:
-            return TaskResult(
-                thread_id=thread_id,
-                status="error",
-                error=f"thread {thread_id} is already running on this server; wait or cancel it",
-            )
-        self._running.add(thread_id)
+        running = self._running.get(thread_id)
+        if running is not None:
+            # A run the client just cancelled needs a moment to unwind: a retry sent right
+            # after the cancel notification should not be refused for that.
+            with anyio.move_on_after(_BUSY_GRACE_SECONDS):
+                await running.wait()
+            if thread_id in self._running:
+                return TaskResult(
+                    thread_id=thread_id,
+                    status="error",
+                    error=f"thread {thread_id} is already running on this server; wait for it "
+                    "or cancel it",
+                )
+        done = self._running[thread_id] = anyio.Event()
         try:
             return await self._loop(service, thread_id, start(), asker, progress)
         except anyio.get_cancelled_exc_class():
@@ -361,7 +371,8 @@ class AgentTools:
                 _log.info("agent_run_cancelled", thread_id=thread_id, surface="mcp")
             raise
         finally:
-            self._running.discard(thread_id)
+            del self._running[thread_id]
+            done.set()
 
     async def _loop(
         self,
