@@ -125,7 +125,10 @@ async def test_cancel_stops_the_run_and_keeps_the_thread(
     async with AgentService.open(memory_settings, surface="lsp") as service:
         assert await service.cancel("t") is False
         run = asyncio.create_task(collect(service.stream("t", "slow")))
-        await asyncio.sleep(0.3)
+        # Cancel once the model is answering (a fixed sleep is too short on a loaded machine).
+        async with asyncio.timeout(10):
+            while not llm_server.calls:
+                await asyncio.sleep(0.02)
         assert await service.cancel("t") is True
         events = await asyncio.wait_for(run, 5)
         assert isinstance(events[-1], ErrorEvent)
