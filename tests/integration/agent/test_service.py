@@ -193,10 +193,12 @@ async def test_edit_uses_changed_arguments(
 async def test_busy_thread_unknown_thread_and_concurrency(
     agent_settings: Settings, llm_server: ScriptedLLM, project: Path
 ) -> None:
-    llm_server.script([Turn.text("slow one", delay=0.5), Turn.text("fast one")])
+    llm_server.script([Turn.text("slow one", delay=2.0), Turn.text("fast one")])
     async with AgentService.open(agent_settings, surface="mcp") as service:
         first = asyncio.create_task(collect(service.stream("t-a", "one")))
-        await asyncio.sleep(0.2)
+        async with asyncio.timeout(10):  # until the first run is waiting on the model
+            while not llm_server.calls:
+                await asyncio.sleep(0.02)
         busy = await collect(service.stream("t-a", "again"))
         assert isinstance(busy[-1], ErrorEvent)
         assert busy[-1].code == "thread_busy"
