@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint fmt type unit vscode bench mcp lsp clean
+.PHONY: run test lint fmt type unit vscode inspector bench mcp lsp clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV) && $(BIN)/pip install -q --upgrade pip && $(BIN)/pip install -q -e '.[test]' && touch $(STAMP)
@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/luminamind mcp --http
 
-test: $(STAMP) lint type vscode unit
+test: $(STAMP) lint type vscode inspector unit
 
 lint: $(STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
@@ -28,6 +28,9 @@ unit: $(STAMP)
 
 vscode:
 	cd editor-configs/vscode && npm ci --no-audit --no-fund && npm run compile
+
+inspector:
+	cd tests/mcp_inspector && npm ci --no-audit --no-fund
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
