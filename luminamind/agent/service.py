@@ -50,6 +50,7 @@ from luminamind.agent.streaming import EventTranslator, message_views
 from luminamind.config import Settings
 from luminamind.errors import LuminaError, ThreadNotFoundError
 from luminamind.observability.metrics import get_metrics
+from luminamind.observability.tracing import end_span, start_span, step_callbacks, task_context
 from luminamind.providers import CircuitBreakers, build_chat_model
 from luminamind.runtime import ToolRuntime, build_tool_runtime
 from luminamind.state.checkpointer import open_checkpointer
@@ -91,6 +92,7 @@ class AgentService:
         self._breakers = CircuitBreakers.from_settings(settings.model)
         self._running: set[str] = set()
         self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._run_spans: dict[str, Any] = {}  # Any: OTel spans of the runs in progress
         self._build_lock = asyncio.Lock()
         self._prebuild: asyncio.Task[AgentGraph] | None = None
 
@@ -188,7 +190,11 @@ class AgentService:
             model.cache = cache
 
     def _config(self, thread_id: str) -> RunnableConfig:
-        return {"configurable": {"thread_id": thread_id}}
+        config: RunnableConfig = {"configurable": {"thread_id": thread_id}}
+        callbacks = step_callbacks()
+        if callbacks:  # only with tracing on: a callback costs on every node and model call
+            config["callbacks"] = callbacks
+        return config
 
     def _context(self, thread_id: str) -> ToolContext:
         base = self.runtime.context
@@ -350,8 +356,13 @@ class AgentService:
         metrics = get_metrics()
         metrics.active_threads.inc()
         outcome = "error"
+        run_id = uuid.uuid4().hex
+        # Not a current span: this generator's frames run in whatever context consumes it.
+        self._run_spans[thread_id] = start_span(
+            "agent run", thread_id=thread_id, run_id=run_id, surface=self.surface
+        )
         try:
-            yield RunStarted(thread_id=thread_id, run_id=uuid.uuid4().hex)
+            yield RunStarted(thread_id=thread_id, run_id=run_id)
             try:
                 async for event in events:
                     if isinstance(event, FinalAnswer):
@@ -377,6 +388,10 @@ class AgentService:
                 )
         finally:
             self._running.discard(thread_id)
+            end_span(
+                self._run_spans.pop(thread_id, None),
+                error=None if outcome in {"completed", "awaiting_approval"} else outcome,
+            )
             metrics.active_threads.dec()
             metrics.agent_runs_total.labels(self.surface, _outcome_label(outcome)).inc()
             status: ThreadStatus = {
@@ -445,6 +460,8 @@ class AgentService:
         queue: asyncio.Queue[Any] = asyncio.Queue()  # Any: events, _DONE or an exception
 
         async def produce() -> None:
+            # The task's own context (below): these bindings never leak into the caller's.
+            structlog.contextvars.bind_contextvars(thread_id=thread_id, surface=self.surface)
             try:
                 async for ns, mode, chunk in graph.astream(
                     run_input, config, stream_mode=_STREAM_MODES, subgraphs=True
@@ -458,7 +475,12 @@ class AgentService:
             except BaseException as exc:  # relayed to the consumer, which converts it once
                 queue.put_nowait(exc)
 
-        task = asyncio.create_task(produce(), name=f"luminamind-run-{thread_id}")
+        task = asyncio.create_task(
+            produce(),
+            name=f"luminamind-run-{thread_id}",
+            # Model, step and tool spans of the graph nest under the run's span.
+            context=task_context(self._run_spans.get(thread_id)),
+        )
         self._tasks[thread_id] = task
         try:
             while True:

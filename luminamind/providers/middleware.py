@@ -27,6 +27,7 @@ from langchain_core.messages import AIMessage, BaseMessage
 from luminamind.config import Settings
 from luminamind.errors import LuminaError
 from luminamind.observability.metrics import get_metrics
+from luminamind.observability.tracing import span
 from luminamind.providers.circuit import CircuitBreakers, Endpoint
 from luminamind.providers.factory import build_chat_model, describe_chat_model
 from luminamind.providers.resilience import ProviderGuard, RetryPolicy
@@ -48,13 +49,24 @@ def endpoint_of(model: BaseChatModel) -> Endpoint:
     return Endpoint(provider, name, base_url)
 
 
-def _count_tokens(model: str, messages: Sequence[BaseMessage]) -> None:
+def _count_tokens(
+    model: str,
+    messages: Sequence[BaseMessage],
+    current: Any = None,  # Any: the call's OTel span, None without tracing
+) -> None:
     tokens = get_metrics().llm_tokens_total
+    used = {"input": 0, "output": 0}
     for message in messages:
         usage = getattr(message, "usage_metadata", None)
         if usage:
-            tokens.labels(model, "input").inc(usage.get("input_tokens", 0))
-            tokens.labels(model, "output").inc(usage.get("output_tokens", 0))
+            used["input"] += usage.get("input_tokens", 0)
+            used["output"] += usage.get("output_tokens", 0)
+    for direction, count in used.items():
+        if count:
+            tokens.labels(model, direction).inc(count)
+    if current is not None:
+        current.set_attribute("gen_ai.usage.input_tokens", used["input"])
+        current.set_attribute("gen_ai.usage.output_tokens", used["output"])
 
 
 # AgentMiddleware is generic in state, context and response; this one touches none of them.
@@ -71,8 +83,11 @@ class ProviderMiddleware(AgentMiddleware[Any, Any, Any]):
         handler: Callable[[ModelRequest[Any]], ModelResponse[Any]],
     ) -> ModelResponse[Any]:
         endpoint = endpoint_of(request.model)
-        response = self.guard.call(endpoint, lambda: handler(request))
-        _count_tokens(endpoint.model, response.result)
+        with span(
+            f"llm {endpoint.model}", model=endpoint.model, provider=endpoint.provider
+        ) as current:
+            response = self.guard.call(endpoint, lambda: handler(request))
+            _count_tokens(endpoint.model, response.result, current)
         return response
 
     async def awrap_model_call(
@@ -81,8 +96,11 @@ class ProviderMiddleware(AgentMiddleware[Any, Any, Any]):
         handler: Callable[[ModelRequest[Any]], Awaitable[ModelResponse[Any]]],
     ) -> ModelResponse[Any]:
         endpoint = endpoint_of(request.model)
-        response = await self.guard.acall(endpoint, lambda: handler(request))
-        _count_tokens(endpoint.model, response.result)
+        with span(
+            f"llm {endpoint.model}", model=endpoint.model, provider=endpoint.provider
+        ) as current:
+            response = await self.guard.acall(endpoint, lambda: handler(request))
+            _count_tokens(endpoint.model, response.result, current)
         return response
 
 
