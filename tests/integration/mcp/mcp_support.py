@@ -243,11 +243,20 @@ def text_of(result: types.CallToolResult) -> str:
 
 
 class ScriptedUser:
-    """An elicitation callback answering with a fixed action and recording what it was shown."""
+    """An elicitation callback answering with a fixed action and form, recording what it was shown.
 
-    def __init__(self, action: Literal["accept", "decline", "cancel"]) -> None:
+    ``content`` is the form an ``accept`` sends (``{}`` when not given).
+    """
+
+    def __init__(
+        self,
+        action: Literal["accept", "decline", "cancel"],
+        content: dict[str, Any] | None = None,  # Any: JSON
+    ) -> None:
         self.action: Literal["accept", "decline", "cancel"] = action
+        self.content = content
         self.messages: list[str] = []
+        self.schemas: list[dict[str, Any]] = []  # Any: JSON Schema
 
     async def __call__(
         self, context: ClientRequestContext, params: types.ElicitRequestParams
@@ -255,8 +264,10 @@ class ScriptedUser:
         del context
         assert isinstance(params, types.ElicitRequestFormParams)
         self.messages.append(params.message)
-        content: dict[str, Any] | None = {} if self.action == "accept" else None  # Any: JSON
-        return types.ElicitResult(action=self.action, content=content)
+        self.schemas.append(params.requested_schema)
+        if self.action != "accept":
+            return types.ElicitResult(action=self.action)
+        return types.ElicitResult(action="accept", content=self.content or {})
 
 
 class ClientRoots:

@@ -16,10 +16,10 @@ from typing import Any
 import anyio
 import mcp_types as types
 import pytest
-from mcp.client.session import ClientRequestContext
 from mcp_support import (
     TOKEN,
     HttpServer,
+    ScriptedUser,
     http_session,
     populate,
     start_http_server,
@@ -58,24 +58,6 @@ def agent_server(
     server = start_http_server(mcp_workspace, mcp_home, env=env)
     yield server
     stop(server.process)
-
-
-class Decider:
-    """An elicitation callback answering agent approvals with a fixed form."""
-
-    def __init__(self, action: str, content: dict[str, Any] | None = None) -> None:  # Any: JSON
-        self.action = action
-        self.content = content
-        self.messages: list[str] = []
-
-    async def __call__(
-        self, context: ClientRequestContext, params: types.ElicitRequestParams
-    ) -> types.ElicitResult:
-        del context
-        assert isinstance(params, types.ElicitRequestFormParams)
-        self.messages.append(params.message)
-        assert params.requested_schema["properties"]["decision"]["enum"]
-        return types.ElicitResult(action=self.action, content=self.content)  # type: ignore[arg-type]
 
 
 def _structured(result: types.CallToolResult) -> dict[str, Any]:  # Any: JSON
@@ -129,14 +111,14 @@ async def test_run_task_streams_progress_and_answers(
 @pytest.mark.parametrize(
     ("decider", "written"),
     [
-        (Decider("accept", {"decision": "approve"}), True),
-        (Decider("accept", {"decision": "reject", "message": "not that file"}), False),
-        (Decider("decline"), False),
+        (ScriptedUser("accept", {"decision": "approve"}), True),
+        (ScriptedUser("accept", {"decision": "reject", "message": "not that file"}), False),
+        (ScriptedUser("decline"), False),
     ],
     ids=["approve", "reject", "decline"],
 )
 async def test_agent_approval_through_elicitation(
-    agent_server: HttpServer, llm_server: ScriptedLLM, decider: Decider, written: bool
+    agent_server: HttpServer, llm_server: ScriptedLLM, decider: ScriptedUser, written: bool
 ) -> None:
     name = f"notes-{decider.action}-{(decider.content or {}).get('decision', 'none')}.txt"
     llm_server.script(
@@ -149,6 +131,7 @@ async def test_agent_approval_through_elicitation(
         data = _structured(await session.call_tool("run_task", {"task": f"Write {name}"}))
     assert data["status"] == "completed", data
     assert len(decider.messages) == 1
+    assert decider.schemas[0]["properties"]["decision"]["enum"]
     assert "write_file" in decider.messages[0]
     assert "+remember" in decider.messages[0], "the approval shows the diff"
     assert (agent_server.workspace / name).exists() is written
