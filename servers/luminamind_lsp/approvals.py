@@ -102,10 +102,11 @@ class EditorApprovals:
         return Decision(type="reject", message=f"The user rejected the change to {paths}{reason}.")
 
     async def _confirm(self, request: ActionRequest, changes: list[FileChange], paths: str) -> bool:
-        added = sum(c.diff.count("\n+") for c in changes)
-        removed = sum(c.diff.count("\n-") for c in changes)
+        stats = [_diff_stat(c.diff) for c in changes]
+        added, removed = sum(a for a, _ in stats), sum(r for _, r in stats)
+        # No final period: Neovim shows the message as a prompt and appends ": " to it.
         question = (
-            f"LuminaMind wants to change {paths} (+{added} −{removed} lines) with {request.tool}."
+            f"LuminaMind wants to change {paths} (+{added} −{removed} lines) with {request.tool}"
         )
         actions = [_APPLY, _REJECT, _SHOW]
         while True:
@@ -134,6 +135,20 @@ class EditorApprovals:
             self._server.window_show_message(
                 lsp.ShowMessageParams(type=lsp.MessageType.Info, message=f"Diff: {path}")
             )
+
+
+def _diff_stat(diff: str) -> tuple[int, int]:
+    """Lines added and removed by a one-file unified diff (its ``---``/``+++`` header skipped)."""
+    added = removed = 0
+    in_hunk = False
+    for line in diff.splitlines():
+        if line.startswith("@@"):
+            in_hunk = True
+        elif in_hunk and line.startswith("+"):
+            added += 1
+        elif in_hunk and line.startswith("-"):
+            removed += 1
+    return added, removed
 
 
 def _write(path: Path, text: str) -> None:

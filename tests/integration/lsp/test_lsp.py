@@ -119,6 +119,7 @@ async def test_client_without_annotations_is_asked_first(
     assert result["status"] == "completed"
     assert asked
     assert "calc.py" in asked[0]
+    assert "(+1 −1 lines)" in asked[0]
     (edit,) = client.applied_edits  # type: ignore[attr-defined]
     assert not edit.edit.change_annotations
 

@@ -40,13 +40,16 @@ function M.execute(command, arg, on_result)
     vim.notify("LuminaMind: language server not running", vim.log.levels.ERROR)
     return
   end
+  -- The real buffer number, not 0: Neovim flushes a buffer's pending (debounced) didChange
+  -- before a request only when given its number, and the server must see unsaved edits.
+  local bufnr = vim.api.nvim_get_current_buf()
   c:request("workspace/executeCommand", { command = command, arguments = { arg } }, function(err, result)
     if on_result then
       on_result(err, result)
     elseif err then
       vim.notify("LuminaMind: " .. (err.message or vim.inspect(err)), vim.log.levels.ERROR)
     end
-  end, 0)
+  end, bufnr)
 end
 
 local function with_prompt(command, question)
