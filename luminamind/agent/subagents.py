@@ -19,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any
 
+import structlog
 from langchain_core.messages import AIMessage, HumanMessage
 from langchain_core.runnables import Runnable
 from langchain_core.tools import BaseTool, InjectedToolCallId, StructuredTool
@@ -149,10 +150,12 @@ def build_task_tool(
         )
         # No config passed: the tool's own config (thread, checkpointer, callbacks) is inherited
         # from the context, so the subagent checkpoints under this tool call's namespace.
-        result = await graph.ainvoke(
-            {"messages": [HumanMessage(content=description)]},
-            config={"metadata": {"luminamind_agent": definition.name}},
-        )
+        # The subagent's log lines (model calls, tools) say which subagent made them.
+        with structlog.contextvars.bound_contextvars(subagent=definition.name):
+            result = await graph.ainvoke(
+                {"messages": [HumanMessage(content=description)]},
+                config={"metadata": {"luminamind_agent": definition.name}},
+            )
         report = _final_text(result.get("messages", []) if isinstance(result, dict) else [])
         emit(
             {

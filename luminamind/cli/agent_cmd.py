@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack
 from typing import Annotated, Any
@@ -150,6 +151,8 @@ def _run_headless(
     state: CliState = ctx.obj
     settings = state.settings()
     _check_model(settings, model)
+    started = time.perf_counter()
+    code = EXIT_ERROR
     try:
         code = asyncio.run(
             _headless(settings, start=start, yes=yes, deny=deny, as_json=as_json, model=model)
@@ -158,7 +161,19 @@ def _run_headless(
         code = EXIT_CANCELLED
     except LuminaError as exc:
         fail(exc, exit_code=EXIT_ERROR)
+    finally:
+        _count_request(code, time.perf_counter() - started)
     raise typer.Exit(code)
+
+
+def _count_request(code: int, seconds: float) -> None:
+    """One ``cli`` request per run/resume (scraped with ``--metrics-port`` while it runs)."""
+    from luminamind.observability.metrics import get_metrics
+
+    outcome = {0: "ok", EXIT_APPROVAL: "ok", EXIT_CANCELLED: "cancelled"}.get(code, "error")
+    metrics = get_metrics()
+    metrics.requests_total.labels("cli", outcome).inc()
+    metrics.request_duration_seconds.labels("cli").observe(seconds)
 
 
 def run(

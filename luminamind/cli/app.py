@@ -8,7 +8,8 @@ from typing import Annotated
 import typer
 
 from luminamind import __version__
-from luminamind.cli.state import CliState
+from luminamind.cli.state import CliState, fail
+from luminamind.errors import LuminaError
 from luminamind.observability.logging import configure_logging
 
 __all__ = ["app", "main"]
@@ -54,11 +55,16 @@ def _root(
     # Before anything can log: structlog's default would print to stdout, which the stdio
     # protocols own. Commands may switch to JSON, still on stderr.
     configure_logging(level=log_level, fmt="console")
-    ctx.obj = CliState(workspace=workspace, log_level=log_level)
+    ctx.obj = CliState(
+        workspace=workspace, log_level=log_level, metrics_served=metrics_port is not None
+    )
     if metrics_port is not None:
         from luminamind.observability.metrics import serve_metrics
 
-        serve_metrics(metrics_port)
+        try:
+            serve_metrics(metrics_port)
+        except LuminaError as exc:
+            fail(exc, exit_code=2)
     from luminamind.observability.tracing import configure_tracing
 
     configure_tracing()

@@ -23,6 +23,7 @@ class CliState:
 
     workspace: Path | None = None
     log_level: str = "WARNING"
+    metrics_served: bool = False
     _settings: Settings | None = field(default=None, repr=False)
 
     def settings(self) -> Settings:
@@ -35,6 +36,16 @@ class CliState:
                 fail(ConfigError(f"invalid configuration: {exc}"), exit_code=2)
             except OSError as exc:
                 fail(ConfigError(f"cannot read configuration: {exc}"), exit_code=2)
+            port = self._settings.observability.metrics_port
+            if port is not None and not self.metrics_served:
+                # observability.metrics_port in the config does what --metrics-port does.
+                from luminamind.observability.metrics import serve_metrics
+
+                try:
+                    serve_metrics(port)
+                except LuminaError as exc:
+                    fail(exc, exit_code=2)
+                self.metrics_served = True
         return self._settings
 
 

@@ -17,6 +17,8 @@ from prometheus_client import (
     start_http_server,
 )
 
+from luminamind.errors import ConfigError
+
 __all__ = ["Metrics", "get_metrics", "serve_metrics"]
 
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
@@ -113,6 +115,12 @@ def serve_metrics(port: int, *, host: str = "127.0.0.1") -> None:
     """Expose ``/metrics`` on its own port (for the stdio servers and the CLI).
 
     Binds to loopback by default: metrics name tools and models, which is not for the world.
+
+    Raises:
+        ConfigError: the port cannot be bound (in use, privileged).
     """
     get_metrics()
-    start_http_server(port, addr=host)
+    try:
+        start_http_server(port, addr=host)
+    except OSError as exc:
+        raise ConfigError(f"cannot serve /metrics on {host}:{port}: {exc.strerror or exc}") from exc

@@ -128,11 +128,15 @@ class ToolExecutor:
             spec = self.registry.get(name)
             args = _validate(spec, arguments)
             self._check_policy(spec, args, context, approved=approved)
-            with span(
-                f"tool {spec.name}",
-                tool=spec.name,
-                surface=context.surface,
-                thread_id=context.thread_id,
+            with (
+                span(
+                    f"tool {spec.name}",
+                    tool=spec.name,
+                    surface=context.surface,
+                    thread_id=context.thread_id,
+                ),
+                # The tool's own log lines (and the libraries it calls) name the tool.
+                structlog.contextvars.bound_contextvars(tool=spec.name),
             ):
                 result = await self._run(spec, args, context, use_cache=use_cache)
             outcome = "ok"

@@ -7,15 +7,21 @@
 from __future__ import annotations
 
 import asyncio
+import functools
+import time
+import uuid
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
+import structlog
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pygls.exceptions import JsonRpcInvalidParams
 
 from luminamind.agent.events import Decision
 from luminamind.errors import format_validation_errors
+from luminamind.observability.metrics import get_metrics
 from luminamind_lsp.prompts import EditorContext, ask_prompt, edit_prompt, explain_prompt
 from luminamind_lsp.runner import run_agent
 from luminamind_lsp.server import LuminaLanguageServer, _uri_to_path
@@ -141,21 +147,53 @@ async def _resume(
         return {"threadId": thread, "status": "cancelled"}
 
 
+_Command = Callable[..., Awaitable[dict[str, Any]]]
+
+
+def _counted(name: str, fn: _Command) -> _Command:
+    """``fn`` counted and timed as an ``lsp`` request, its log lines bound to the request."""
+
+    @functools.wraps(fn)  # pygls reads the wrapped signature (its first parameter is ``ls``)
+    async def counted(ls: LuminaLanguageServer, *args: Any) -> dict[str, Any]:
+        metrics = get_metrics()
+        started = time.perf_counter()
+        outcome = "error"
+        try:
+            with structlog.contextvars.bound_contextvars(
+                request_id=uuid.uuid4().hex[:16], command=name
+            ):
+                result = await fn(ls, *args)
+            outcome = "cancelled" if result.get("status") == "cancelled" else "ok"
+            return result
+        finally:
+            metrics.requests_total.labels("lsp", outcome).inc()
+            metrics.request_duration_seconds.labels("lsp").observe(time.perf_counter() - started)
+
+    return counted
+
+
 def register_commands(server: LuminaLanguageServer) -> None:
     """Attach every ``luminamind.*`` command to ``server``."""
 
-    @server.command("luminamind.ask")
+    def command(name: str) -> Callable[[_Command], _Command]:
+        def register(fn: _Command) -> _Command:
+            server.command(name)(_counted(name, fn))
+            return fn
+
+        return register
+
+    @command("luminamind.ask")
     async def ask(ls: LuminaLanguageServer, *args: Any) -> dict[str, Any]:
         parsed = _parse("luminamind.ask", args, needs_prompt=True)
         message = ask_prompt(parsed.prompt, _context(ls, parsed))
         return await _run(ls, parsed, title="LuminaMind: ask", message=message)
 
-    @server.command("luminamind.runTask")
+    @command("luminamind.runTask")
     async def run_task(ls: LuminaLanguageServer, *args: Any) -> dict[str, Any]:
         parsed = _parse("luminamind.runTask", args, needs_prompt=True)
         return await _run(ls, parsed, title="LuminaMind: task", message=parsed.prompt)
 
-    @server.command("luminamind.explain")
+    @command("luminamind.explain")
     async def explain(ls: LuminaLanguageServer, *args: Any) -> dict[str, Any]:
         parsed = _parse("luminamind.explain", args)
         context = _context(ls, parsed)
@@ -164,7 +202,7 @@ def register_commands(server: LuminaLanguageServer) -> None:
         message = explain_prompt(parsed.prompt.strip(), context)
         return await _run(ls, parsed, title="LuminaMind: explain", message=message)
 
-    @server.command("luminamind.edit")
+    @command("luminamind.edit")
     async def edit(ls: LuminaLanguageServer, *args: Any) -> dict[str, Any]:
         parsed = _parse("luminamind.edit", args, needs_prompt=True)
         context = _context(ls, parsed)
@@ -173,15 +211,15 @@ def register_commands(server: LuminaLanguageServer) -> None:
         message = edit_prompt(parsed.prompt, context)
         return await _run(ls, parsed, title="LuminaMind: edit", message=message)
 
-    @server.command("luminamind.approve")
+    @command("luminamind.approve")
     async def approve(ls: LuminaLanguageServer, *args: Any) -> dict[str, Any]:
         return await _resume(ls, _parse("luminamind.approve", args), approve=True)
 
-    @server.command("luminamind.reject")
+    @command("luminamind.reject")
     async def reject(ls: LuminaLanguageServer, *args: Any) -> dict[str, Any]:
         return await _resume(ls, _parse("luminamind.reject", args), approve=False)
 
-    @server.command("luminamind.cancel")
+    @command("luminamind.cancel")
     async def cancel(ls: LuminaLanguageServer, *args: Any) -> dict[str, Any]:
         parsed = _parse("luminamind.cancel", args)
         thread = parsed.thread_id or ls.default_thread(parsed.uri)
@@ -193,7 +231,7 @@ def register_commands(server: LuminaLanguageServer) -> None:
         cancelled = await service.cancel(thread) or running
         return {"threadId": thread, "cancelled": cancelled}
 
-    @server.command("luminamind.threads")
+    @command("luminamind.threads")
     async def threads(ls: LuminaLanguageServer, *args: Any) -> dict[str, Any]:
         _parse("luminamind.threads", args)
         service = await ls.service()

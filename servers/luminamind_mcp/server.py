@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import time
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
@@ -218,14 +219,27 @@ class McpApp:
 
 
 async def _count_requests(ctx: Ctx, call_next: CallNext) -> HandlerResult:
-    """Middleware: count and time every MCP request (notifications pass through)."""
+    """Middleware: count and time every MCP request, and bind it to its log lines.
+
+    Notifications pass through uncounted.
+    """
     if ctx.request_id is None:
         return await call_next(ctx)
     metrics = get_metrics()
     started = time.perf_counter()
     outcome = "error"
+    name = ctx.params.get("name") if ctx.params else None
+    # JSON-RPC ids repeat across sessions; request_id is unique per request in this process.
+    bound: dict[str, str] = {
+        "request_id": uuid.uuid4().hex[:16],
+        "rpc_id": str(ctx.request_id),
+        "method": ctx.method,
+    }
+    if ctx.method == "tools/call" and isinstance(name, str):
+        bound["tool"] = name
     try:
-        result = await call_next(ctx)
+        with structlog.contextvars.bound_contextvars(**bound):
+            result = await call_next(ctx)
         outcome = "ok"
         return result
     finally:
