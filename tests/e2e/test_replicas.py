@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import anyio
+import httpx
 import mcp_types as types
 import pytest
 
@@ -67,14 +69,18 @@ def replicas(
         "LUMINAMIND_SERVER__RATE_LIMIT_PER_MINUTE": "100000",
     }
     homes = [tmp_path_factory.mktemp(f"replica-{i}") for i in range(3)]
-    servers: list[HttpServer] = []
+    # Started side by side: each spends its first seconds importing, mostly waiting on disk.
+    with ThreadPoolExecutor(3) as pool:
+        futures = [
+            pool.submit(start_http_server, workspace, h, "--stateless", env=env) for h in homes
+        ]
     try:
-        for home in homes:
-            servers.append(start_http_server(workspace, home, "--stateless", env=env))
+        servers = [f.result() for f in futures]
         yield Replicas(redis_server, servers, homes)
     finally:
-        for server in servers:
-            stop(server.process)
+        for future in futures:
+            if future.exception() is None:
+                stop(future.result().process)
 
 
 def _structured(result: types.CallToolResult) -> dict[str, Any]:  # Any: JSON
@@ -118,6 +124,10 @@ async def test_a_thread_started_on_one_replica_is_approved_on_another(
     assert replicas.audit(0) == []
     assert replicas.audit(1) == ["write_file"]
 
+    # Each replica's readiness probe checks the shared state store.
+    ready = httpx.get(f"{three.base}/readyz", timeout=10)
+    assert ready.status_code == 200, ready.text
+    assert ready.json()["checks"]["checkpointer"] == "ok"
     listing = await _call(three, "list_threads", {})
     (info,) = [t for t in listing["threads"] if t["thread_id"] == thread]
     assert info["status"] == "idle"  # finished, nothing pending
