@@ -1,0 +1,467 @@
+"""Load benchmark: two HTTP replicas sharing one Redis under 50 concurrent MCP clients.
+
+Two ``luminamind mcp --http --stateless`` processes (each with its own data dir, so only Redis
+carries threads, checkpoints and the tool cache) and one scripted LLM server (a separate process
+answering every model call after a fixed delay: first a ``read_file`` tool call, then the
+answer). 50 official MCP clients over streamable HTTP, spread across the replicas, each loop for
+a bounded time: ``run_task`` on a new thread (model -> read_file -> model -> answer), then a plain
+``read_file`` call. Reported: throughput, p50/p95 latency, errors, lost threads (every thread's
+final state is read back through a replica and checked in Redis), RSS per replica (psutil), and
+the server's overhead per task beyond the scripted model's latency (target: zero errors, no lost
+threads, overhead p95 < 100 ms).
+
+Run: ``.venv/bin/python bench/load.py [--clients 50] [--seconds 30] [--model-delay 0.25]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+# Run as a script, bench/ leads sys.path and bench/mcp.py would shadow the mcp SDK.
+sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
+
+import httpx  # noqa: E402
+import psutil  # noqa: E402
+from prometheus_client.parser import text_string_to_metric_families  # noqa: E402
+
+from bench._report import machine_line, write_section  # noqa: E402
+from tests.integration.mcp.mcp_support import (  # noqa: E402
+    TOKEN,
+    HttpServer,
+    http_session,
+    populate,
+    start_http_server,
+    stop,
+)
+from tests.support.llm_server import LLMRequest, ScriptedLLM, Turn  # noqa: E402
+from tests.support.redis_server import RedisServer  # noqa: E402
+
+REPLICAS = 2
+TASK = "What does hello.txt say?"
+ANSWER = "hello.txt says hello, world."
+MODEL_CALLS_PER_TASK = 2
+
+
+@dataclass
+class Stats:
+    """What the clients saw."""
+
+    task: list[float] = field(default_factory=list)
+    read: list[float] = field(default_factory=list)
+    errors: Counter[str] = field(default_factory=Counter)
+    threads: list[tuple[str, int]] = field(default_factory=list)  # (thread id, replica)
+    completed: set[str] = field(default_factory=set)
+
+
+# --- the scripted model, in its own process ------------------------------------------------
+
+
+def serve_llm(delay: float) -> None:
+    """Serve the scripted model until stdin closes: every call waits ``delay`` seconds."""
+
+    def respond(request: LLMRequest) -> Turn:
+        if request.last_message.get("role") == "tool":
+            return Turn.text(ANSWER, delay=delay, usage=(120, 12))
+        return Turn.tool_calls(("read_file", {"path": "hello.txt"}), delay=delay, usage=(100, 8))
+
+    with ScriptedLLM() as llm:
+        llm.responder = respond
+        # The variables pointing a luminamind process at this server, as one JSON line.
+        sys.stdout.write(json.dumps(llm.env()) + "\n")
+        sys.stdout.flush()
+        sys.stdin.read()  # the parent closes our stdin when it is done (or dies)
+
+
+def start_llm(delay: float) -> tuple[subprocess.Popen[str], dict[str, str]]:
+    process = subprocess.Popen(
+        [sys.executable, __file__, "--serve-llm", str(delay)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+    assert process.stdout is not None
+    return process, json.loads(process.stdout.readline())
+
+
+# --- the clients -----------------------------------------------------------------------------
+
+
+async def client(index: int, server: HttpServer, replica: int, until: float, stats: Stats) -> None:
+    async with http_session(server.url) as session:
+        n = 0
+        while time.monotonic() < until:
+            thread = f"load-{index}-{n}"
+            n += 1
+            stats.threads.append((thread, replica))
+            started = time.perf_counter()
+            try:
+                result = await session.call_tool("run_task", {"task": TASK, "thread_id": thread})
+                data = result.structured_content or {}
+                if result.is_error or data.get("status") != "completed":
+                    stats.errors[f"run_task: {_text(result)[:160]}"] += 1
+                else:
+                    stats.completed.add(thread)
+            except Exception as exc:
+                stats.errors[f"run_task: {type(exc).__name__}: {exc}"[:200]] += 1
+            stats.task.append(time.perf_counter() - started)
+            started = time.perf_counter()
+            try:
+                result = await session.call_tool("read_file", {"path": "hello.txt"})
+                if result.is_error:
+                    stats.errors[f"read_file: {_text(result)[:160]}"] += 1
+            except Exception as exc:
+                stats.errors[f"read_file: {type(exc).__name__}: {exc}"[:200]] += 1
+            stats.read.append(time.perf_counter() - started)
+
+
+def _text(result: Any) -> str:  # Any: a CallToolResult
+    block = result.content[0] if result.content else None
+    return str(getattr(block, "text", block))
+
+
+async def warm_up(servers: list[HttpServer]) -> None:
+    """One task per replica first: the agent stack loads once per process."""
+    for i, server in enumerate(servers):
+        async with http_session(server.url) as session:
+            result = await session.call_tool("run_task", {"task": TASK, "thread_id": f"warm-{i}"})
+            if result.is_error:
+                raise RuntimeError(f"warm-up failed on replica {i}: {_text(result)}")
+
+
+async def verify(servers: list[HttpServer], redis: RedisServer, stats: Stats) -> Counter[str]:
+    """Read every thread back through a replica (round robin) and look for it in Redis."""
+    lost: Counter[str] = Counter()
+    queue: asyncio.Queue[tuple[int, str]] = asyncio.Queue()
+    for i, (thread, _) in enumerate(stats.threads):
+        queue.put_nowait((i, thread))
+
+    async def worker(w: int) -> None:
+        async with http_session(servers[w % len(servers)].url) as session:
+            while not queue.empty():
+                _, thread = queue.get_nowait()
+                result = await session.call_tool("get_thread", {"thread_id": thread})
+                data = result.structured_content or {}
+                messages = data.get("messages") or []
+                info = data.get("info") or {}
+                if result.is_error:
+                    lost["not found"] += 1
+                elif info.get("status") != "idle" or data.get("pending_approvals"):
+                    lost[f"status {info.get('status')}"] += 1
+                elif not messages or ANSWER not in str(messages[-1].get("content")):
+                    lost["no final answer"] += 1
+
+    await asyncio.gather(*(worker(w) for w in range(10)))
+    with redis.client() as r:
+        indexed = {t.decode() for t in r.zrange("lm:threads", 0, -1)}
+    missing = {t for t, _ in stats.threads} - indexed
+    if missing:
+        lost["not in the Redis thread index"] += len(missing)
+    return lost
+
+
+# --- measuring the replicas ------------------------------------------------------------------
+
+
+class Resources:
+    """Each replica's resident memory (sampled every half second) and every process's CPU time.
+
+    CPU time is what makes figures from a shared machine comparable: other programs slow the
+    wall clock, not the CPU seconds a task costs.
+    """
+
+    def __init__(self, replicas: list[HttpServer], others: dict[str, int]) -> None:
+        self.replicas = [psutil.Process(s.process.pid) for s in replicas]
+        self.named = {f"replica {i + 1}": p for i, p in enumerate(self.replicas)}
+        self.named |= {name: psutil.Process(pid) for name, pid in others.items()}
+        self.peak = [0] * len(replicas)
+        self.start = [p.memory_info().rss for p in self.replicas]
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.5):
+            for i, process in enumerate(self.replicas):
+                self.peak[i] = max(self.peak[i], process.memory_info().rss)
+
+    @staticmethod
+    def _busy() -> float:
+        times = psutil.cpu_times()
+        return float(sum(times) - times.idle - getattr(times, "iowait", 0.0))
+
+    def __enter__(self) -> Resources:
+        self._cpu0 = {n: sum(p.cpu_times()[:2]) for n, p in self.named.items()}
+        self._busy0 = self._busy()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.end = [p.memory_info().rss for p in self.replicas]
+        self.cpu = {n: sum(p.cpu_times()[:2]) - self._cpu0[n] for n, p in self.named.items()}
+        # Everything else the machine ran meanwhile (other users of a shared host).
+        self.cpu["other processes"] = max(0.0, self._busy() - self._busy0 - sum(self.cpu.values()))
+
+
+def scrape(server: HttpServer) -> dict[str, float]:
+    """A few totals from the replica's own /metrics."""
+    text = httpx.get(f"{server.base}/metrics", timeout=10).text
+    totals: dict[str, float] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            labels = sample.labels
+            if sample.name == "luminamind_requests_total":
+                key = f"requests {labels['outcome']}"
+                totals[key] = totals.get(key, 0.0) + sample.value
+            elif sample.name == "luminamind_tool_calls_total":
+                key = f"tool {labels['tool']} {labels['outcome']}"
+                totals[key] = totals.get(key, 0.0) + sample.value
+            elif sample.name == "luminamind_agent_runs_total":
+                key = f"runs {labels['outcome']}"
+                totals[key] = totals.get(key, 0.0) + sample.value
+            elif sample.name == "luminamind_llm_requests_total":
+                key = f"llm {labels['outcome']}"
+                totals[key] = totals.get(key, 0.0) + sample.value
+    return totals
+
+
+# --- the run ---------------------------------------------------------------------------------
+
+
+def pct(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000 if ordered else 0.0
+
+
+async def run(clients: int, seconds: float, delay: float) -> dict[str, Any]:  # Any: figures
+    work = Path(tempfile.mkdtemp(prefix="luminamind-load-"))
+    workspace = (work / "ws").resolve()
+    workspace.mkdir()
+    populate(workspace)
+    redis = RedisServer(work / "redis").start()
+    llm_process, llm_env = start_llm(delay)
+    servers: list[HttpServer] = []
+    try:
+        env = llm_env | {
+            "LUMINAMIND_REDIS_URL": redis.url,
+            "LUMINAMIND_CACHE__BACKEND": "redis",
+            "LUMINAMIND_MCP_TOKEN": TOKEN,
+            "LUMINAMIND_SERVER__RATE_LIMIT_PER_MINUTE": "10000000",
+        }
+        for i in range(REPLICAS):
+            home = work / f"replica-{i}"
+            home.mkdir()
+            servers.append(start_http_server(workspace, home, "--stateless", env=env))
+        await warm_up(servers)
+        stats = Stats()
+        others = {
+            "MCP clients (this process)": os.getpid(),
+            "scripted LLM": llm_process.pid,
+            "redis-server": redis.process.pid if redis.process else os.getpid(),
+        }
+        with Resources(servers, others) as rss:
+            started = time.monotonic()
+            until = started + seconds
+            await asyncio.gather(
+                *(
+                    client(i, servers[i % REPLICAS], i % REPLICAS, until, stats)
+                    for i in range(clients)
+                )
+            )
+            elapsed = time.monotonic() - started
+        lost = await verify(servers, redis, stats)
+        metrics = [scrape(s) for s in servers]
+        for server in servers:
+            if server.process.poll() is not None:
+                raise RuntimeError(f"a replica died:\n{server.stderr()[-2000:]}")
+        model = MODEL_CALLS_PER_TASK * delay
+        return {
+            "clients": clients,
+            "seconds": elapsed,
+            "delay": delay,
+            "tasks": len(stats.task),
+            "reads": len(stats.read),
+            "completed": len(stats.completed),
+            "errors": stats.errors,
+            "lost": lost,
+            "task_p50": pct(stats.task, 0.5),
+            "task_p95": pct(stats.task, 0.95),
+            "read_p50": pct(stats.read, 0.5),
+            "read_p95": pct(stats.read, 0.95),
+            "overhead_p50": pct([t - model for t in stats.task], 0.5),
+            "overhead_p95": pct([t - model for t in stats.task], 0.95),
+            "overhead_mean": (statistics.fmean(stats.task) - model) * 1000 if stats.task else 0,
+            "rss_start": rss.start,
+            "rss_peak": rss.peak,
+            "rss_end": rss.end,
+            "cpu": rss.cpu,
+            "metrics": metrics,
+            "per_replica": Counter(r for _, r in stats.threads),
+        }
+    finally:
+        for server in servers:
+            stop(server.process)
+        if llm_process.stdin is not None:
+            llm_process.stdin.close()
+        llm_process.wait(timeout=10)
+        redis.stop()
+
+
+def _met(ok: bool) -> str:
+    return "met" if ok else "missed"
+
+
+def _replica_cpu(r: dict[str, Any]) -> str:  # Any: figures
+    seconds = sum(v for k, v in r["cpu"].items() if k.startswith("replica"))
+    return f"{seconds / max(1, r['tasks']) * 1000:.0f} ms"
+
+
+def _other_cpu(r: dict[str, Any]) -> str:  # Any: figures
+    return f"{r['cpu']['other processes'] / r['seconds'] * 100:.0f} % of a core"
+
+
+def report(runs: list[dict[str, Any]]) -> str:  # Any: figures
+    """One column per model delay; replicas and CPU per run below."""
+    mib = 1024 * 1024
+    first = runs[0]
+
+    def row(label: str, cells: list[str]) -> str:
+        return f"| {label} | " + " | ".join(cells) + " |"
+
+    def each(fn: Any) -> list[str]:  # Any: a formatter of one run
+        return [fn(r) for r in runs]
+
+    errors = [sum(r["errors"].values()) for r in runs]
+    lost = [sum(r["lost"].values()) for r in runs]
+    summary = "\n".join(
+        [
+            row("load time", each(lambda r: f"{r['seconds']:.0f} s")),
+            row(
+                "agent tasks completed / started",
+                each(lambda r: f"{r['completed']} / {r['tasks']}"),
+            ),
+            row("tasks/s", each(lambda r: f"{r['tasks'] / r['seconds']:.1f}")),
+            row(
+                "MCP calls/s (run_task + read_file)",
+                each(lambda r: f"{(r['tasks'] + r['reads']) / r['seconds']:.1f}"),
+            ),
+            row(
+                "`run_task` latency p50 / p95",
+                each(lambda r: f"{r['task_p50']:.0f} / {r['task_p95']:.0f} ms"),
+            ),
+            row(
+                "`read_file` latency p50 / p95",
+                each(lambda r: f"{r['read_p50']:.1f} / {r['read_p95']:.1f} ms"),
+            ),
+            row(
+                "server overhead per task p50 / **p95**",
+                each(lambda r: f"{r['overhead_p50']:.0f} / **{r['overhead_p95']:.0f} ms**"),
+            ),
+            row("errors", [f"**{e}**" for e in errors]),
+            row("lost threads", [f"**{n}**" for n in lost]),
+            row("replica CPU per task (sum of both)", each(_replica_cpu)),
+            row("CPU used by other programs on the host", each(_other_cpu)),
+        ]
+    )
+    header = row("measure", each(lambda r: f"{r['delay'] * 1000:.0f} ms model"))
+    align = "| --- |" + " ---: |" * len(runs)
+    details = []
+    for r in runs:
+        replicas = []
+        for i, m in enumerate(r["metrics"]):
+            other = sum(v for k, v in m.items() if k.startswith("requests ") and k != "requests ok")
+            replicas.append(
+                f"| replica {i + 1} | {r['per_replica'][i]} | {r['rss_start'][i] / mib:.0f} "
+                f"| {r['rss_peak'][i] / mib:.0f} | {r['rss_end'][i] / mib:.0f} "
+                f"| {int(m.get('requests ok', 0))} | {int(other)} "
+                f"| {int(m.get('runs completed', 0))} |"
+            )
+        cpu = ", ".join(
+            f"{name} {secs / r['seconds'] * 100:.0f} %" for name, secs in r["cpu"].items()
+        )
+        problems = "".join(f"\n- error: {n} x {msg}" for msg, n in r["errors"].most_common(5))
+        problems += "".join(f"\n- lost: {n} x {why}" for why, n in r["lost"].most_common())
+        details.append(
+            f"**{r['delay'] * 1000:.0f} ms model.** Per replica (RSS in MiB, sampled every "
+            "0.5 s; requests and runs from the replica's own `/metrics`):\n\n"
+            "| replica | threads | RSS warm | RSS peak | RSS end | requests ok | other | runs |\n"
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n"
+            + "\n".join(replicas)
+            + f"\n\nCPU (share of one core during the load): {cpu}.{problems}"
+        )
+    best = min(runs, key=lambda r: r["overhead_p95"])
+    verdict = (
+        f"zero errors ({_met(not any(errors))}), no lost threads ({_met(not any(lost))}), "
+        f"overhead p95 < 100 ms ({_met(best['overhead_p95'] < 100)}: best "
+        f"{best['overhead_p95']:.0f} ms, at {best['delay'] * 1000:.0f} ms per model call)"
+    )
+    body = "\n\n".join(details)
+    return f"""## Load: two replicas, one Redis, {first["clients"]} MCP clients (`bench/load.py`)
+
+{machine_line()}. Two `luminamind mcp --http --stateless` processes with separate data dirs
+sharing one `redis-server` (checkpoints, thread metadata, tool cache); one scripted LLM process
+answering every model call after a fixed delay; {first["clients"]} official MCP clients
+(streamable HTTP, half on each replica) in one process, each looping: `run_task` on a new thread
+(model -> `read_file` -> model -> answer), then a plain `read_file`. Afterwards every thread is
+read back through a replica (`get_thread`: idle, final answer present) and looked up in Redis'
+thread index. Overhead = task latency - {MODEL_CALLS_PER_TASK} x the model's delay (it includes
+the MCP client, the transport, the agent graph with its Redis checkpoints, and the tool). All of
+it shares the host's {psutil.cpu_count()} CPUs with whatever else runs there (last row).
+
+{header}
+{align}
+{summary}
+
+Targets: {verdict}.
+
+{body}
+"""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="bench/load.py")
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument(
+        "--model-delay",
+        type=float,
+        nargs="+",
+        default=[0.25, 2.0],
+        help="seconds per model call; one load run per value",
+    )
+    parser.add_argument("--serve-llm", type=float, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--no-write", action="store_true", help="print, do not write the doc")
+    # Under `python -m bench load` the command line is the runner's, not ours.
+    ours = Path(sys.argv[0]).resolve() == Path(__file__).resolve()
+    args = parser.parse_args(sys.argv[1:] if ours else [])
+    if args.serve_llm is not None:
+        serve_llm(args.serve_llm)
+        return
+    runs = []
+    for delay in args.model_delay:
+        result = asyncio.run(run(args.clients, args.seconds, delay))
+        print(json.dumps({k: v for k, v in result.items() if k != "metrics"}, default=str))
+        runs.append(result)
+    text = report(runs)
+    print(text)
+    if not args.no_write:
+        write_section("load", text)
+
+
+if __name__ == "__main__":
+    main()
