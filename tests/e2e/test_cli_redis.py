@@ -13,10 +13,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.support.llm_server import ScriptedLLM, Turn
 from tests.support.redis_server import RedisServer
 
 BIN = Path(sys.executable).parent / "luminamind"
+pytestmark = pytest.mark.slow
 
 
 def lm(

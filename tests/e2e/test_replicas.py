@@ -69,11 +69,18 @@ def replicas(
         "LUMINAMIND_SERVER__RATE_LIMIT_PER_MINUTE": "100000",
     }
     homes = [tmp_path_factory.mktemp(f"replica-{i}") for i in range(3)]
-    # Started side by side: each spends its first seconds importing, mostly waiting on disk.
+
+    def start(home: Path) -> HttpServer:
+        try:
+            return start_http_server(workspace, home, "--stateless", env=env)
+        except RuntimeError:
+            # Once more on a new port: the free port picked may have been taken meanwhile (it
+            # stays unbound while the process imports), or a loaded machine was too slow.
+            return start_http_server(workspace, home, "--stateless", env=env)
+
+    # Started side by side: each spends its first seconds importing.
     with ThreadPoolExecutor(3) as pool:
-        futures = [
-            pool.submit(start_http_server, workspace, h, "--stateless", env=env) for h in homes
-        ]
+        futures = [pool.submit(start, home) for home in homes]
     try:
         servers = [f.result() for f in futures]
         yield Replicas(redis_server, servers, homes)
