@@ -136,6 +136,17 @@ def decode_text(data: bytes, encoding: str | None) -> tuple[str, str]:
     return data.decode("latin-1"), "latin-1"
 
 
+def needs_detection(data: bytes, encoding: str | None) -> bool:
+    """True when `decode_text` would have to guess ``data``'s charset (slow: tens of ms)."""
+    if encoding or data.startswith(codecs.BOM_UTF8) or _wide_bom(data) is not None:
+        return False
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return True
+    return False
+
+
 def _non_latin_script(text: str) -> bool:
     """True when most non-ASCII letters of ``text`` are not Latin (Cyrillic, Greek, Hebrew...)."""
     letters = [c for c in text if ord(c) > 127 and c.isalpha()]

@@ -231,3 +231,44 @@ async def test_reading_on_from_next_offset_returns_the_whole_file(
         parts.append(result.content)
         offset = result.next_offset
     assert "".join(parts) == text
+
+
+async def test_small_files_read_on_the_loop_match_the_worker_thread_path(
+    workspace_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Small UTF-8 files skip the worker thread, and text that fits the cap skips the
+    # line-by-line window; every answer, errors included, must be what the slow paths give.
+    from luminamind.tools import _reading
+
+    rt = runtime_with(workspace_dir, tmp_path, max_read_bytes=64)
+    files = {
+        "fits.txt": "one\ntwo\nthree",
+        "over.txt": "".join(f"line {i}\n" for i in range(40)),
+        "long.txt": "x" * 100 + "\nshort\n",
+        "bom.txt": "\ufeffbom\n",
+        "crlf.txt": "a\r\nb\r\n",
+        "nul.txt": "a\x00b",
+    }
+    for name, text in files.items():
+        (workspace_dir / name).write_bytes(text.encode())
+    calls: list[dict[str, Any]] = [
+        {"path": name, **extra}
+        for name in files
+        for extra in ({}, {"offset": 1}, {"limit": 1}, {"offset": 2, "limit": 3}, {"offset": 99})
+    ]
+
+    async def answers() -> list[Any]:
+        out: list[Any] = []
+        for args in calls:
+            try:
+                out.append((await read(rt, **args)).model_dump())
+            except ToolExecutionError as exc:
+                out.append(exc.message)
+        return out
+
+    on_loop = await answers()
+    monkeypatch.setattr(_reading, "_ON_LOOP_BYTES", -1)  # every file to the worker thread
+    monkeypatch.setattr(_reading, "_rest_if_it_fits", lambda stream, max_bytes: None)
+    in_thread = await answers()
+    assert on_loop == in_thread
+    assert any(isinstance(a, dict) and a["content"] == "one\ntwo\nthree" for a in on_loop)
