@@ -113,10 +113,12 @@ class RunTaskArgs(_Args):
 class ResumeTaskArgs(_Args):
     thread_id: str = ThreadId
     decisions: list[Decision] = Field(
-        min_length=1,
+        default_factory=list,
         description=(
             "One decision per pending action, in order: approve; edit with changed "
-            "'arguments'; reject with a 'message' the agent sees."
+            "'arguments'; reject with a 'message' the agent sees. Empty when nothing is "
+            "pending: continues a run that was interrupted (a crash, a killed replica, the "
+            "step limit) from its last checkpoint."
         ),
     )
 

@@ -181,7 +181,8 @@ async def test_a_killed_replica_loses_nothing_checkpointed(
             Turn.text("Finished after the crash."),
         ]
     )
-    paused = await _call(one, "run_task", {"task": "Carry on", "thread_id": thread})
+    # resume_task with no decisions continues from the last checkpoint, as after any crash.
+    paused = await _call(one, "resume_task", {"thread_id": thread})
     assert paused["status"] == "awaiting_approval", paused
     # The model's next call carried both earlier results; neither tool ran again.
     first = llm_server.calls[0]
