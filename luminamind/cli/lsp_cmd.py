@@ -15,7 +15,8 @@ def lsp(ctx: typer.Context) -> None:
     state: CliState = ctx.obj
     settings = state.settings()
     # stdout carries the protocol: logs go to stderr as JSON lines the editor can keep.
-    configure_logging(level=state.log_level, fmt="json")
+    log_format = settings.observability.log_format
+    configure_logging(level=state.log_level, fmt="json" if log_format == "auto" else log_format)
     from luminamind_lsp import serve_stdio  # noqa: TID251 - the one sanctioned, lazy import
 
     serve_stdio(settings if state.workspace is not None else None)

@@ -69,7 +69,12 @@ def mcp_command(
     # Compared by name: typer may bring its own copy of click's ParameterSource enum.
     source = ctx.find_root().get_parameter_source("log_level")
     explicit = source is not None and source.name != "DEFAULT"
-    configure_logging(level=state.log_level if explicit or not http else "INFO", fmt="json")
+    log_format = settings.observability.log_format
+    configure_logging(
+        level=state.log_level if explicit or not http else "INFO",
+        # JSON unless the configuration asks otherwise (console lines while developing).
+        fmt="json" if log_format == "auto" else log_format,
+    )
     try:
         if http:
             from luminamind_mcp.http import serve_http  # noqa: TID251 - lazy, in the command

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextvars
 import os
+import sys
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from functools import lru_cache
@@ -77,7 +78,8 @@ def configure_tracing() -> bool:
         )
     )
     if os.environ.get("OTEL_TRACES_EXPORTER", "otlp").lower() == "console":
-        provider.add_span_processor(BatchSpanProcessor(ConsoleSpanExporter()))
+        # stderr: stdout carries the stdio MCP and LSP protocols.
+        provider.add_span_processor(BatchSpanProcessor(ConsoleSpanExporter(out=sys.stderr)))
     else:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 

@@ -105,3 +105,43 @@ async def test_agent_run_steps_llm_and_tool_calls_nest(
         run.context.trace_id if run.context else 0
     }
     assert not tracing._step_of_run
+
+
+async def test_subagent_steps_nest_under_the_task_call(
+    llm_settings: Settings, llm_server: ScriptedLLM, spans: InMemorySpanExporter
+) -> None:
+    (llm_settings.workspace / "a.txt").write_text("alpha\n")
+    llm_server.script(
+        [
+            Turn.tool_calls(
+                ("task", {"description": "Read a.txt", "subagent_type": "code-executor"})
+            ),
+            Turn.text("The subagent read it."),
+        ]
+    )
+    llm_server.script_for(
+        "code-executor subagent",
+        [Turn.tool_calls(("read_file", {"path": "a.txt"})), Turn.text("a.txt says alpha.")],
+    )
+    async with AgentService.open(llm_settings, surface="cli") as service:
+        events = [e async for e in service.stream("trace-2", "Delegate reading a.txt")]
+    assert isinstance(events[-1], FinalAnswer), events[-1]
+    llm_server.assert_done()
+    finished = spans.get_finished_spans()
+    by_id = {s.context.span_id: s for s in finished if s.context is not None}
+
+    def ancestors(s: ReadableSpan) -> list[str]:
+        names = []
+        while s.parent is not None and s.parent.span_id in by_id:
+            s = by_id[s.parent.span_id]
+            agent = (s.attributes or {}).get("agent")
+            names.append(f"{s.name} [{agent}]" if agent else s.name)
+        return names
+
+    (tool_span,) = [s for s in finished if s.name == "tool read_file"]
+    assert ancestors(tool_span) == [
+        "agent step tools [code-executor]",
+        "agent step tools [main]",
+        "agent run",
+    ]
+    assert not tracing._step_of_run
