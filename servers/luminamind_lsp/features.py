@@ -1,4 +1,4 @@
-"""LSP features besides commands: initialize, shutdown and code actions."""
+"""LSP features besides commands: initialize, initialized, shutdown and code actions."""
 
 from __future__ import annotations
 
@@ -65,11 +65,15 @@ def code_actions(params: lsp.CodeActionParams) -> list[lsp.CodeAction]:
 
 
 def register_features(server: LuminaLanguageServer) -> None:
-    """Attach initialize, shutdown and code actions to ``server``."""
+    """Attach initialize, initialized, shutdown and code actions to ``server``."""
 
     @server.feature(lsp.INITIALIZE)
     def initialize(ls: LuminaLanguageServer, params: lsp.InitializeParams) -> None:
         ls.configure(params)
+
+    @server.feature(lsp.INITIALIZED)
+    def initialized(ls: LuminaLanguageServer, params: lsp.InitializedParams) -> None:
+        ls.start_warm_up()
 
     @server.feature(lsp.SHUTDOWN)
     async def shutdown(ls: LuminaLanguageServer, params: None) -> None:

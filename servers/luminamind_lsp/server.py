@@ -1,7 +1,10 @@
 """The LuminaMind language server: agent commands in any LSP editor.
 
-The agent stack is opened lazily on the first command so ``initialize`` answers at once; agent
-runs are asyncio tasks, so the server keeps answering other requests while they work.
+The agent stack (LangChain, LangGraph: about two thirds of the start-up CPU) is neither imported
+nor opened before ``initialize`` is answered: after ``initialized`` it is imported in a worker
+thread and opened in the background (`LuminaLanguageServer.warm_up`), so the editor gets its
+answer at once and the first command rarely waits. Agent runs are asyncio tasks, so the server
+keeps answering other requests while they work.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ import asyncio
 import hashlib
 from contextlib import AsyncExitStack
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlparse
 
 import structlog
@@ -20,8 +23,10 @@ from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol
 
 from luminamind import __version__
-from luminamind.agent.service import AgentService
 from luminamind.config import Settings, WorkspaceRootConfig, load_settings
+
+if TYPE_CHECKING:
+    from luminamind.agent.service import AgentService
 
 __all__ = ["LuminaLanguageServer"]
 
@@ -53,6 +58,7 @@ class LuminaLanguageServer(LanguageServer):
         self._service: AgentService | None = None
         self._service_lock = asyncio.Lock()
         self._request_tasks: dict[Any, asyncio.Task[Any]] = {}  # Any: JSON-RPC ids are int | str
+        self._warm_up: asyncio.Task[None] | None = None
         self.runs: dict[str, asyncio.Task[Any]] = {}
 
     # -- workspace and agent -----------------------------------------------------------------
@@ -82,13 +88,29 @@ class LuminaLanguageServer(LanguageServer):
         """The agent service, opened on first use and kept until shutdown."""
         async with self._service_lock:
             if self._service is None:
+                # In a thread: importing the agent stack takes seconds of CPU, and the loop
+                # must keep answering requests meanwhile.
+                service_cls = await asyncio.to_thread(_agent_service_class)
                 self._service = await self._stack.enter_async_context(
-                    AgentService.open(self.current_settings(), surface="lsp")
+                    service_cls.open(self.current_settings(), surface="lsp")
                 )
             return self._service
 
+    def start_warm_up(self) -> None:
+        """Open the agent service in the background (after ``initialized``)."""
+        if self._warm_up is None:
+            self._warm_up = asyncio.get_running_loop().create_task(self._open_quietly())
+
+    async def _open_quietly(self) -> None:
+        try:
+            await self.service()
+        except Exception as exc:  # the first command opens it again and reports the error
+            _log.warning("lsp_warm_up_failed", error=repr(exc))
+
     async def close(self) -> None:
-        """Cancel runs and close the agent service (checkpointer connections)."""
+        """Cancel runs and the warm-up, and close the agent service (checkpointer connections)."""
+        if self._warm_up is not None and not self._warm_up.done():
+            self._warm_up.cancel()
         for task in list(self.runs.values()):
             task.cancel()
         await self._stack.aclose()
@@ -133,6 +155,12 @@ class LuminaLanguageServer(LanguageServer):
             _log.error(
                 "lsp_server_error", error=repr(error), source=getattr(source, "__name__", "")
             )
+
+
+def _agent_service_class() -> type[AgentService]:
+    from luminamind.agent.service import AgentService
+
+    return AgentService
 
 
 def _uri_to_path(uri: str | None) -> Path | None:
