@@ -155,9 +155,13 @@ async def test_awaiting_approval_then_resume_task(
         assert [p["tool"] for p in paused["pending"]] == ["write_file"]
         assert "+later" in (paused["pending"][0]["diff"] or "")
         assert not target.exists()
-        bad = await session.call_tool("resume_task", {"thread_id": paused["thread_id"]})
-        assert bad.is_error
-        assert "decisions" in text_of(bad)
+        # No decisions while actions are pending: shown again, nothing runs.
+        again = _structured(
+            await session.call_tool("resume_task", {"thread_id": paused["thread_id"]})
+        )
+        assert again["status"] == "awaiting_approval", again
+        assert [p["tool"] for p in again["pending"]] == ["write_file"]
+        assert not target.exists()
         state = _structured(
             await session.call_tool("get_thread", {"thread_id": paused["thread_id"]})
         )
