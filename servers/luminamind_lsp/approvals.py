@@ -13,7 +13,9 @@ import asyncio
 from pathlib import Path
 from urllib.parse import unquote
 
+import structlog
 from lsprotocol import types as lsp
+from pygls.exceptions import JsonRpcException
 from pygls.lsp.server import LanguageServer
 
 from luminamind.agent.events import ActionRequest, Decision
@@ -23,6 +25,8 @@ from luminamind_lsp.edits import BufferView, EditConflictError, build_workspace_
 __all__ = ["EditorApprovals", "file_changes"]
 
 _APPLY, _REJECT, _SHOW = "Apply", "Reject", "Show diff"
+
+_log = structlog.get_logger(__name__)
 
 
 def file_changes(request: ActionRequest, root: Path) -> list[FileChange]:
@@ -60,7 +64,11 @@ class EditorApprovals:
         return BufferView(uri=uri, version=document.version, text=document.source)
 
     async def decide(self, request: ActionRequest) -> Decision | None:
-        """Ask about a file change; None when the request is not a file change."""
+        """Ask about a file change.
+
+        Returns None when the request is not a file change, or when the editor cannot be asked:
+        the run then waits for ``luminamind.approve`` / ``luminamind.reject``.
+        """
         changes = file_changes(request, self._root)
         if not changes:
             return None
@@ -85,8 +93,16 @@ class EditorApprovals:
                 message=f"The user has unsaved edits in {paths} that conflict with this change "
                 f"({exc}). Ask them to save the file, then read it again before retrying.",
             )
-        if not annotate and not await self._confirm(request, changes, paths):
-            return Decision(type="reject", message=f"The user rejected the change to {paths}.")
+        if not annotate:
+            try:
+                confirmed = await self._confirm(request, changes, paths)
+            except JsonRpcException as exc:
+                # The editor cannot ask (no window/showMessageRequest, as in older Helix):
+                # leave the change to the approve / reject commands rather than fail the run.
+                _log.warning("lsp_confirm_unavailable", error=exc.message, paths=paths)
+                return None
+            if not confirmed:
+                return Decision(type="reject", message=f"The user rejected the change to {paths}.")
         result = await self._server.workspace_apply_edit_async(
             lsp.ApplyWorkspaceEditParams(edit=edit, label=f"LuminaMind: {request.tool} {paths}")
         )

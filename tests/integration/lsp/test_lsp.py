@@ -124,6 +124,30 @@ async def test_client_without_annotations_is_asked_first(
     assert not edit.edit.change_annotations
 
 
+async def test_editor_that_cannot_ask_leaves_the_edit_to_the_approve_command(
+    start_client: StartClient, project: Path, llm_server: ScriptedLLM
+) -> None:
+    llm_server.script(
+        [
+            Turn.tool_calls(("write_file", {"path": "calc.py", "content": FIXED})),
+            Turn.text("Done."),
+        ]
+    )
+
+    def cannot_ask(params: lsp.ShowMessageRequestParams) -> str:
+        raise RuntimeError("window/showMessageRequest is not supported")
+
+    client = await start_client("neovim", on_request=cannot_ask)
+    uri = (project / "calc.py").as_uri()
+    pending = await execute(client, "luminamind.edit", {"prompt": "Fix", "uri": uri})
+    assert pending["status"] == "awaiting_approval", pending
+    assert pending["pending"][0]["tool"] == "write_file"
+    assert not client.applied_edits  # type: ignore[attr-defined]
+    done = await execute(client, "luminamind.approve", {"threadId": pending["threadId"]})
+    assert done["status"] == "completed"
+    assert (project / "calc.py").read_text() == FIXED
+
+
 async def test_shell_approval_waits_for_the_approve_command(
     start_client: StartClient, llm_server: ScriptedLLM
 ) -> None:
