@@ -11,8 +11,6 @@ from os import stat_result
 from pathlib import Path
 from typing import Literal
 
-from charset_normalizer import from_bytes
-
 from luminamind.errors import ToolExecutionError
 
 __all__ = [
@@ -172,6 +170,8 @@ def _legacy_candidates(head: bytes) -> list[str]:
     detected text is in the Latin script and cp1252 decodes to plausible Western text; a
     non-Latin detection (cp1251 Cyrillic, say) is trusted as is.
     """
+    from charset_normalizer import from_bytes  # loaded when a file first needs it
+
     best = from_bytes(head).best()
     detected = best.encoding if best is not None and best.encoding else None
     if detected is not None and _non_latin_script(str(best)):

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field
 
 from luminamind.errors import ToolExecutionError
-from luminamind.tools._web_http import WebClient
+
+if TYPE_CHECKING:
+    from luminamind.tools._web_http import WebClient
 
 __all__ = ["CurrentWeather", "DailyWeather", "Place", "WeatherResult", "get_forecast"]
 

@@ -4,6 +4,10 @@ HTML goes through trafilatura (main-content extraction: navigation, footers and 
 dropped), falling back to markdownify over the cleaned page when trafilatura finds no main
 content. Plain text, JSON and XML pass through; PDFs become text with pypdf; anything else is
 refused with its type, before its body is downloaded when the headers already say what it is.
+
+The parsers (lxml, trafilatura, markdownify, charset_normalizer) are imported on first use:
+together they take a few hundred milliseconds to load, which every server start (an MCP
+``tools/list``, the language server) would pay for tools it may never call.
 """
 
 from __future__ import annotations
@@ -13,16 +17,13 @@ import io
 import logging
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
 
-import charset_normalizer
-import lxml.html  # type: ignore[import-untyped]  # no stubs shipped; lxml-stubs lags lxml
-import markdownify
-import trafilatura
-from lxml import etree
-
 from luminamind.errors import ToolExecutionError
-from luminamind.tools._web_http import FetchedBody
+
+if TYPE_CHECKING:
+    from luminamind.tools._web_http import FetchedBody
 
 __all__ = ["PageText", "decode_text", "extract_links", "refuse_binary", "to_text"]
 
@@ -156,6 +157,8 @@ def decode_text(body: bytes, *, declared: str | None, html: bool = False) -> tup
         text = _trial_decode(body, encoding)
         if text is not None:
             return text, encoding
+    import charset_normalizer
+
     best = charset_normalizer.from_bytes(body[:200_000]).best()
     # When detection recognises no language, its pick among the many 8-bit code pages that
     # decode the bytes is arbitrary; windows-1252 is the web's legacy default (WHATWG).
@@ -175,6 +178,11 @@ def _looks_binary(body: bytes) -> bool:
 
 
 def _html_to_markdown(text: str, url: str) -> tuple[str | None, str]:
+    import lxml.html  # type: ignore[import-untyped]  # no stubs shipped; lxml-stubs lags lxml
+    import markdownify
+    import trafilatura
+    from lxml import etree
+
     try:
         doc = lxml.html.document_fromstring(text)
     except (etree.ParserError, ValueError):
@@ -262,6 +270,9 @@ def to_text(fetched: FetchedBody, *, max_chars: int) -> PageText:
 
 def extract_links(html: bytes, *, base_url: str, declared: str | None) -> list[str]:
     """Absolute http(s) links of an HTML page, without fragments, in document order."""
+    import lxml.html
+    from lxml import etree
+
     text, _encoding = decode_text(html, declared=declared, html=True)
     try:
         doc = lxml.html.document_fromstring(text)

@@ -15,6 +15,7 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 from urllib.robotparser import RobotFileParser
 
@@ -24,7 +25,9 @@ from pydantic import BaseModel, Field
 from luminamind.errors import LuminaError
 from luminamind.tools._web_content import PageText, extract_links
 from luminamind.tools._web_fetch import fetch_page
-from luminamind.tools._web_http import FetchedBody, WebClient
+
+if TYPE_CHECKING:
+    from luminamind.tools._web_http import FetchedBody, WebClient
 
 __all__ = ["CrawlPage", "CrawlResult", "CrawlSkip", "crawl", "normalise_url"]
 

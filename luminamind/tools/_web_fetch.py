@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from pydantic import BaseModel, Field
 
 from luminamind.config import WebSettings
 from luminamind.tools._web_content import PageText, refuse_binary, to_text
-from luminamind.tools._web_http import FetchedBody, WebClient
+
+if TYPE_CHECKING:
+    from luminamind.tools._web_http import FetchedBody, WebClient
 
 __all__ = ["FetchResult", "fetch_page", "fetch_result"]
 

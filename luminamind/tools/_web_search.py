@@ -14,14 +14,16 @@ import asyncio
 import html
 import re
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, Field
 
 from luminamind.config import WebSettings
 from luminamind.errors import ToolExecutionError, ToolNotConfiguredError
-from luminamind.tools._web_http import WebClient
+
+if TYPE_CHECKING:
+    from luminamind.tools._web_http import WebClient
 
 __all__ = [
     "DdgsFactory",
@@ -231,6 +233,8 @@ async def run_search(
     elif client is not None:
         hits = await _keyed_search(client, provider, query, num_results)
     else:
+        from luminamind.tools._web_http import WebClient  # httpx loads on the first search
+
         async with WebClient(web) as own:
             hits = await _keyed_search(own, provider, query, num_results)
     return SearchResult(

@@ -9,7 +9,6 @@ import shutil
 import sys
 from typing import Literal
 
-import psutil
 from pydantic import BaseModel, Field
 
 from luminamind.tools._shell_run import command_environment
@@ -153,6 +152,8 @@ async def os_info(ctx: ToolContext) -> OsInfo:
     programs = await asyncio.gather(
         *(_program(name, flag, env, allowed) for name, flag in _PROGRAMS)
     )
+    import psutil  # on first call: importing it costs more than this whole tool's answer
+
     memory = psutil.virtual_memory()
     disk = shutil.disk_usage(workspace)
     uname = platform.uname()

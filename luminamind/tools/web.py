@@ -8,19 +8,30 @@ All four are cacheable: the executor serves repeated calls from the tool-result 
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from pydantic import Field
 
+from luminamind.config import WebSettings
 from luminamind.tools._weather import Units, WeatherResult, get_forecast
 from luminamind.tools._web_crawl import CrawlResult, crawl
 from luminamind.tools._web_fetch import FetchResult, fetch_page, fetch_result
-from luminamind.tools._web_http import WebClient
 from luminamind.tools._web_search import SearchResult, run_search
 from luminamind.tools.context import ToolContext
 from luminamind.tools.registry import tool
 
+if TYPE_CHECKING:
+    from luminamind.tools._web_http import WebClient
+
 __all__ = ["TOOLS", "fetch_as_markdown", "get_weather", "web_crawl", "web_search"]
+
+
+def _client(settings: WebSettings) -> WebClient:
+    # httpx and the pinned network backend load on the first web call, not with the registry.
+    from luminamind.tools._web_http import WebClient
+
+    return WebClient(settings)
+
 
 Url = Annotated[
     str,
@@ -56,7 +67,7 @@ async def fetch_as_markdown(
     """
     web = ctx.settings.web
     cap = min(max_bytes or web.max_bytes, web.max_bytes)
-    async with WebClient(web) as client:
+    async with _client(web) as client:
         fetched, page = await fetch_page(
             client, url, max_bytes=cap, max_chars=offset + web.max_markdown_chars
         )
@@ -98,7 +109,7 @@ async def web_crawl(
     Honours robots.txt and a politeness delay, skips duplicate URLs, and caps the text per page
     and in total. Use it to read documentation sections; use fetch_as_markdown for one page.
     """
-    async with WebClient(ctx.settings.web) as client:
+    async with _client(ctx.settings.web) as client:
         return await crawl(
             client,
             url,
@@ -125,7 +136,7 @@ async def get_weather(
     days: Annotated[int, Field(ge=1, le=16, description="Days of daily forecast")] = 3,
 ) -> WeatherResult:
     """Current weather and a daily forecast for a place, from Open-Meteo (no key needed)."""
-    async with WebClient(ctx.settings.web) as client:
+    async with _client(ctx.settings.web) as client:
         return await get_forecast(client, location, units=units, days=days)
 
 

@@ -56,3 +56,29 @@ def test_readme_tool_table_matches_the_registry() -> None:
     assert match, "README.md lost its tools-table markers"
     expected = markdown_table(build_default_registry(), ApprovalPolicy())
     assert match.group(1) == expected, "run: luminamind tools --markdown, and paste into README.md"
+
+
+def test_building_the_registry_leaves_heavy_libraries_unloaded() -> None:
+    # Every server start builds the registry; the web, PDF and system libraries load on a
+    # tool's first call instead (hundreds of milliseconds of a cold start otherwise).
+    import subprocess
+    import sys
+
+    heavy = (
+        "httpx",
+        "httpcore",
+        "trafilatura",
+        "lxml",
+        "markdownify",
+        "charset_normalizer",
+        "psutil",
+        "pypdf",
+    )
+    code = (
+        "import sys\n"
+        "from luminamind.tools import build_default_registry\n"
+        "build_default_registry()\n"
+        f"print(sorted(m for m in {heavy!r} if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
