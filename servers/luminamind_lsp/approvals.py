@@ -97,7 +97,7 @@ class EditorApprovals:
             try:
                 confirmed = await self._confirm(request, changes, paths)
             except JsonRpcException as exc:
-                # The editor cannot ask (no window/showMessageRequest, as in older Helix):
+                # The editor cannot ask (it answers window/showMessageRequest with an error):
                 # leave the change to the approve / reject commands rather than fail the run.
                 _log.warning("lsp_confirm_unavailable", error=exc.message, paths=paths)
                 return None

@@ -1,7 +1,8 @@
 -- LuminaMind for Neovim (0.10+): starts `luminamind lsp` for every buffer and adds user commands
 -- that send `workspace/executeCommand` requests. Proposed edits arrive as `workspace/applyEdit`;
 -- Neovim has no refactor preview, so the server first asks with `window/showMessageRequest`
--- (Apply / Reject / Show diff), which Neovim shows as a choice list.
+-- (Apply / Reject / Show diff), which Neovim shows as a choice list (vim.ui.select).
+-- tests/e2e/test_neovim.py runs this file in headless Neovim 0.11 against the real server.
 local M = {}
 
 M.config = {
@@ -43,13 +44,19 @@ function M.execute(command, arg, on_result)
   -- The real buffer number, not 0: Neovim flushes a buffer's pending (debounced) didChange
   -- before a request only when given its number, and the server must see unsaved edits.
   local bufnr = vim.api.nvim_get_current_buf()
-  c:request("workspace/executeCommand", { command = command, arguments = { arg } }, function(err, result)
+  local params = { command = command, arguments = { arg } }
+  local function handler(err, result)
     if on_result then
       on_result(err, result)
     elseif err then
       vim.notify("LuminaMind: " .. (err.message or vim.inspect(err)), vim.log.levels.ERROR)
     end
-  end, bufnr)
+  end
+  if vim.fn.has("nvim-0.11") == 1 then
+    c:request("workspace/executeCommand", params, handler, bufnr)
+  else -- 0.10: request is a plain function field, not a method
+    c.request("workspace/executeCommand", params, handler, bufnr)
+  end
 end
 
 local function with_prompt(command, question)
