@@ -5,14 +5,17 @@ LuminaMind does not depend on deepagents (it pins ``langchain-anthropic`` and
 ``bench/.peers-venv`` and talks to the benchmark over stdin/stdout, one JSON object a line:
 
 - ``{"op": "run", "saver": "memory" | "sqlite", "path": DB, "reps": N, "count": bool}`` ->
-  ``{"runs": [...]}``, each run ``{"wall": s, "model": s, "tool": s, "model_calls": n,
-  "tool_calls": n, "checkpoints": n}`` (checkpoints of the run's thread, counted if ``count``);
+  ``{"runs": [...]}``, each run ``{"wall": s, "cpu": s, "model": s, "tool": s, "model_calls": n,
+  "tool_calls": n, "checkpoints": n, "db_bytes": n}`` (the run's checkpoints are counted only
+  with ``count``);
 - ``{"op": "versions"}`` -> the installed versions of the packages that matter, and the tools
   the model was offered on its last call;
 - end of input -> exit.
 
-Each run is one 50-tool-call task on a new thread of ``create_deep_agent(model, [lookup],
-checkpointer=...)``, streamed with the same modes LuminaMind's AgentService uses.
+Each run is one 50-tool-call task on a new ``create_deep_agent(model, [lookup],
+checkpointer=...)`` with a new saver (a new database file ``PATH.<random>`` for SQLite, removed
+after the run, whose size is reported), streamed with the same modes LuminaMind's AgentService
+uses.
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ import json
 import sys
 import time
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -56,57 +61,58 @@ LOOKUP = StructuredTool.from_function(
 class Peer:
     def __init__(self) -> None:
         self.model = ScriptedToolModel()
-        self.agents: dict[str, Any] = {}  # Any: deepagents' compiled graph
-        self.savers: list[Any] = []  # open SQLite context managers, closed at exit
 
-    async def agent(self, saver_kind: str, path: str) -> Any:
-        key = f"{saver_kind}:{path}"
-        if key not in self.agents:
-            saver: BaseCheckpointSaver[Any]
+    @asynccontextmanager
+    async def agent(self, saver_kind: str, path: str) -> AsyncIterator[Any]:
+        """A new agent on a new saver (an empty database): no run pays for earlier ones."""
+        saver: BaseCheckpointSaver[Any]
+        async with AsyncExitStack() as stack:
             if saver_kind == "memory":
                 saver = InMemorySaver()
             else:
                 # The same SQLite saver and pragmas as LuminaMind's open_checkpointer.
-                manager = AsyncSqliteSaver.from_conn_string(path)
-                saver = await manager.__aenter__()
+                saver = await stack.enter_async_context(AsyncSqliteSaver.from_conn_string(path))
                 await saver.setup()
                 await saver.conn.execute("PRAGMA journal_mode=WAL")
                 await saver.conn.execute("PRAGMA busy_timeout=5000")
-                self.savers.append(manager)
-            self.agents[key] = create_deep_agent(
+            yield create_deep_agent(
                 model=self.model,
                 tools=[LOOKUP],
                 system_prompt="You are the benchmark agent.",
                 checkpointer=saver,
             )
-        return self.agents[key]
 
     async def run(
         self, saver_kind: str, path: str, reps: int, *, count: bool = False
     ) -> list[dict[str, float]]:
-        agent = await self.agent(saver_kind, path)
         runs = []
         for _ in range(reps):
-            config = {"configurable": {"thread_id": uuid.uuid4().hex}}
-            self.model.timer.reset()
-            TOOL_TIMER.reset()
-            started = time.perf_counter()
-            async for _chunk in agent.astream(
-                {"messages": [{"role": "user", "content": TASK}]},
-                config,
-                stream_mode=STREAM_MODES,
-                subgraphs=True,
-            ):
-                pass
-            wall = time.perf_counter() - started
-            state = await agent.aget_state(config)
-            last = state.values["messages"][-1]
-            assert last.content == "done", last
-            checkpoints = [c async for c in agent.checkpointer.alist(config)] if count else []
+            db = f"{path}.{uuid.uuid4().hex}"
+            async with self.agent(saver_kind, db) as agent:
+                config = {"configurable": {"thread_id": uuid.uuid4().hex}}
+                self.model.timer.reset()
+                TOOL_TIMER.reset()
+                started, cpu_started = time.perf_counter(), time.process_time()
+                async for _chunk in agent.astream(
+                    {"messages": [{"role": "user", "content": TASK}]},
+                    config,
+                    stream_mode=STREAM_MODES,
+                    subgraphs=True,
+                ):
+                    pass
+                wall, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+                state = await agent.aget_state(config)
+                last = state.values["messages"][-1]
+                assert last.content == "done", last
+                checkpoints = [c async for c in agent.checkpointer.alist(config)] if count else []
+            size = Path(db).stat().st_size if saver_kind == "sqlite" else 0
+            Path(db).unlink(missing_ok=True)
             runs.append(
                 {
                     "checkpoints": len(checkpoints),
+                    "db_bytes": size,
                     "wall": wall,
+                    "cpu": cpu,
                     "model": self.model.timer.seconds,
                     "tool": TOOL_TIMER.seconds,
                     "model_calls": self.model.timer.calls,
@@ -115,37 +121,30 @@ class Peer:
             )
         return runs
 
-    async def close(self) -> None:
-        for manager in self.savers:
-            await manager.__aexit__(None, None, None)
-
 
 async def main() -> None:
     peer = Peer()
     loop = asyncio.get_running_loop()
-    try:
-        while True:
-            line = await loop.run_in_executor(None, sys.stdin.readline)
-            if not line:
-                return
-            request = json.loads(line)
-            reply: dict[str, Any]
-            if request["op"] == "versions":
-                names = ["deepagents", "langchain", "langchain-core", "langgraph"]
-                reply = {n: version(n) for n in names}
-                reply["tools"] = peer.model.offered_tools
-            else:
-                runs = await peer.run(
-                    request["saver"],
-                    request["path"],
-                    request["reps"],
-                    count=request.get("count", False),
-                )
-                reply = {"runs": runs}
-            sys.stdout.write(json.dumps(reply) + "\n")
-            sys.stdout.flush()
-    finally:
-        await peer.close()
+    while True:
+        line = await loop.run_in_executor(None, sys.stdin.readline)
+        if not line:
+            return
+        request = json.loads(line)
+        reply: dict[str, Any]
+        if request["op"] == "versions":
+            names = ["deepagents", "langchain", "langchain-core", "langgraph"]
+            reply = {n: version(n) for n in names}
+            reply["tools"] = peer.model.offered_tools
+        else:
+            runs = await peer.run(
+                request["saver"],
+                request["path"],
+                request["reps"],
+                count=request.get("count", False),
+            )
+            reply = {"runs": runs}
+        sys.stdout.write(json.dumps(reply) + "\n")
+        sys.stdout.flush()
 
 
 if __name__ == "__main__":

@@ -48,19 +48,28 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Required
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT)]
 
-from langchain_core.messages import HumanMessage  # noqa: E402
+from langchain.agents import AgentState  # noqa: E402
+from langchain.agents.middleware import (  # noqa: E402
+    AgentMiddleware,
+    ModelCallLimitMiddleware,
+    ToolCallLimitMiddleware,
+)
+from langchain_core.messages import AnyMessage, HumanMessage  # noqa: E402
 from langchain_core.runnables import RunnableConfig  # noqa: E402
+from langgraph.channels.delta import DeltaChannel  # noqa: E402
+from langgraph.graph.message import _messages_delta_reducer  # noqa: E402
 from pydantic import BaseModel  # noqa: E402
 
+import luminamind.agent.graph as agent_graph  # noqa: E402
 from bench._report import machine_line, write_section  # noqa: E402
 from bench._scripted_model import (  # noqa: E402
     STREAM_MODES,
@@ -71,6 +80,7 @@ from bench._scripted_model import (  # noqa: E402
     lookup_value,
 )
 from luminamind.agent.events import AgentEvent, FinalAnswer  # noqa: E402
+from luminamind.agent.middleware import InvalidToolCallsMiddleware  # noqa: E402
 from luminamind.agent.service import AgentService  # noqa: E402
 from luminamind.config import Settings, load_settings  # noqa: E402
 from luminamind.observability.logging import configure_logging  # noqa: E402
@@ -98,6 +108,7 @@ THREAD_RUNS = 10  # the 1,000-message thread: THREAD_RUNS runs of THREAD_TOOL_CA
 THREAD_TOOL_CALLS = 49
 THREAD_MESSAGES = THREAD_RUNS * (2 + 2 * THREAD_TOOL_CALLS)
 LOADS = 20
+ABLATION_ROUNDS = 7  # measured rounds over every variant (after one warm-up round)
 
 
 class LookupResult(BaseModel):
@@ -206,39 +217,62 @@ def _expect_done(event: AgentEvent | None) -> None:
     assert event.text == "done", event
 
 
-async def _ours(
-    service: AgentService, model: ScriptedToolModel, *, graph_only: bool, count: bool = False
-) -> Any:
-    """One 50-tool-call run on a new thread; its wall, model and tool times."""
+async def _ours(tmp: Path, backend: str, *, graph_only: bool, count: bool = False) -> Any:
+    """One 50-tool-call run on a new service with an empty saver; times and sizes.
+
+    Opening the service and building its graph are not timed (once per process in real use).
+    """
+    base = tmp / uuid.uuid4().hex
+    model = ScriptedToolModel()
     thread = uuid.uuid4().hex
-    model.timer.reset()
-    TOOL_TIMER.reset()
-    graph = (await service.aagent()).graph
-    started = time.perf_counter()
-    if graph_only:
-        async for _chunk in graph.astream(
-            {"messages": [HumanMessage(content=TASK)]},
-            {"configurable": {"thread_id": thread}},
-            stream_mode=STREAM_MODES,
-            subgraphs=True,
-        ):
-            pass
-    else:
-        _expect_done(await _last(service.stream(thread, TASK)))
-    wall = time.perf_counter() - started
-    assert (model.timer.calls, TOOL_TIMER.calls) == (TOOL_CALLS + 1, TOOL_CALLS)
-    config: RunnableConfig = {"configurable": {"thread_id": thread}}
-    checkpoints = [c async for c in service.checkpointer.alist(config)] if count else []
+    async with _service(base, backend, model, prebuild=False) as service:
+        graph = (await service.aagent()).graph
+        model.timer.reset()
+        TOOL_TIMER.reset()
+        started, cpu_started = time.perf_counter(), time.process_time()
+        if graph_only:
+            async for _chunk in graph.astream(
+                {"messages": [HumanMessage(content=TASK)]},
+                {"configurable": {"thread_id": thread}},
+                stream_mode=STREAM_MODES,
+                subgraphs=True,
+            ):
+                pass
+        else:
+            _expect_done(await _last(service.stream(thread, TASK)))
+        wall, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+        assert (model.timer.calls, TOOL_TIMER.calls) == (TOOL_CALLS + 1, TOOL_CALLS)
+        config: RunnableConfig = {"configurable": {"thread_id": thread}}
+        checkpoints = [c async for c in service.checkpointer.alist(config)] if count else []
+    db = base / "data" / "checkpoints.sqlite"
+    size = db.stat().st_size if db.exists() else 0
+    shutil.rmtree(base)
     return {
         "wall": wall,
+        "cpu": cpu,
         "model": model.timer.seconds,
         "tool": TOOL_TIMER.seconds,
         "checkpoints": len(checkpoints),
+        "db_bytes": size,
+        "tools": model.offered_tools,
     }
 
 
-def _per_step_ms(run: dict[str, float]) -> float:
-    return (run["wall"] - run["model"] - run["tool"]) / TOOL_CALLS * 1e3
+def _per_step_ms(run: dict[str, float], clock: str = "wall") -> float:
+    """Framework ms per tool-call step: the run's time less the model's and the tool body's.
+
+    ``clock`` is ``wall`` (perf_counter) or ``cpu`` (process_time, all threads of the
+    process: what the framework computes, less sensitive to other load on a shared machine).
+    """
+    return (run[clock] - run["model"] - run["tool"]) / TOOL_CALLS * 1e3
+
+
+CONTENDERS = ("service", "graph", "deepagents")
+
+
+def _add(samples: dict[str, list[float]], key: str, run: dict[str, float]) -> None:
+    samples[key].append(_per_step_ms(run))
+    samples[f"{key}/cpu"].append(_per_step_ms(run, "cpu"))
 
 
 def _pct(samples: list[float], q: float) -> float:
@@ -249,49 +283,127 @@ def _pct(samples: list[float], q: float) -> float:
 async def overhead(tmp: Path, peer: PeerProcess) -> tuple[dict[str, dict[str, list[float]]], Any]:
     """Per-step framework ms of each contender on each saver, interleaved in rounds.
 
-    Also returns, from the in-memory warm-up, the checkpoints one run writes on each side and
-    the tools our model was offered.
+    Also returns the checkpoints one run writes on each side, the size of a run's SQLite
+    database on each side and the tools our model was offered.
     """
     results: dict[str, dict[str, list[float]]] = {}
     shape: dict[str, Any] = {}
     for backend in ("memory", "sqlite"):
-        base = tmp / f"overhead-{backend}"
-        model = ScriptedToolModel()
         peer_db = str(tmp / f"peer-{backend}.sqlite")
-        samples: dict[str, list[float]] = {"service": [], "graph": [], "deepagents": []}
-        async with _service(base, backend, model) as service:
-            for _ in range(WARMUP):
-                await _ours(service, model, graph_only=False)
-                await _ours(service, model, graph_only=True)
-            peer.ask({"op": "run", "saver": backend, "path": peer_db, "reps": WARMUP})
-            if backend == "memory":
-                run = await _ours(service, model, graph_only=True, count=True)
-                shape["ours_checkpoints"] = run["checkpoints"]
-                shape["ours_tools"] = model.offered_tools
-                reply = peer.ask(
-                    {"op": "run", "saver": backend, "path": peer_db, "reps": 1, "count": True}
-                )
-                shape["peer_checkpoints"] = reply["runs"][0]["checkpoints"]
-            for round_ in range(ROUNDS):
-                # Alternate who goes first, so a slow patch of the machine hits both alike.
-                order = ["ours", "peer"] if round_ % 2 == 0 else ["peer", "ours"]
-                for side in order:
-                    if side == "peer":
-                        reply = peer.ask(
-                            {"op": "run", "saver": backend, "path": peer_db, "reps": REPS}
-                        )
-                        for run in reply["runs"]:
-                            assert (run["model_calls"], run["tool_calls"]) == (51, TOOL_CALLS)
-                            samples["deepagents"].append(_per_step_ms(run))
-                        continue
-                    for _ in range(REPS):
-                        run = await _ours(service, model, graph_only=False)
-                        samples["service"].append(_per_step_ms(run))
-                        run = await _ours(service, model, graph_only=True)
-                        samples["graph"].append(_per_step_ms(run))
+        samples: dict[str, list[float]] = {
+            f"{who}{clock}": [] for who in CONTENDERS for clock in ("", "/cpu")
+        }
+        sizes: dict[str, list[int]] = {"ours": [], "peer": []}
+        for _ in range(WARMUP):
+            await _ours(tmp, backend, graph_only=False)
+            await _ours(tmp, backend, graph_only=True)
+        peer.ask({"op": "run", "saver": backend, "path": peer_db, "reps": WARMUP})
+        if backend == "memory":
+            run = await _ours(tmp, backend, graph_only=True, count=True)
+            shape["ours_checkpoints"] = run["checkpoints"]
+            shape["ours_tools"] = run["tools"]
+            reply = peer.ask(
+                {"op": "run", "saver": backend, "path": peer_db, "reps": 1, "count": True}
+            )
+            shape["peer_checkpoints"] = reply["runs"][0]["checkpoints"]
+        for round_ in range(ROUNDS):
+            # Alternate who goes first, so a slow patch of the machine hits both alike.
+            order = ["ours", "peer"] if round_ % 2 == 0 else ["peer", "ours"]
+            for side in order:
+                if side == "peer":
+                    reply = peer.ask({"op": "run", "saver": backend, "path": peer_db, "reps": REPS})
+                    for run in reply["runs"]:
+                        assert (run["model_calls"], run["tool_calls"]) == (51, TOOL_CALLS)
+                        _add(samples, "deepagents", run)
+                        sizes["peer"].append(run["db_bytes"])
+                    continue
+                for _ in range(REPS):
+                    run = await _ours(tmp, backend, graph_only=False)
+                    _add(samples, "service", run)
+                    sizes["ours"].append(run["db_bytes"])
+                    run = await _ours(tmp, backend, graph_only=True)
+                    _add(samples, "graph", run)
+        if backend == "sqlite":
+            shape["ours_db_bytes"] = statistics.median(sizes["ours"])
+            shape["peer_db_bytes"] = statistics.median(sizes["peer"])
         results[backend] = samples
         print(backend, {k: round(statistics.median(v), 2) for k, v in samples.items()}, flush=True)
     return results, shape
+
+
+# --- what the difference is made of ------------------------------------------------------------
+
+
+class _DeltaState(AgentState[Any]):
+    """deepagents' state: ``messages`` as a DeltaChannel (checkpoints store new messages only)."""
+
+    messages: Required[  # type: ignore[misc]  # narrows AgentState's messages channel
+        Annotated[list[AnyMessage], DeltaChannel(_messages_delta_reducer, snapshot_frequency=50)]
+    ]
+
+
+@contextmanager
+def _variant(drop: tuple[type[Any], ...], delta: bool) -> Iterator[None]:
+    """Build LuminaMind's graph without the ``drop`` middleware (and/or with `_DeltaState`)."""
+    # The name luminamind.agent.graph calls; patched there so the real builder runs.
+    name = "create_agent"
+    original = getattr(agent_graph, name)
+
+    def create(*args: Any, **kwargs: Any) -> Any:  # Any: create_agent's own signature
+        kwargs["middleware"] = [m for m in kwargs["middleware"] if not isinstance(m, drop)]
+        if delta:
+            kwargs["state_schema"] = _DeltaState
+        return original(*args, **kwargs)
+
+    setattr(agent_graph, name, create)
+    try:
+        yield
+    finally:
+        setattr(agent_graph, name, original)
+
+
+VARIANTS: list[tuple[str, tuple[type[Any], ...], bool]] = [
+    ("LuminaMind's graph", (), False),
+    (
+        "without the two limit middleware (3 nodes)",
+        (ModelCallLimitMiddleware, ToolCallLimitMiddleware),
+        False,
+    ),
+    ("without `InvalidToolCallsMiddleware` (1 node)", (InvalidToolCallsMiddleware,), False),
+    ("`create_agent` with no middleware at all", (AgentMiddleware,), False),
+    ("LuminaMind's graph, `DeltaChannel` messages", (), True),
+    ("no middleware, `DeltaChannel` messages", (AgentMiddleware,), True),
+]
+
+
+async def ablation(tmp: Path) -> list[dict[str, Any]]:  # Any: per-variant figures
+    """The bare graph with parts removed, each run on a new empty saver, variants interleaved."""
+    rows: list[dict[str, Any]] = [
+        {
+            "label": label,
+            "memory": [],
+            "memory/cpu": [],
+            "sqlite": [],
+            "sqlite/cpu": [],
+            "db_bytes": 0,
+            "checkpoints": 0,
+        }
+        for label, _, _ in VARIANTS
+    ]
+    for round_ in range(ABLATION_ROUNDS + 1):
+        for row, (_, drop, delta) in zip(rows, VARIANTS, strict=True):
+            for backend in ("memory", "sqlite"):
+                with _variant(drop, delta):
+                    run = await _ours(tmp, backend, graph_only=True, count=round_ == 0)
+                if round_ == 0:
+                    row["checkpoints"] = max(row["checkpoints"], run["checkpoints"])
+                    continue  # warm-up
+                _add(row, backend, run)
+                if backend == "sqlite":
+                    row["db_bytes"] = run["db_bytes"]
+    for row in rows:
+        print(row["label"], statistics.median(row["memory"]), statistics.median(row["sqlite"]))
+    return rows
 
 
 # --- the 1,000-message thread -------------------------------------------------------------------
@@ -355,27 +467,45 @@ def _names(tools: list[str]) -> str:
     return ", ".join(f"`{t}`" for t in tools)
 
 
+def _mb(size: float) -> str:
+    return f"{size / 1e6:.2f} MB"
+
+
 def report(
     results: dict[str, dict[str, list[float]]],
     shape: dict[str, Any],  # Any: counts and tool lists
+    parts: list[dict[str, Any]],  # Any: per-variant figures
     loads: dict[str, list[float]],
     theirs: dict[str, Any],  # Any: the worker's JSON reply
 ) -> str:
     rows = []
     ratios = {}
     for backend, samples in results.items():
-        peer_median = statistics.median(samples["deepagents"])
+        peer_wall = statistics.median(samples["deepagents"])
+        peer_cpu = statistics.median(samples["deepagents/cpu"])
         for key, label in (
             ("service", "LuminaMind, `AgentService.stream`"),
             ("graph", "LuminaMind, bare graph `astream`"),
             ("deepagents", "deepagents `create_deep_agent` `astream`"),
         ):
-            med = statistics.median(samples[key])
-            ratios[(backend, key)] = med / peer_median
+            wall = statistics.median(samples[key])
+            cpu = statistics.median(samples[f"{key}/cpu"])
+            ratios[(backend, key)] = wall / peer_wall
+            ratios[(backend, f"{key}/cpu")] = cpu / peer_cpu
             rows.append(
-                f"| {backend} | {label} | {med:.2f} | {_pct(samples[key], 0.95):.2f} | "
-                f"{med / peer_median:.2f} |"
+                f"| {backend} | {label} | {wall:.2f} | {_pct(samples[key], 0.95):.2f} | "
+                f"{cpu:.2f} | {wall / peer_wall:.2f} | {cpu / peer_cpu:.2f} |"
             )
+
+    def both(part: dict[str, Any], backend: str) -> str:  # Any: per-variant figures
+        wall = statistics.median(part[backend])
+        return f"{wall:.2f} / {statistics.median(part[f'{backend}/cpu']):.2f}"
+
+    part_rows = [
+        f"| {p['label']} | {(p['checkpoints'] - 1) / (TOOL_CALLS + 1):.1f} | "
+        f"{both(p, 'memory')} | {both(p, 'sqlite')} | {_mb(p['db_bytes'])} |"
+        for p in parts
+    ]
     load_rows = [
         f"| {label} | {_pct(loads[key], 0.5):.1f} | {_pct(loads[key], 0.95):.1f} |"
         for key, label in (
@@ -396,68 +526,79 @@ def report(
 
 **Framework time per step.** One task of {TOOL_CALLS} tool calls ({TOOL_CALLS + 1} model calls),
 zero-latency scripted model (a `BaseChatModel` whose `bind_tools` converts tools like
-`ChatOpenAI`), the same `lookup` tool, a new thread per run, streamed with the modes
-AgentService uses; framework time = wall - model - tool body, per tool-call step, in ms
-(median and p95 of {n} runs per row, sides interleaved). Ratio = row median / deepagents median
-on the same saver. Tools the model is offered: LuminaMind {_names(shape["ours_tools"])};
-deepagents {_names(theirs["tools"])}.
+`ChatOpenAI`), the same `lookup` tool, each run on a new agent with an empty saver, streamed
+with the modes AgentService uses; framework time = wall - model - tool body, per tool-call
+step, in ms (median and p95 of {n} runs per row, the sides interleaved); CPU = the same from
+`process_time` (all threads of the process; it does not count waiting for a CPU, so it moves
+less with other load on this shared machine). Ratio = row median / deepagents median on the
+same saver. Tools the model is offered: LuminaMind
+{_names(shape["ours_tools"])}; deepagents {_names(theirs["tools"])}.
 
-| saver | contender | per step p50 | p95 | ratio |
-|---|---|---:|---:|---:|
+| saver | contender | wall p50 | wall p95 | CPU p50 | ratio (wall) | ratio (CPU) |
+|---|---|---:|---:|---:|---:|---:|
 {chr(10).join(rows)}
 
-**LuminaMind / deepagents = {ratios[("sqlite", "service")]:.2f}** through `AgentService` on
-SQLite (the product's default path), {ratios[("memory", "service")]:.2f} in memory; bare graph
-{ratios[("sqlite", "graph")]:.2f} / {ratios[("memory", "graph")]:.2f}. Target <= 1.0.
+**LuminaMind / deepagents = {ratios[("sqlite", "service")]:.2f}** (CPU
+{ratios[("sqlite", "service/cpu")]:.2f}) through `AgentService` on SQLite, the product's
+default; **{ratios[("memory", "service")]:.2f}** (CPU {ratios[("memory", "service/cpu")]:.2f})
+in memory. Target <= 1.0: {"met" if ratios[("sqlite", "service")] <= 1.0 else "not met"}.
 
-Where the difference comes from (profiled with cProfile and by removing middleware one at a
-time; the ablation figures are from one hand run on 2026-11-25, bare graph, ms per step):
+### Where the difference comes from
+
+What the difference is made of: LuminaMind's bare graph with parts taken out (same task, a new
+empty saver per run, variants interleaved; median of {ABLATION_ROUNDS} runs each, wall / CPU ms
+per step):
+
+| graph | checkpoints per model call | memory | SQLite | SQLite file per run |
+|---|---:|---:|---:|---:|
+{chr(10).join(part_rows)}
+| deepagents (above) | {(peer_cp - 1) / (TOOL_CALLS + 1):.1f} | | | {_mb(shape["peer_db_bytes"])} |
 
 - **Supersteps.** Every middleware with a `before_model` / `after_model` hook is a graph node,
-  and every node is a LangGraph superstep with its own checkpoint. A LuminaMind run writes
-  {ours_cp} checkpoints ({(ours_cp - 1) / (TOOL_CALLS + 1):.1f} per model call): `model`, `tools`
-  and the hooks of `SummarizationMiddleware`, `ModelCallLimitMiddleware` (before and after),
-  `ToolCallLimitMiddleware`, `InvalidToolCallsMiddleware`, `HumanInTheLoopMiddleware` and
-  `TodoListMiddleware`. deepagents {theirs["deepagents"]} writes {peer_cp}
-  ({(peer_cp - 1) / (TOOL_CALLS + 1):.1f} per model call): its middleware only wraps the model
-  call (its summarisation included) and it has no step or tool-call limits. In memory a node
-  costs ~0.5 ms (the limits' three nodes: 10.7 -> 8.9 ms; our `InvalidToolCallsMiddleware`
-  node: 10.7 -> 10.0 ms; `create_agent` with none of our middleware: 6.6 ms), so in memory the
-  extra nodes are paid back by deepagents' heavier model-call wrappers (each `wrap_*` middleware
-  is a `langsmith.traceable` span: two thread-pool hops per call even with tracing off) and
-  its nine tool schemas converted on every call. On SQLite a node also costs a checkpoint
-  write and a `put_writes` (two transactions through aiosqlite's thread): ~1.5 ms (29.8 ->
-  23.2 ms without the limits' three nodes; 17.9 ms with none of our middleware).
-- **Message blobs.** deepagents declares `messages` as a `DeltaChannel` (LangGraph beta): a
-  checkpoint stores the new messages only, with a full snapshot every 50 updates. LangChain's
-  default channel stores the whole list at every step that changes it, so its cost grows with
-  the history (same graph with a `DeltaChannel` state schema: 29.8 -> 24.2 ms per step on
-  SQLite, no change in memory).
-- **Not the reason:** our tools' executor (validation, policy, audit log) and
-  `ToolEventsMiddleware` (removing it: no measurable change), `AgentService` itself (the
-  service rows sit within noise of the bare graph), the provider middleware (-0.1 ms).
+  every node a LangGraph superstep, every superstep a checkpoint. A LuminaMind run writes
+  {ours_cp} checkpoints: `model`, `tools` and the hooks of `SummarizationMiddleware`,
+  `ModelCallLimitMiddleware` (before and after), `ToolCallLimitMiddleware`,
+  `InvalidToolCallsMiddleware`, `HumanInTheLoopMiddleware` and `TodoListMiddleware`.
+  deepagents writes {peer_cp}: its middleware only wraps the model call (its summarisation
+  included) and it has no step or tool-call limit and no per-call approval hook. In memory a
+  node costs about half a millisecond, and deepagents pays much of it back with heavier
+  model-call wrappers (every `wrap_*` middleware is a `langsmith.traceable` span: two
+  thread-pool hops per call, tracing on or off) and nine tool schemas converted per call.
+- **Whole-state checkpoints on SQLite.** `AsyncSqliteSaver` serialises the whole checkpoint,
+  every channel value included, at every superstep: the full message list, {ours_cp} times a
+  run. The cost is supersteps x history length, so it grows with the task
+  ({_mb(shape["ours_db_bytes"])} written for this 50-call task against
+  {_mb(shape["peer_db_bytes"])} for deepagents). deepagents declares `messages` as a
+  `DeltaChannel` (LangGraph beta): a checkpoint stores only the new messages, with a snapshot
+  every 50 updates.
+- **Not the reason:** `AgentService` itself (its rows sit next to the bare graph's), the tool
+  executor (validation, policy, audit log), `ToolEventsMiddleware`, the provider middleware.
 
-Cheap fixes inside the graph were looked for and not made: each extra node is LangChain
-middleware the issue asks for (limits, approvals, planning, summarisation) or ours with a
-`jump_to` that needs a node; folding the limits into one hook would mean re-implementing
-LangChain's limit middleware. The two levers, both with a cost: a `DeltaChannel` state schema
-for `messages` (beta on-disk format; the Redis saver would need
-`get_delta_channel_history`), and one combined limits middleware (3 nodes -> 1).
+Not changed, on purpose: the extra nodes are the LangChain middleware the design asks for
+(limits, approvals, planning, summarisation) plus `InvalidToolCallsMiddleware`, whose
+`jump_to` back to the model needs a node; folding them would mean re-implementing LangChain's
+limit middleware. A `DeltaChannel` state schema is the big lever on SQLite (table above), but
+it is a beta on-disk format, and our Redis saver's `keep_latest` prune would silently empty
+such threads (LangGraph's `prune` caveat), so it needs that saver's support first. For real
+models the difference is small next to a model call (a 50-call task spends
+{statistics.median(results["sqlite"]["service"]) * TOOL_CALLS / 1e3:.1f} s in the framework
+here).
 
-**A {THREAD_MESSAGES}-message thread on SQLite** (built by the real graph: {THREAD_RUNS} runs of
-{THREAD_TOOL_CALLS} tool calls), each of {LOADS} repetitions on a fresh copy of the data
-directory, in ms:
+### Loading a {THREAD_MESSAGES}-message thread
+
+Built on SQLite by the real graph ({THREAD_RUNS} runs of {THREAD_TOOL_CALLS} tool calls on one
+thread); each of {LOADS} repetitions on a fresh copy of the data directory, in ms:
 
 | step | p50 | p95 |
 |---|---:|---:|
 {chr(10).join(load_rows)}
 
 Open + `state()`: **p50 {_pct(load_total, 0.5):.1f} ms, p95 {_pct(load_total, 0.95):.1f} ms**;
-open + continue until the model is called: p50 {_pct(continue_total, 0.5):.1f} ms, p95
-{_pct(continue_total, 0.95):.1f} ms (target < 100 ms; the graph is built once per process).
-Sending a message loads the thread three times (the approval check before the run, the
-graph's own load, the final state after it) and writes the {THREAD_MESSAGES}-message list into
-each checkpoint of the run; decoding {THREAD_MESSAGES} messages takes ~15 ms.
+open + continue until the model is called: **p50 {_pct(continue_total, 0.5):.1f} ms, p95
+{_pct(continue_total, 0.95):.1f} ms** (target < 100 ms; the graph is built once per process).
+Sending a message decodes the thread three times (the approval check before the run, the
+graph's own load, the final state after it) and writes the whole message list into each
+checkpoint of the run.
 """
 
 
@@ -470,13 +611,14 @@ async def main() -> None:
             tmp = Path(tmp_name)
             results, shape = await overhead(tmp, peer)
             versions = peer.ask({"op": "versions"})
+            parts = await ablation(tmp)
             origin = tmp / "thread"
             thread = await build_thread(origin)
             loads = await load_thread(origin, thread, tmp)
             print({k: round(statistics.median(v), 1) for k, v in loads.items()}, flush=True)
     finally:
         peer.close()
-    text = report(results, shape, loads, versions)
+    text = report(results, shape, parts, loads, versions)
     write_section("agent_overhead", text)
     print(text)
 
