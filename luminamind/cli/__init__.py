@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
-from luminamind.cli.app import app, main
+from luminamind.startup import paused_gc
+
+# Every command starts by importing this package (Typer, settings, logging, the commands):
+# no garbage collection passes over that burst of long-lived objects (see luminamind.startup).
+with paused_gc():
+    from luminamind.cli.app import app, main
 
 __all__ = ["app", "main"]

@@ -13,6 +13,7 @@ import typer
 
 from luminamind.cli.state import CliState, fail
 from luminamind.errors import ConfigError, LuminaError
+from luminamind.startup import paused_gc
 
 __all__ = ["register"]
 
@@ -76,12 +77,15 @@ def mcp_command(
         fmt="json" if log_format == "auto" else log_format,
     )
     try:
+        # The SDK's import is most of a cold start; no collection passes run over it.
         if http:
-            from luminamind_mcp.http import serve_http  # noqa: TID251 - lazy, in the command
+            with paused_gc():
+                from luminamind_mcp.http import serve_http  # noqa: TID251 - lazy, in the command
 
             serve_http(settings)
         else:
-            from luminamind_mcp.server import serve_stdio  # noqa: TID251 - lazy, in the command
+            with paused_gc():
+                from luminamind_mcp.server import serve_stdio  # noqa: TID251 - lazy, in the command
 
             serve_stdio(settings)
     except ConfigError as exc:

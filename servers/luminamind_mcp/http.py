@@ -31,6 +31,7 @@ from starlette.routing import Route
 
 from luminamind.config import Settings
 from luminamind.errors import ConfigError
+from luminamind.startup import paused_gc
 from luminamind_mcp.agent_tools import warm_up
 from luminamind_mcp.guards import Admission, HostOriginPolicy, RateLimiter, is_loopback
 from luminamind_mcp.server import McpApp, build_app
@@ -183,5 +184,7 @@ class _AnnouncingServer(uvicorn.Server):
 def serve_http(settings: Settings) -> None:
     """``luminamind mcp --http``: check the bind, then serve."""
     check_bind(settings)
-    app = build_app(settings, transport="http")
+    # Building imports the tools and their schemas; freezing keeps later collections off it all.
+    with paused_gc(freeze=True):
+        app = build_app(settings, transport="http")
     anyio.run(aserve_http, app)

@@ -28,6 +28,7 @@ from luminamind.config import Settings
 from luminamind.observability.metrics import get_metrics
 from luminamind.observability.tracing import tracing_enabled
 from luminamind.runtime import ToolRuntime, build_tool_runtime
+from luminamind.startup import paused_gc
 from luminamind.tools.context import ToolContext
 from luminamind_mcp import prompts
 from luminamind_mcp.agent_tools import AgentTools
@@ -292,5 +293,7 @@ async def aserve_stdio(app: McpApp) -> None:
 
 def serve_stdio(settings: Settings) -> None:
     """``luminamind mcp``: serve over stdio."""
-    app = build_app(settings, transport="stdio")
+    # Building imports the tools and their schemas; freezing keeps later collections off it all.
+    with paused_gc(freeze=True):
+        app = build_app(settings, transport="stdio")
     anyio.run(aserve_stdio, app)
