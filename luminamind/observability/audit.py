@@ -70,10 +70,13 @@ class AuditLog:
             entry["error"] = redact(error)
         # ASCII escapes keep lone surrogates (from hostile arguments) writable as valid JSON.
         line = json.dumps(entry, ensure_ascii=True, default=str) + "\n"
+        # One write() per line on an O_APPEND descriptor: on a local file system, lines from
+        # concurrent processes do not interleave, and a line is in the page cache (safe from a
+        # crash of this process) when the call returns. No fsync: surviving a power cut is not
+        # worth a disk flush on every tool call. Opened per line, so rotation needs no signal.
         try:
             with self._lock:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+                fd = self._open()
                 try:
                     os.write(fd, line.encode("utf-8"))
                 finally:
@@ -82,6 +85,16 @@ class AuditLog:
             if not self._warned:
                 self._warned = True
                 _log.warning("audit_log_unwritable", path=str(self.path), error=str(exc))
+
+    def _open(self) -> int:
+        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT
+        try:
+            return os.open(self.path, flags, 0o600)
+        except FileNotFoundError:
+            # The directory is made when missing (first line, or removed since) rather than
+            # checked before every line.
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            return os.open(self.path, flags, 0o600)
 
 
 class NullAuditLog:
