@@ -40,6 +40,7 @@ as a subprocess (`bench/_deepagents_peer.py`). Run: ``.venv/bin/python -m bench 
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import shutil
 import statistics
@@ -429,6 +430,7 @@ async def load_thread(origin: Path, thread: str, work: Path) -> dict[str, list[f
         base = work / f"load-{i}"
         shutil.copytree(origin, base)
         model = ScriptedToolModel(tool_calls=0)  # answers at once: the load is what is timed
+        gc.collect()  # the previous repetition's garbage is not this one's cost
         t0 = time.perf_counter()
         async with _service(base, "sqlite", model, prebuild=False) as service:
             t1 = time.perf_counter()
@@ -520,6 +522,12 @@ def report(
     continue_total = [o + f for o, f in zip(loads["open"], loads["first_call"], strict=True)]
     n = len(results["memory"]["service"])
     ours_cp, peer_cp = shape["ours_checkpoints"], shape["peer_checkpoints"]
+    by_label = {p["label"]: p for p in parts}
+    full, bare = by_label[VARIANTS[0][0]], by_label[VARIANTS[3][0]]
+    full_mem, bare_mem = statistics.median(full["memory"]), statistics.median(bare["memory"])
+    full_sql, bare_sql = statistics.median(full["sqlite"]), statistics.median(bare["sqlite"])
+    delta_sql = statistics.median(by_label[VARIANTS[4][0]]["sqlite"])
+    nolim_sql = statistics.median(by_label[VARIANTS[1][0]]["sqlite"])
     return f"""## Agent overhead (`bench/agent_overhead.py`)
 
 {machine_line()}; {_versions(theirs)}. deepagents runs in its own venv (`bench/.peers-venv`).
@@ -560,29 +568,34 @@ per step):
   `ModelCallLimitMiddleware` (before and after), `ToolCallLimitMiddleware`,
   `InvalidToolCallsMiddleware`, `HumanInTheLoopMiddleware` and `TodoListMiddleware`.
   deepagents writes {peer_cp}: its middleware only wraps the model call (its summarisation
-  included) and it has no step or tool-call limit and no per-call approval hook. In memory a
-  node costs about half a millisecond, and deepagents pays much of it back with heavier
-  model-call wrappers (every `wrap_*` middleware is a `langsmith.traceable` span: two
-  thread-pool hops per call, tracing on or off) and nine tool schemas converted per call.
+  included) and it has no step or tool-call limit and no per-call approval hook. The stack
+  costs {full_mem:.1f} -> {bare_mem:.1f} ms per step in memory and {full_sql:.1f} ->
+  {bare_sql:.1f} ms on SQLite (our graph -> `create_agent` with no middleware); deepagents
+  spends much of what it saves in nodes on heavier model-call wrappers (every `wrap_*`
+  middleware is a `langsmith.traceable` span: two thread-pool hops per call, tracing on or
+  off) and nine tool schemas converted per call, which is why in memory the gap is small.
 - **Whole-state checkpoints on SQLite.** `AsyncSqliteSaver` serialises the whole checkpoint,
   every channel value included, at every superstep: the full message list, {ours_cp} times a
-  run. The cost is supersteps x history length, so it grows with the task
-  ({_mb(shape["ours_db_bytes"])} written for this 50-call task against
-  {_mb(shape["peer_db_bytes"])} for deepagents). deepagents declares `messages` as a
-  `DeltaChannel` (LangGraph beta): a checkpoint stores only the new messages, with a snapshot
-  every 50 updates.
+  run. The cost is supersteps x history length, so it grows with the task: this 50-call task
+  writes {_mb(shape["ours_db_bytes"])}, deepagents {_mb(shape["peer_db_bytes"])}, because it
+  also declares `messages` as a `DeltaChannel` (LangGraph beta: a checkpoint stores only the
+  new messages, with a snapshot every 50 updates). On our graph that channel cuts the bytes
+  about fourfold but the time much less ({full_sql:.1f} -> {delta_sql:.1f} ms): the number of
+  supersteps is what dominates.
 - **Not the reason:** `AgentService` itself (its rows sit next to the bare graph's), the tool
-  executor (validation, policy, audit log), `ToolEventsMiddleware`, the provider middleware.
+  executor (validation, policy, audit log), `ToolEventsMiddleware`, the provider middleware
+  (each within noise when removed, profiled with cProfile).
 
 Not changed, on purpose: the extra nodes are the LangChain middleware the design asks for
-(limits, approvals, planning, summarisation) plus `InvalidToolCallsMiddleware`, whose
-`jump_to` back to the model needs a node; folding them would mean re-implementing LangChain's
-limit middleware. A `DeltaChannel` state schema is the big lever on SQLite (table above), but
-it is a beta on-disk format, and our Redis saver's `keep_latest` prune would silently empty
-such threads (LangGraph's `prune` caveat), so it needs that saver's support first. For real
-models the difference is small next to a model call (a 50-call task spends
-{statistics.median(results["sqlite"]["service"]) * TOOL_CALLS / 1e3:.1f} s in the framework
-here).
+(step and tool-call limits, per-call approvals, planning, summarisation) plus
+`InvalidToolCallsMiddleware`, whose `jump_to` back to the model needs a node. Cheaper would be
+one LuminaMind middleware doing both limits in a single `after_model` hook (3 nodes -> 1;
+{full_sql:.1f} -> {nolim_sql:.1f} ms on SQLite without any) and the `DeltaChannel` messages,
+which is a beta on-disk format that our Redis saver's `keep_latest` prune would silently
+empty (LangGraph's `prune` caveat), so it needs that saver's support first. Both are follow-up
+work, not a quick fix. Against a real model the difference is small: this 50-call task spends
+{statistics.median(results["sqlite"]["service"]) * TOOL_CALLS / 1e3:.1f} s in the framework on
+SQLite, next to 51 model calls of typically hundreds of milliseconds to seconds each.
 
 ### Loading a {THREAD_MESSAGES}-message thread
 
@@ -596,9 +609,10 @@ thread); each of {LOADS} repetitions on a fresh copy of the data directory, in m
 Open + `state()`: **p50 {_pct(load_total, 0.5):.1f} ms, p95 {_pct(load_total, 0.95):.1f} ms**;
 open + continue until the model is called: **p50 {_pct(continue_total, 0.5):.1f} ms, p95
 {_pct(continue_total, 0.95):.1f} ms** (target < 100 ms; the graph is built once per process).
+Measured first in the run, on a heap as small as a fresh `luminamind resume` process's.
 Sending a message decodes the thread three times (the approval check before the run, the
 graph's own load, the final state after it) and writes the whole message list into each
-checkpoint of the run.
+checkpoint of the run (three of them before the model is called).
 """
 
 
@@ -609,13 +623,14 @@ async def main() -> None:
     try:
         with tempfile.TemporaryDirectory() as tmp_name:
             tmp = Path(tmp_name)
-            results, shape = await overhead(tmp, peer)
-            versions = peer.ask({"op": "versions"})
-            parts = await ablation(tmp)
+            # The thread first, while the heap is as small as a fresh `luminamind resume`'s.
             origin = tmp / "thread"
             thread = await build_thread(origin)
             loads = await load_thread(origin, thread, tmp)
             print({k: round(statistics.median(v), 1) for k, v in loads.items()}, flush=True)
+            results, shape = await overhead(tmp, peer)
+            versions = peer.ask({"op": "versions"})
+            parts = await ablation(tmp)
     finally:
         peer.close()
     text = report(results, shape, parts, loads, versions)
