@@ -104,8 +104,13 @@ def start_llm(delay: float) -> tuple[subprocess.Popen[str], dict[str, str]]:
 # --- the clients -----------------------------------------------------------------------------
 
 
-async def client(index: int, server: HttpServer, replica: int, until: float, stats: Stats) -> None:
+async def client(
+    index: int, server: HttpServer, replica: int, until: float, stats: Stats, *, start_in: float
+) -> None:
     async with http_session(server.url) as session:
+        # Staggered starts: clients in lockstep would all wake when the model answers at the
+        # same instant and queue behind each other, which no real traffic does.
+        await asyncio.sleep(start_in)
         n = 0
         while time.monotonic() < until:
             thread = f"load-{index}-{n}"
@@ -288,7 +293,14 @@ async def run(clients: int, seconds: float, delay: float) -> dict[str, Any]:  # 
             until = started + seconds
             await asyncio.gather(
                 *(
-                    client(i, servers[i % REPLICAS], i % REPLICAS, until, stats)
+                    client(
+                        i,
+                        servers[i % REPLICAS],
+                        i % REPLICAS,
+                        until,
+                        stats,
+                        start_in=i / clients * MODEL_CALLS_PER_TASK * delay,
+                    )
                     for i in range(clients)
                 )
             )
@@ -475,7 +487,8 @@ def report(runs: list[dict[str, Any]]) -> str:  # Any: figures
 sharing one `redis-server` (checkpoints, thread metadata, tool cache); one scripted LLM process
 answering every model call after a fixed delay; {first["clients"]} official MCP clients
 (streamable HTTP, half on each replica) in one process, each looping: `run_task` on a new thread
-(model -> `read_file` -> model -> answer), then a plain `read_file`. Afterwards every thread is
+(model -> `read_file` -> model -> answer), then a plain `read_file`; their starts are spread over
+one task's model time, as independent users would be. Afterwards every thread is
 read back through a replica (`get_thread`: idle, final answer present) and looked up in Redis'
 thread index. Overhead = task latency - {MODEL_CALLS_PER_TASK} x the model's delay (it includes
 the MCP client, the transport, the agent graph with its Redis checkpoints, and the tool). All of
