@@ -1,13 +1,22 @@
 """The `mcp` SDK's floor: the least a Python MCP server on this SDK can do (for bench/mcp.py).
 
-A low-level ``Server`` over the SDK's own stdio transport with one tool, ``read``, that returns
-a file's text as a single text block (no validation, workspace, audit, metrics or structured
-content). Its cold start and call latency show how much of LuminaMind's is the SDK's.
-Run: ``python -P bench/_mcp_floor.py ROOT`` (``-P``: so that bench/mcp.py does not shadow ``mcp``).
+A low-level ``Server`` over the SDK's own stdio transport with two tools and nothing else (no
+argument validation, workspace, approval policy, audit log or metrics):
+
+- ``read`` returns a file's text as a single text block, as the reference server does;
+- ``read_structured`` returns it the way LuminaMind's ``read_file`` does: structured content
+  shaped like its result, the same output schema (which the client validates the result
+  against), and the JSON text copy.
+
+Their cold start and call latency show how much of LuminaMind's is the SDK's.
+Run: ``python -P bench/_mcp_floor.py ROOT SCHEMA_JSON`` (``-P``: so that bench/mcp.py does not
+shadow ``mcp``); SCHEMA_JSON is the output schema of LuminaMind's ``read_file``.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -18,22 +27,48 @@ from mcp.server.lowlevel import Server
 from mcp.server.stdio import stdio_server
 
 ROOT = Path(sys.argv[1])
-TOOL = types.Tool(
-    name="read",
-    description="Read a text file.",
-    input_schema={"type": "object", "properties": {"path": {"type": "string"}}},
-)
+PATH_ARG = {"type": "object", "properties": {"path": {"type": "string"}}}
+TOOLS = [
+    types.Tool(name="read", description="Read a text file.", input_schema=PATH_ARG),
+    types.Tool(
+        name="read_structured",
+        description="Read a text file (structured result).",
+        input_schema=PATH_ARG,
+        output_schema=json.loads(Path(sys.argv[2]).read_text(encoding="utf-8")),
+    ),
+]
 
 
 async def list_tools(ctx: Any, params: Any) -> types.ListToolsResult:
     del ctx, params
-    return types.ListToolsResult(tools=[TOOL])
+    return types.ListToolsResult(tools=TOOLS)
 
 
 async def call_tool(ctx: Any, params: types.CallToolRequestParams) -> types.CallToolResult:
     del ctx
-    text = (ROOT / str((params.arguments or {})["path"])).read_text(encoding="utf-8")
-    return types.CallToolResult(content=[types.TextContent(type="text", text=text)])
+    path = str((params.arguments or {})["path"])
+    data = (ROOT / path).read_bytes()
+    text = data.decode("utf-8")
+    if params.name == "read":
+        return types.CallToolResult(content=[types.TextContent(type="text", text=text)])
+    lines = text.count("\n") + (1 if text and not text.endswith("\n") else 0)
+    result = {
+        "path": path,
+        "content": text,
+        "offset": 0,
+        "lines_returned": lines,
+        "total_lines": lines,
+        "truncated": False,
+        "next_offset": None,
+        "size": len(data),
+        "encoding": "utf-8",
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "hint": None,
+    }
+    return types.CallToolResult(
+        content=[types.TextContent(type="text", text=json.dumps(result))],
+        structured_content=result,
+    )
 
 
 server = Server("floor", on_list_tools=list_tools, on_call_tool=call_tool)
