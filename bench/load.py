@@ -29,7 +29,9 @@ import tempfile
 import threading
 import time
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -262,7 +264,9 @@ def pct(samples: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000 if ordered else 0.0
 
 
-async def run(clients: int, seconds: float, delay: float) -> dict[str, Any]:  # Any: figures
+async def run(
+    clients: int, seconds: float, delay: float, *, trace: bool = False
+) -> dict[str, Any]:  # Any: figures
     work = Path(tempfile.mkdtemp(prefix="luminamind-load-"))
     workspace = (work / "ws").resolve()
     workspace.mkdir()
@@ -277,6 +281,9 @@ async def run(clients: int, seconds: float, delay: float) -> dict[str, Any]:  # 
             "LUMINAMIND_MCP_TOKEN": TOKEN,
             "LUMINAMIND_SERVER__RATE_LIMIT_PER_MINUTE": "10000000",
         }
+        if trace:
+            # Spans as JSON on each replica's stderr (its log file), read back below.
+            env["OTEL_TRACES_EXPORTER"] = "console"
         for i in range(REPLICAS):
             home = work / f"replica-{i}"
             home.mkdir()
@@ -311,7 +318,7 @@ async def run(clients: int, seconds: float, delay: float) -> dict[str, Any]:  # 
             if server.process.poll() is not None:
                 raise RuntimeError(f"a replica died:\n{server.stderr()[-2000:]}")
         model = MODEL_CALLS_PER_TASK * delay
-        return {
+        result = {
             "clients": clients,
             "seconds": elapsed,
             "delay": delay,
@@ -333,6 +340,7 @@ async def run(clients: int, seconds: float, delay: float) -> dict[str, Any]:  # 
             "cpu": rss.cpu,
             "metrics": metrics,
             "per_replica": Counter(r for _, r in stats.threads),
+            "trace": trace,
         }
     finally:
         for server in servers:
@@ -341,43 +349,116 @@ async def run(clients: int, seconds: float, delay: float) -> dict[str, Any]:  # 
             llm_process.stdin.close()
         llm_process.wait(timeout=10)
         redis.stop()
+    if trace:
+        # After the stop: the span exporter flushes its batch when the process exits.
+        result["breakdown"] = breakdown([span for s in servers for span in spans_in(s.log)])
+    return result
+
+
+def spans_in(log: Path) -> list[dict[str, Any]]:  # Any: JSON spans
+    """The spans the console exporter wrote among a replica's log lines."""
+    text = log.read_text(encoding="utf-8", errors="replace")
+    decoder = json.JSONDecoder()
+    spans, at = [], 0
+    while (start := text.find('{\n    "name"', at)) >= 0:
+        span, at = decoder.raw_decode(text, start)
+        spans.append(span)
+    return spans
+
+
+def breakdown(spans: list[dict[str, Any]]) -> dict[str, float]:  # Any: JSON spans
+    """Median milliseconds per part of a ``run_task``, from each run's spans."""
+
+    def ms(span: dict[str, Any]) -> float:  # Any: JSON
+        start = datetime.fromisoformat(span["start_time"].replace("Z", "+00:00"))
+        end = datetime.fromisoformat(span["end_time"].replace("Z", "+00:00"))
+        return (end - start).total_seconds() * 1000
+
+    children: dict[str | None, list[dict[str, Any]]] = {}
+    for span in spans:
+        children.setdefault(span.get("parent_id"), []).append(span)
+    parts: dict[str, list[float]] = {}
+    for call in (s for s in spans if s["name"] == "tools/call run_task"):
+        (run,) = [
+            c for c in children.get(call["context"]["span_id"], []) if c["name"] == "agent run"
+        ]
+        steps = children.get(run["context"]["span_id"], [])
+        model_steps = [x for x in steps if x["name"] == "agent step model"]
+        llm = [
+            y
+            for x in model_steps
+            for y in children.get(x["context"]["span_id"], [])
+            if y["name"].startswith("llm ")
+        ]
+        tools = [x for x in steps if x["name"] == "agent step tools"]
+        hooks = [x for x in steps if x not in model_steps and x not in tools]
+        values = {
+            "tools/call run_task (server)": ms(call),
+            "MCP layer (tools/call - agent run)": ms(call) - ms(run),
+            "agent run": ms(run),
+            "model calls (llm spans)": sum(map(ms, llm)),
+            "model steps without the model call": sum(map(ms, model_steps)) - sum(map(ms, llm)),
+            "middleware hook steps": sum(map(ms, hooks)),
+            "tools step (read_file inside)": sum(map(ms, tools)),
+            "between steps (scheduling, checkpoints)": ms(run) - sum(map(ms, steps)),
+            "steps per run": float(len(steps)),
+        }
+        for name, value in values.items():
+            parts.setdefault(name, []).append(value)
+    return {name: statistics.median(values) for name, values in parts.items()}
 
 
 def _met(ok: bool) -> str:
     return "met" if ok else "missed"
 
 
-def _capacity(r: dict[str, Any]) -> str:  # Any: figures
-    """Why the loaded runs queue: the CPU one task costs against the CPUs there are."""
-    tasks = max(1, r["tasks"])
-    replica = sum(v for k, v in r["cpu"].items() if k.startswith("replica")) / tasks
-    ours = sum(v for k, v in r["cpu"].items() if k != "other processes") / tasks
+def _capacity(runs: list[dict[str, Any]]) -> str:  # Any: figures
+    """Whether each loaded run asked for more CPU than there is, from what a task costs."""
     cores = psutil.cpu_count() or 1
-    demand = r["clients"] / (MODEL_CALLS_PER_TASK * r["delay"])
-    queue = (
-        "The loaded runs are therefore queues: their overhead is mostly waiting for a CPU, and "
-        "it falls only with more CPUs (replicas on more nodes) or less CPU per task."
-        if demand > cores / ours
-        else "The load fits in the CPUs, so the overhead is the server's own work."
-    )
+    sentences = []
+    for r in (r for r in runs if r["clients"] > 1):
+        tasks = max(1, r["tasks"])
+        replica = sum(v for k, v in r["cpu"].items() if k.startswith("replica")) / tasks
+        ours = sum(v for k, v in r["cpu"].items() if k != "other processes") / tasks
+        demand = r["clients"] / (MODEL_CALLS_PER_TASK * r["delay"])
+        verdict = (
+            "a queue: its overhead is mostly waiting for a CPU, and falls only with more CPUs "
+            "(replicas on more nodes) or less CPU per task"
+            if demand > cores / ours
+            else "within the CPUs, so its overhead is the server's own work plus the host's "
+            "other load"
+        )
+        sentences.append(
+            f"At {r['delay'] * 1000:.0f} ms per model call a task cost {replica * 1000:.0f} ms "
+            f"of replica CPU and {ours * 1000:.0f} ms in all (clients, model server and Redis "
+            f"included): {cores} CPUs finish at most ~{cores / ours:.0f} tasks/s, and the "
+            f"{r['clients']} clients asked for up to {demand:.0f} tasks/s, so that run is "
+            f"{verdict}."
+        )
     return (
-        f"Reading the figures: with {r['clients']} clients and {r['delay'] * 1000:.0f} ms per "
-        f"model call, one task costs {replica * 1000:.0f} ms of replica CPU and "
-        f"{ours * 1000:.0f} ms of CPU in all (clients, model server and Redis included), so "
-        f"{cores} CPUs finish at most ~{cores / ours:.0f} tasks/s, while the clients would "
-        f"start up to {demand:.0f} tasks/s. {queue} The single-client column is the cost of a "
-        "task by itself. A py-spy profile of a replica under load puts about a fifth of its "
-        "time in the OpenAI SDK (request building, streamed-response parsing), a tenth each in the "
-        "LangGraph loop and the Redis checkpoint writes (about 19 checkpoints per run: "
-        "`create_agent` runs every middleware hook as its own node), and a tenth in the MCP "
-        "transport; `bench/agent_overhead.py` measures the agent's framework cost per step. "
-        "With `OTEL_TRACES_EXPORTER=console` on the replicas (50 clients, 5 s per model call), "
-        "one run's spans read: `agent run` 11.5 s = two `llm` spans of 5.25 s (0.25 s above "
-        "the scripted delay: the OpenAI client and the scripted server under 50 concurrent "
-        "streams) + seven middleware steps of 10-18 ms around each model turn + the `tools` "
-        "step (75 ms) + the graph's scheduling and checkpoints; the MCP layer adds 46 ms "
-        "(`tools/call run_task` span minus `agent run`), and a plain `read_file` takes 1.7 ms "
-        "in the server against ~0.3 s at the client (waiting for the busy event loop)."
+        "Reading the figures: "
+        + " ".join(sentences)
+        + " The single-client column is a task by itself. A py-spy profile of a replica under "
+        "load puts about a fifth of its time in the OpenAI SDK (request building, "
+        "streamed-response parsing), a tenth each in the LangGraph loop and the Redis checkpoint "
+        "writes (`create_agent` runs every middleware hook as its own graph step, each "
+        "checkpointed), and a tenth in the MCP transport; `bench/agent_overhead.py` measures the "
+        "agent's framework cost per step."
+    )
+
+
+def _breakdown_table(r: dict[str, Any]) -> str:  # Any: figures
+    parts = r.get("breakdown") or {}
+    if not parts:
+        return "(The traced run recorded no spans.)"
+    steps = parts.pop("steps per run", 0.0)
+    rows = "\n".join(f"| {name} | {value:.1f} |" for name, value in parts.items())
+    return (
+        f"**Where one task's time goes** ({_label(r)}, run again with "
+        "`OTEL_TRACES_EXPORTER=console` on the replicas; medians over its "
+        f"{r['tasks']} tasks, {steps:.0f} graph steps per run; tracing itself adds a little):\n\n"
+        "| part | ms |\n| --- | ---: |\n"
+        f"{rows}\n| the same `run_task` at the client (p50) | {r['task_p50']:.1f} |"
     )
 
 
@@ -401,8 +482,11 @@ def _other_cpu(r: dict[str, Any]) -> str:  # Any: figures
     return f"{r['cpu']['other processes'] / r['seconds'] * 100:.0f} % of a core"
 
 
-def report(runs: list[dict[str, Any]]) -> str:  # Any: figures
-    """One column per model delay; replicas and CPU per run below."""
+def report(
+    runs: list[dict[str, Any]],  # Any: figures
+    traced: Sequence[dict[str, Any]] = (),  # Any: figures
+) -> str:
+    """One column per run; replicas and CPU per run below; the traced run's breakdown."""
     mib = 1024 * 1024
     first = runs[0]
 
@@ -479,8 +563,8 @@ def report(runs: list[dict[str, Any]]) -> str:  # Any: figures
         f"({_met(best['overhead_p95'] < 100)}: best {best['overhead_p95']:.0f} ms, at "
         f"{best['delay'] * 1000:.0f} ms per model call)"
     )
-    body = "\n\n".join(details)
-    capacity = _capacity(first)
+    body = "\n\n".join(details + [_breakdown_table(r) for r in traced])
+    capacity = _capacity(runs)
     return f"""## Load: two replicas, one Redis, {first["clients"]} MCP clients (`bench/load.py`)
 
 {machine_line()}. Two `luminamind mcp --http --stateless` processes with separate data dirs
@@ -532,15 +616,17 @@ def main() -> None:
     if args.serve_llm is not None:
         serve_llm(args.serve_llm)
         return
-    plan = [(args.clients, args.seconds, delay) for delay in args.model_delay]
+    plan = [(args.clients, args.seconds, delay, False) for delay in args.model_delay]
     if args.baseline_seconds > 0:
-        plan.append((1, args.baseline_seconds, args.model_delay[0]))
+        plan.append((1, args.baseline_seconds, args.model_delay[0], False))
+        # The same single client again with every replica tracing: where a task's time goes.
+        plan.append((1, args.baseline_seconds, args.model_delay[0], True))
     runs = []
-    for clients, seconds, delay in plan:
-        result = asyncio.run(run(clients, seconds, delay))
+    for clients, seconds, delay, trace in plan:
+        result = asyncio.run(run(clients, seconds, delay, trace=trace))
         print(json.dumps({k: v for k, v in result.items() if k != "metrics"}, default=str))
         runs.append(result)
-    text = report(runs)
+    text = report([r for r in runs if not r["trace"]], [r for r in runs if r["trace"]])
     print(text)
     if not args.no_write:
         write_section("load", text)

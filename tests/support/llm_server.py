@@ -337,6 +337,9 @@ class _Server(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, like the real APIs; streams use chunked encoding
+    # TCP_NODELAY: a stream is many small writes, and Nagle's algorithm against the client's
+    # delayed ACK would hold each response back ~40 ms (real APIs answer without that stall).
+    disable_nagle_algorithm = True
     server: _Server
 
     def log_message(self, format: str, *args: Any) -> None:
