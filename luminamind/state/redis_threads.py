@@ -19,9 +19,10 @@ import redis.exceptions
 
 from luminamind.agent.events import ThreadInfo
 from luminamind.config import Settings
-from luminamind.errors import CheckpointError, ThreadNotFoundError
+from luminamind.errors import CheckpointError
 from luminamind.state._redis_conn import RedisClient, RedisOptions, aclose_client, connect_async
 from luminamind.state._redis_keys import ThreadKeys
+from luminamind.state.threads import require_thread
 
 __all__ = ["RedisThreadStore"]
 
@@ -127,10 +128,7 @@ class RedisThreadStore:
         return await self.get(thread_id)
 
     async def get(self, thread_id: str) -> ThreadInfo:
-        found = await self.find(thread_id)
-        if found is None:
-            raise ThreadNotFoundError(f"no thread '{thread_id}'; see `luminamind threads`")
-        return found
+        return require_thread(thread_id, await self.find(thread_id))
 
     async def find(self, thread_id: str) -> ThreadInfo | None:
         with self._guard("read a thread"):

@@ -43,6 +43,13 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def require_thread(thread_id: str, found: ThreadInfo | None) -> ThreadInfo:
+    """``found``, or the `ThreadNotFoundError` every store's ``get`` raises."""
+    if found is None:
+        raise ThreadNotFoundError(f"no thread '{thread_id}'; see `luminamind threads`")
+    return found
+
+
 class ThreadStore(Protocol):
     """Where thread metadata lives."""
 
@@ -104,10 +111,7 @@ class MemoryThreadStore:
         return self._threads[thread_id]
 
     async def get(self, thread_id: str) -> ThreadInfo:
-        found = await self.find(thread_id)
-        if found is None:
-            raise ThreadNotFoundError(f"no thread '{thread_id}'; see `luminamind threads`")
-        return found
+        return require_thread(thread_id, await self.find(thread_id))
 
     async def find(self, thread_id: str) -> ThreadInfo | None:
         return self._threads.get(thread_id)
@@ -210,10 +214,7 @@ class SqliteThreadStore:
         return await self.get(thread_id)
 
     async def get(self, thread_id: str) -> ThreadInfo:
-        found = await self.find(thread_id)
-        if found is None:
-            raise ThreadNotFoundError(f"no thread '{thread_id}'; see `luminamind threads`")
-        return found
+        return require_thread(thread_id, await self.find(thread_id))
 
     async def find(self, thread_id: str) -> ThreadInfo | None:
         def op(conn: sqlite3.Connection) -> ThreadInfo | None:
