@@ -128,6 +128,13 @@ class ScriptedToolModel(BaseChatModel):
         }
         return AIMessage(content="", tool_calls=[call])
 
+    def _reply(self, messages: list[BaseMessage], kwargs: dict[str, Any]) -> ChatResult:
+        started = time.perf_counter()
+        self._offered = [t["function"]["name"] for t in kwargs.get("tools") or []]
+        result = ChatResult(generations=[ChatGeneration(message=self._answer(messages))])
+        self._timer.add(started)
+        return result
+
     def _generate(
         self,
         messages: list[BaseMessage],
@@ -135,11 +142,7 @@ class ScriptedToolModel(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        started = time.perf_counter()
-        self._offered = [t["function"]["name"] for t in kwargs.get("tools") or []]
-        result = ChatResult(generations=[ChatGeneration(message=self._answer(messages))])
-        self._timer.add(started)
-        return result
+        return self._reply(messages, kwargs)
 
     async def _agenerate(
         self,
@@ -149,8 +152,4 @@ class ScriptedToolModel(BaseChatModel):
         **kwargs: Any,
     ) -> ChatResult:
         # Not the default (which runs _generate in a thread pool): zero latency, no hop.
-        started = time.perf_counter()
-        self._offered = [t["function"]["name"] for t in kwargs.get("tools") or []]
-        result = ChatResult(generations=[ChatGeneration(message=self._answer(messages))])
-        self._timer.add(started)
-        return result
+        return self._reply(messages, kwargs)
