@@ -199,7 +199,10 @@ async def run_rg(argv: list[str], query: GrepQuery) -> GrepEvents:
         if proc.returncode is None:
             with contextlib.suppress(ProcessLookupError):
                 proc.kill()
-            await proc.wait()
+        # Read what rg wrote before it died: asyncio's Process.wait() returns only once every
+        # pipe is closed, and output left unread in a stopped pipe would keep it open for ever.
+        await _discard(proc.stdout)
+        await proc.wait()
         events.stderr = await stderr_task
     events.exit_code = proc.returncode
     if events.exit_code == 2 and not events.saw_events:
@@ -234,6 +237,11 @@ async def _consume(stream: asyncio.StreamReader, collector: _Collector) -> bool:
             if collector.done:
                 return False
     return True
+
+
+async def _discard(stream: asyncio.StreamReader) -> None:
+    while await stream.read(_CHUNK):
+        pass
 
 
 async def _read_capped(stream: asyncio.StreamReader) -> str:
