@@ -1,18 +1,34 @@
 # Every target is one line; `make test` is what CI runs.
+# Dependencies come from requirements.lock.txt (hashed, every transitive package, no index host):
+# a fresh clone installs exactly the versions the project was tested with. `make lock` moves them.
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+LOCK := requirements.lock.txt
+UV_VERSION := 0.13.9
+UV := $(BIN)/uv
+# The newest releases the pyproject ranges allow, in a venv of their own (make test-latest).
+LATEST_VENV := .venv-latest
 
-.PHONY: run test lint fmt type unit vscode inspector bench mcp lsp clean
+.PHONY: run test check lint fmt type unit vscode inspector bench mcp lsp lock test-latest clean
 
-$(STAMP): pyproject.toml
-	$(PY) -m venv $(VENV) && $(BIN)/pip install -q --upgrade pip && $(BIN)/pip install -q -e '.[test]' && touch $(STAMP)
+# uv installs from the lock in seconds and checks every hash; pip only bootstraps uv itself.
+$(STAMP): pyproject.toml $(LOCK)
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check uv==$(UV_VERSION)
+	$(UV) pip sync -q --python $(BIN)/python $(LOCK)
+	$(UV) pip install -q --python $(BIN)/python --no-deps -e .
+	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/luminamind mcp --http
+	LUMINAMIND_BANNER=1 $(BIN)/luminamind mcp --http
 
 test: $(STAMP) lint type vscode inspector unit
+
+# The developer's inner loop: no npm, no slow tests.
+check: $(STAMP) lint type
+	$(BIN)/pytest -q -p no:cacheprovider -m "not slow"
 
 lint: $(STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
@@ -32,6 +48,19 @@ vscode:
 inspector:
 	cd tests/mcp_inspector && npm ci --no-audit --no-fund
 
+# Move the lock on purpose: newest versions the pyproject ranges allow, for every supported
+# Python and platform, with hashes. Run `make test` (and commit the lock) after.
+lock: $(STAMP)
+	$(UV) pip compile -q pyproject.toml --extra test --generate-hashes --universal \
+	  --python-version 3.11 -o $(LOCK)
+
+# Drift is caught before users meet it: the newest releases, the fast tests.
+test-latest:
+	test -x $(LATEST_VENV)/bin/python || $(PY) -m venv $(LATEST_VENV)
+	$(LATEST_VENV)/bin/python -m pip install -q --disable-pip-version-check uv==$(UV_VERSION)
+	$(LATEST_VENV)/bin/uv pip install -q --python $(LATEST_VENV)/bin/python --upgrade --refresh -e '.[test]'
+	$(LATEST_VENV)/bin/mypy && $(LATEST_VENV)/bin/pytest -q -p no:cacheprovider -m "not slow"
+
 bench: $(STAMP)
 	$(BIN)/python -m bench
 
@@ -42,4 +71,4 @@ lsp: $(STAMP)
 	$(BIN)/luminamind lsp
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(LATEST_VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -213,11 +213,10 @@ def connect_sync(opts: RedisOptions) -> RedisClient:
     retry = redis.retry.Retry(backoff, opts.retries)
     if urlsplit(opts.url).scheme.lower().endswith("+sentinel"):
         target = _parse_sentinel(opts.url)
-        # redis-py leaves Sentinel unannotated; the call is plain keyword arguments.
-        sentinel = redis.sentinel.Sentinel(  # type: ignore[no-untyped-call]
+        sentinel = redis.sentinel.Sentinel(
             target.hosts, sentinel_kwargs=_sentinel_kwargs(opts, target)
         )
-        return sentinel.master_for(  # type: ignore[no-untyped-call]
+        return sentinel.master_for(
             target.service,
             db=target.db,
             username=target.username,
@@ -231,16 +230,15 @@ def connect_sync(opts: RedisOptions) -> RedisClient:
 def connect_async(opts: RedisOptions) -> RedisClient:
     """An asyncio client (standalone, sentinel-managed master or cluster) for ``opts``."""
     backoff = ExponentialBackoff(cap=opts.backoff_cap, base=opts.backoff_base)
+    # The asyncio clients take the asyncio Retry (redis-py 8.2 warns on the blocking one).
+    retry = redis.asyncio.retry.Retry(backoff, opts.retries)
     if opts.cluster:
         return redis.asyncio.cluster.RedisCluster.from_url(
-            opts.url,
-            **_common_kwargs(opts),
-            retry=redis.retry.Retry(backoff, opts.retries),
+            opts.url, **_common_kwargs(opts), retry=retry
         )
-    retry = redis.asyncio.retry.Retry(backoff, opts.retries)
     if urlsplit(opts.url).scheme.lower().endswith("+sentinel"):
         target = _parse_sentinel(opts.url)
-        sentinel = redis.asyncio.sentinel.Sentinel(  # type: ignore[no-untyped-call]
+        sentinel = redis.asyncio.sentinel.Sentinel(
             target.hosts, sentinel_kwargs=_sentinel_kwargs(opts, target)
         )
         return sentinel.master_for(
