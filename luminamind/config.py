@@ -13,12 +13,23 @@ from pathlib import Path
 from typing import Any, Literal
 
 import platformdirs
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr
-from pydantic_settings import (
-    BaseSettings,
-    PydanticBaseSettingsSource,
-    SettingsConfigDict,
-    TomlConfigSettingsSource,
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from luminamind.config_problems import (
+    InvalidSettingsError,
+    SettingProblem,
+    describe_validation_error,
+)
+from luminamind.config_sources import (
+    EnvSource,
+    LoadContext,
+    SecretFileSource,
+    TomlFileSource,
+    current_load,
+    read_config_file,
+    unknown_env_problems,
+    unknown_key_problems,
 )
 
 __all__ = [
@@ -33,8 +44,10 @@ __all__ = [
     "SubagentConfig",
     "WebSettings",
     "WorkspaceRootConfig",
+    "config_file_paths",
     "default_data_dir",
     "load_settings",
+    "load_settings_tolerant",
     "user_config_path",
 ]
 
@@ -208,7 +221,7 @@ class CacheSettings(_Section):
 class ModelSettings(_Section):
     """The chat model and its resilience settings."""
 
-    model: str = Field(default="openai:glm-4.5-flash", description="provider:model")
+    model: str = Field(default="openai:glm-4.5-flash", min_length=1, description="provider:model")
     temperature: float = Field(default=0.7, ge=0, le=2)
     streaming: bool = True
     timeout_seconds: float = Field(default=120.0, gt=0)
@@ -325,52 +338,27 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        workspace = Path(os.environ.get("LUMINAMIND_WORKSPACE", Path.cwd()))
+        load = current_load().get()
+        if load is None:
+            # Built directly (not through load_settings): read the files here, strictly.
+            load = LoadContext()
+            for path in config_file_paths():
+                config, problem = read_config_file(path)
+                if problem is not None:
+                    raise InvalidSettingsError([problem])
+                if config is not None:
+                    load.files.append(config)
         return (
             init_settings,
-            env_settings,
-            _SecretFileSource(settings_cls),
-            TomlConfigSettingsSource(settings_cls, toml_file=workspace / WORKSPACE_CONFIG_NAME),
-            TomlConfigSettingsSource(settings_cls, toml_file=user_config_path()),
+            EnvSource(settings_cls),
+            SecretFileSource(settings_cls),
+            *(TomlFileSource(settings_cls, f, load.skip) for f in load.files),
         )
 
     @property
     def audit_log_path(self) -> Path:
         """Where tool executions are appended as JSON lines."""
         return self.observability.audit_log or self.data_dir / "audit.jsonl"
-
-
-# Secrets mounted as files (Kubernetes secrets, a Vault agent): NAME_FILE=/path reads NAME.
-_SECRET_FILE_VARS = {
-    "GLM_API_KEY_FILE": "glm_api_key",
-    "OPENAI_API_KEY_FILE": "openai_api_key",
-    "LUMINAMIND_REDIS_URL_FILE": "redis_url",
-}
-
-
-class _SecretFileSource(PydanticBaseSettingsSource):
-    """Reads ``*_FILE`` variables; pydantic-settings' secrets_dir wants one directory, not paths."""
-
-    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
-        return None, field_name, False
-
-    def __call__(self) -> dict[str, Any]:
-        values: dict[str, Any] = {}
-        for var, field in _SECRET_FILE_VARS.items():
-            path = os.environ.get(var)
-            if path:
-                values[field] = Path(path).read_text(encoding="utf-8").strip()
-        nested = {
-            "LUMINAMIND_MCP_TOKEN_FILE": ("server", "token"),
-            "SERPER_API_KEY_FILE": ("web", "serper_api_key"),
-            "TAVILY_API_KEY_FILE": ("web", "tavily_api_key"),
-            "BRAVE_API_KEY_FILE": ("web", "brave_api_key"),
-        }
-        for var, (section, field) in nested.items():
-            path = os.environ.get(var)
-            if path:
-                values.setdefault(section, {})[field] = Path(path).read_text("utf-8").strip()
-        return values
 
 
 # Seed names for nested settings, read when the LUMINAMIND_ form is absent.
@@ -382,8 +370,18 @@ _SEED_NESTED_ENV = {
 }
 
 
-def load_settings(**overrides: Any) -> Settings:
-    """Build Settings from every source; ``overrides`` win over all of them."""
+def config_file_paths(workspace: Path | None = None) -> list[Path]:
+    """The config files read, highest priority first: the workspace's, then the user's.
+
+    The workspace is the one given (``--workspace``, an editor's folder), else
+    ``LUMINAMIND_WORKSPACE``, else the current directory.
+    """
+    if workspace is None:
+        workspace = Path(os.environ.get("LUMINAMIND_WORKSPACE", Path.cwd()))
+    return [Path(workspace) / WORKSPACE_CONFIG_NAME, user_config_path()]
+
+
+def _seed_overrides(overrides: dict[str, Any]) -> dict[str, Any]:
     for var, (section, field) in _SEED_NESTED_ENV.items():
         value = os.environ.get(var)
         if value and field not in overrides.get(section, {}):
@@ -392,6 +390,72 @@ def load_settings(**overrides: Any) -> Settings:
                 overrides.setdefault(section, {})[field] = value
     if "workspace" in overrides and overrides["workspace"] is not None:
         overrides["workspace"] = Path(overrides["workspace"]).expanduser().resolve()
-    settings = Settings(**{k: v for k, v in overrides.items() if v is not None})
-    settings.workspace = settings.workspace.expanduser().resolve()
-    return settings
+    return {k: v for k, v in overrides.items() if v is not None}
+
+
+def _load(overrides: dict[str, Any], *, tolerant: bool) -> tuple[Settings, list[SettingProblem]]:
+    """Build Settings, collecting every problem; tolerant loads drop bad values and go on."""
+    explicit = {k for k, v in overrides.items() if v is not None}
+    overrides = _seed_overrides(overrides)
+    load = LoadContext()
+    for path in config_file_paths(overrides.get("workspace")):
+        config, problem = read_config_file(path)
+        if problem is not None:
+            load.note(problem)
+        if config is not None:
+            load.files.append(config)
+            for unknown in unknown_key_problems(config, Settings):
+                load.note(unknown)
+                load.skip.add((unknown.setting,))
+    for unknown in unknown_env_problems(os.environ, Settings):
+        load.note(unknown)
+    token = current_load().set(load)
+    try:
+        # Each pass drops what the last one found invalid; a handful covers any real config.
+        for _ in range(8):
+            try:
+                settings = Settings(**overrides)
+            except ValidationError as exc:
+                found = describe_validation_error(
+                    exc,
+                    Settings,
+                    files=load.files,
+                    secret_files=load.secret_files,
+                    overrides={k: v for k, v in overrides.items() if k in explicit},
+                )
+                for problem in found:
+                    load.note(problem)
+                if not tolerant:
+                    raise InvalidSettingsError(load.problems) from None
+                before = set(load.skip)
+                for error in exc.errors():
+                    loc = tuple(str(p) for p in error["loc"])
+                    # A value that cannot be dropped any deeper takes its parent with it.
+                    load.skip.add(loc if loc not in before else loc[:-1] or loc)
+                if load.skip == before:
+                    raise InvalidSettingsError(load.problems) from None
+                continue
+            settings.workspace = settings.workspace.expanduser().resolve()
+            if load.problems and not tolerant:
+                raise InvalidSettingsError(load.problems)
+            return settings, list(load.problems)
+        raise InvalidSettingsError(load.problems)
+    finally:
+        current_load().reset(token)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build Settings from every source; ``overrides`` win over all of them.
+
+    Raises:
+        InvalidSettingsError: listing every problem found, each with its source.
+    """
+    return _load(overrides, tolerant=False)[0]
+
+
+def load_settings_tolerant(**overrides: Any) -> tuple[Settings, list[SettingProblem]]:
+    """Settings with every invalid value replaced by its default, and the problems found.
+
+    For servers, which must start anyway and tell their client what is wrong.
+    """
+    return _load(overrides, tolerant=True)

@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from luminamind import __version__
@@ -108,7 +109,10 @@ def doctor(
 ) -> None:
     """Check the configuration, paths, binaries and backends."""
     state: CliState = ctx.obj
-    checks = run_checks(state.settings())
+    settings, problems = state.tolerant_settings()
+    # Every configuration problem first, one row each, then the checks on what is valid.
+    checks = [Check("configuration", False, p.one_line()) for p in problems]
+    checks += run_checks(settings)
     if as_json:
         sys.stdout.write(json.dumps([asdict(c) for c in checks], indent=2) + "\n")
     else:
@@ -118,8 +122,9 @@ def doctor(
         table.add_column("detail")
         for c in checks:
             status = "[green]ok[/]" if c.ok else "[red]problem[/]"
-            table.add_row(c.name, status, c.detail.splitlines()[0] if c.detail else "")
-        console = Console()
+            detail = c.detail.splitlines()[0] if c.detail else ""
+            table.add_row(c.name, status, escape(detail))  # "[model] ..." is not markup
+        console = Console(emoji=False)  # ":x:" in a model name is text
         console.print(table)
         for c in checks:
             if "\n" in c.detail:

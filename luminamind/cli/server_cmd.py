@@ -6,6 +6,7 @@ the CLI never loads it (``luminamind`` does not import ``servers/``).
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -55,7 +56,11 @@ def mcp_command(
     state: CliState = ctx.obj
     if workspace is not None:
         state.workspace = workspace
-    settings = state.settings()
+    # A broken setting must not kill the server: the client would only see that it died.
+    # Calls that need the setting answer with the problem; the rest serve as usual.
+    settings, problems = state.tolerant_settings()
+    for problem in problems:
+        sys.stderr.write(f"luminamind: configuration problem: {problem.one_line()}\n")
     server = settings.server
     overrides = {
         k: v for k, v in (("host", host), ("port", port), ("stateless", stateless)) if v is not None
@@ -82,12 +87,12 @@ def mcp_command(
             with paused_gc():
                 from luminamind_mcp.http import serve_http  # noqa: TID251 - lazy, in the command
 
-            serve_http(settings)
+            serve_http(settings, problems)
         else:
             with paused_gc():
                 from luminamind_mcp.server import serve_stdio  # noqa: TID251 - lazy, in the command
 
-            serve_stdio(settings)
+            serve_stdio(settings, problems)
     except ConfigError as exc:
         fail(exc, exit_code=2)
     except LuminaError as exc:

@@ -269,7 +269,7 @@ def explain_model_setup(settings: Settings, *, problem: str | None = None) -> st
         "  GLM (default)  export GLM_API_KEY=...            # key from https://z.ai",
         "  OpenAI         export OPENAI_API_KEY=sk-...",
         "                 export OPENAI_BASE_URL=https://api.openai.com/v1",
-        "                 export LUMINAMIND_MODEL__MODEL=openai:gpt-4.1",
+        "                 export LUMINAMIND_MODEL=openai:gpt-4.1",
         "  Ollama         export LLM_PROVIDER=ollama OLLAMA_MODEL=qwen3:latest",
         "                 ollama pull qwen3:latest && ollama serve   # OLLAMA_BASE_URL if remote",
         "",

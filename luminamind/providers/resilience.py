@@ -200,7 +200,7 @@ def translate_failure(
         hint = (
             f"Pull it (ollama pull {endpoint.model}) or set OLLAMA_MODEL."
             if endpoint.provider == "ollama"
-            else "Set model.model (LUMINAMIND_MODEL__MODEL) to a model this endpoint serves, or "
+            else "Set model.model (LUMINAMIND_MODEL) to a model this endpoint serves, or "
             "check OPENAI_BASE_URL."
         )
         return ConfigError(f"{where} does not exist (HTTP 404): {_detail(exc)}. {hint}")

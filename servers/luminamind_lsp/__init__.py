@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from luminamind.config import Settings
+from luminamind.config_problems import SettingProblem
 from luminamind_lsp.commands import COMMANDS, register_commands
 from luminamind_lsp.features import register_features
 from luminamind_lsp.server import LuminaLanguageServer
@@ -10,14 +13,16 @@ from luminamind_lsp.server import LuminaLanguageServer
 __all__ = ["COMMANDS", "LuminaLanguageServer", "build_server", "serve_stdio"]
 
 
-def build_server(settings: Settings | None = None) -> LuminaLanguageServer:
+def build_server(
+    settings: Settings | None = None, problems: Sequence[SettingProblem] = ()
+) -> LuminaLanguageServer:
     """A language server with every feature and command registered."""
-    server = LuminaLanguageServer(settings=settings)
+    server = LuminaLanguageServer(settings=settings, problems=problems)
     register_features(server)
     register_commands(server)
     return server
 
 
-def serve_stdio(settings: Settings | None = None) -> None:
-    """Serve LSP over stdin/stdout until the client exits."""
-    build_server(settings).start_io()
+def serve_stdio(settings: Settings | None = None, problems: Sequence[SettingProblem] = ()) -> None:
+    """Serve LSP over stdin/stdout until the client exits (``problems``: reported to it)."""
+    build_server(settings, problems).start_io()

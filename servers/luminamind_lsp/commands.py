@@ -17,9 +17,10 @@ from urllib.parse import unquote
 
 import structlog
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from pygls.exceptions import JsonRpcInvalidParams
+from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
 
 from luminamind.agent.events import Decision
+from luminamind.config_problems import InvalidSettingsError, problems_message
 from luminamind.errors import format_validation_errors
 from luminamind.observability.metrics import get_metrics
 from luminamind_lsp.prompts import EditorContext, ask_prompt, edit_prompt, explain_prompt
@@ -159,6 +160,12 @@ def _counted(name: str, fn: _Command) -> _Command:
         started = time.perf_counter()
         outcome = "error"
         try:
+            if ls.problems:
+                # Every command answers with what is wrong, so the editor shows it.
+                problems = InvalidSettingsError(ls.problems)
+                raise JsonRpcException(
+                    problems_message(ls.problems), code=-32000, data=problems.to_dict()
+                )
             with structlog.contextvars.bound_contextvars(
                 request_id=uuid.uuid4().hex[:16], command=name
             ):

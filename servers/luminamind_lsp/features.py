@@ -6,6 +6,7 @@ from typing import Any
 
 from lsprotocol import types as lsp
 
+from luminamind.config_problems import problems_message
 from luminamind_lsp.server import LuminaLanguageServer
 
 __all__ = ["code_actions", "register_features"]
@@ -73,6 +74,14 @@ def register_features(server: LuminaLanguageServer) -> None:
 
     @server.feature(lsp.INITIALIZED)
     def initialized(ls: LuminaLanguageServer, params: lsp.InitializedParams) -> None:
+        if ls.problems:
+            # Shown by every editor; the agent is not opened on a configuration that is wrong.
+            ls.window_show_message(
+                lsp.ShowMessageParams(
+                    type=lsp.MessageType.Error, message=problems_message(ls.problems)
+                )
+            )
+            return
         ls.start_warm_up()
 
     @server.feature(lsp.SHUTDOWN)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+from collections.abc import Sequence
 from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,7 +24,8 @@ from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol
 
 from luminamind import __version__
-from luminamind.config import Settings, WorkspaceRootConfig, load_settings
+from luminamind.config import Settings, WorkspaceRootConfig, load_settings_tolerant
+from luminamind.config_problems import InvalidSettingsError, SettingProblem
 
 if TYPE_CHECKING:
     from luminamind.agent.service import AgentService
@@ -50,10 +52,15 @@ class _Protocol(LanguageServerProtocol):
 class LuminaLanguageServer(LanguageServer):
     """pygls server holding the agent service and the runs in flight."""
 
-    def __init__(self, *, settings: Settings | None = None) -> None:
+    def __init__(
+        self, *, settings: Settings | None = None, problems: Sequence[SettingProblem] = ()
+    ) -> None:
         super().__init__("luminamind", __version__, protocol_cls=_Protocol)
         self._base_settings = settings
         self.settings: Settings | None = settings
+        # What is wrong with the configuration: shown after ``initialized``, and the answer to
+        # every command until the user fixes it and restarts the server.
+        self.problems: list[SettingProblem] = list(problems)
         self._stack = AsyncExitStack()
         self._service: AgentService | None = None
         self._service_lock = asyncio.Lock()
@@ -74,14 +81,20 @@ class LuminaLanguageServer(LanguageServer):
         extra = [WorkspaceRootConfig(path=f, mode="rw") for f in folders[1:]]
         base = self._base_settings
         if base is None:
-            self.settings = load_settings(workspace=folders[0], extra_roots=extra)
+            try:
+                self.settings, self.problems = load_settings_tolerant(
+                    workspace=folders[0], extra_roots=extra
+                )
+            except InvalidSettingsError as exc:  # not even the defaults validate
+                self.problems = list(exc.problems)
         else:
             self.settings = base.model_copy(update={"workspace": folders[0], "extra_roots": extra})
 
     def current_settings(self) -> Settings:
         """The settings in force (loaded from the current directory before ``initialize``)."""
         if self.settings is None:
-            self.settings = load_settings()
+            self.settings, problems = load_settings_tolerant()
+            self.problems = self.problems or problems
         return self.settings
 
     async def service(self) -> AgentService:

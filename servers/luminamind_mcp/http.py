@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import anyio
@@ -30,6 +30,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from luminamind.config import Settings
+from luminamind.config_problems import SettingProblem
 from luminamind.errors import ConfigError
 from luminamind.startup import paused_gc
 from luminamind_mcp.agent_tools import warm_up
@@ -181,10 +182,10 @@ class _AnnouncingServer(uvicorn.Server):
             )
 
 
-def serve_http(settings: Settings) -> None:
-    """``luminamind mcp --http``: check the bind, then serve."""
+def serve_http(settings: Settings, problems: Sequence[SettingProblem] = ()) -> None:
+    """``luminamind mcp --http``: check the bind, then serve (reporting ``problems``)."""
     check_bind(settings)
     # Building imports the tools and their schemas; freezing keeps later collections off it all.
     with paused_gc(freeze=True):
-        app = build_app(settings, transport="http")
+        app = build_app(settings, transport="http", problems=problems)
     anyio.run(aserve_http, app)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib.util
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal, cast
@@ -25,6 +25,7 @@ from mcp.server.stdio import stdio_server
 
 from luminamind import __version__
 from luminamind.config import Settings
+from luminamind.config_problems import SettingProblem, blocking_problems, problems_message
 from luminamind.observability.metrics import get_metrics
 from luminamind.observability.tracing import tracing_enabled
 from luminamind.runtime import ToolRuntime, build_tool_runtime
@@ -36,7 +37,7 @@ from luminamind_mcp.approval import Asker
 from luminamind_mcp.resources import ThreadResources
 from luminamind_mcp.roots import RootsPolicy, WorkspaceResolver
 from luminamind_mcp.stdio import answer_unreadable, pipe_stdio
-from luminamind_mcp.tools import RegistryTools
+from luminamind_mcp.tools import RegistryTools, error_result
 
 __all__ = [
     "INSTRUCTIONS",
@@ -75,6 +76,8 @@ class McpApp:
         agent: the agent's tools, or None when this installation has no agent.
         server: the SDK server the transports run.
         readiness: named checks ``/readyz`` runs (the agent adds its checkpointer's).
+        problems: what is wrong with the configuration; calls that need a broken setting
+            return an error result naming it, the rest serve as usual.
     """
 
     settings: Settings
@@ -84,6 +87,7 @@ class McpApp:
     agent: AgentTools | None = None
     server: Server[Any] = field(init=False)  # Any: no lifespan state
     readiness: dict[str, ReadinessCheck] = field(default_factory=dict)
+    problems: Sequence[SettingProblem] = ()
 
     def __post_init__(self) -> None:
         if self.agent is not None:
@@ -95,7 +99,7 @@ class McpApp:
             "luminamind",
             version=__version__,
             title="LuminaMind",
-            instructions=INSTRUCTIONS,
+            instructions=INSTRUCTIONS + _problems_note(self.problems),
             lifespan=self._lifespan,
             on_list_tools=self._list_tools,
             on_call_tool=self._call_tool,
@@ -154,6 +158,10 @@ class McpApp:
     async def _call_tool(
         self, ctx: Ctx, params: types.CallToolRequestParams
     ) -> types.CallToolResult:
+        if self.problems:
+            refusal = self._config_refusal(params.name)
+            if refusal is not None:
+                return refusal
         context = await self.tool_context(ctx)
         if self.agent is not None and params.name in self.agent:
 
@@ -170,6 +178,19 @@ class McpApp:
         return await self.tools.acall(
             params.name, params.arguments, context=context, asker=Asker(ctx)
         )
+
+    def _config_refusal(self, name: str) -> types.CallToolResult | None:
+        """An error result naming the broken settings ``name`` needs, or None to go ahead."""
+        if self.agent is not None and name in self.agent:
+            blocking = blocking_problems(self.problems, tool=None)
+        elif name in self.runtime.registry:
+            spec = self.runtime.registry.get(name)
+            blocking = blocking_problems(
+                self.problems, tool=name, open_world=spec.annotations.open_world
+            )
+        else:
+            return None
+        return error_result(problems_message(blocking)) if blocking else None
 
     async def _list_prompts(
         self, ctx: Ctx, params: types.PaginatedRequestParams | None
@@ -248,8 +269,19 @@ async def _count_requests(ctx: Ctx, call_next: CallNext) -> HandlerResult:
         metrics.request_duration_seconds.labels("mcp").observe(time.perf_counter() - started)
 
 
+def _problems_note(problems: Sequence[SettingProblem]) -> str:
+    """Tell the client up front (clients show instructions) what the configuration lacks."""
+    if not problems:
+        return ""
+    return "\n\n" + problems_message(problems)
+
+
 def build_app(
-    settings: Settings, *, transport: Transport, runtime: ToolRuntime | None = None
+    settings: Settings,
+    *,
+    transport: Transport,
+    runtime: ToolRuntime | None = None,
+    problems: Sequence[SettingProblem] = (),
 ) -> McpApp:
     """Build the server for ``transport`` (stdio trusts client roots; HTTP only narrows)."""
     runtime = runtime or build_tool_runtime(settings, surface="mcp")
@@ -261,6 +293,7 @@ def build_app(
         tools=RegistryTools(runtime, unattended=unattended),
         resolver=WorkspaceResolver(runtime.context.workspace, policy=policy),
         agent=AgentTools(settings, unattended=unattended) if agent_available() else None,
+        problems=problems,
     )
 
 
@@ -291,9 +324,9 @@ async def aserve_stdio(app: McpApp) -> None:
                 await app.server.run(readable, write_stream, options)
 
 
-def serve_stdio(settings: Settings) -> None:
-    """``luminamind mcp``: serve over stdio."""
+def serve_stdio(settings: Settings, problems: Sequence[SettingProblem] = ()) -> None:
+    """``luminamind mcp``: serve over stdio (``problems``: the configuration's, reported)."""
     # Building imports the tools and their schemas; freezing keeps later collections off it all.
     with paused_gc(freeze=True):
-        app = build_app(settings, transport="stdio")
+        app = build_app(settings, transport="stdio", problems=problems)
     anyio.run(aserve_stdio, app)

@@ -205,7 +205,7 @@ async def test_bad_key_and_unknown_model_say_what_to_set(
     llm_server.script([Turn.error(401, message="invalid api key"), Turn.error(404)])
     with pytest.raises(ConfigError, match="Set GLM_API_KEY or OPENAI_API_KEY to a valid key"):
         await _ask(_agent(llm_settings))
-    with pytest.raises(ConfigError, match=r"does not exist \(HTTP 404\).*LUMINAMIND_MODEL__MODEL"):
+    with pytest.raises(ConfigError, match=r"does not exist \(HTTP 404\).*LUMINAMIND_MODEL\)"):
         await _ask(_agent(llm_settings))
     assert len(llm_server.calls) == 2
 

@@ -101,7 +101,7 @@ def test_missing_key_is_one_screen_of_what_to_set(settings: Settings) -> None:
         "export GLM_API_KEY=",
         "export OPENAI_API_KEY=",
         "OPENAI_BASE_URL=https://api.openai.com/v1",
-        "LUMINAMIND_MODEL__MODEL=openai:gpt-4.1",
+        "LUMINAMIND_MODEL=openai:gpt-4.1",
         "LLM_PROVIDER=ollama",
         "OLLAMA_MODEL=qwen3:latest",
         os.environ["LUMINAMIND_CONFIG_FILE"],
