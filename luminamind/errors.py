@@ -21,7 +21,12 @@ Every error a user can meet is one of these, and its message says what happened 
     │   ├── ProviderRateLimitError
     │   └── ProviderUnavailableError
     ├── CheckpointError
-    └── ThreadNotFoundError
+    ├── ThreadNotFoundError
+    └── ReviewError
+        ├── HunkDecisionError
+        ├── HunkEditError
+        ├── ProposalChangedError
+        └── ProposalNotPendingError
 
 Boundaries (agent, MCP, LSP, CLI) catch `LuminaError` and convert it once; anything else is a bug.
 """
@@ -36,13 +41,18 @@ __all__ = [
     "CheckpointError",
     "CommandBlockedError",
     "ConfigError",
+    "HunkDecisionError",
+    "HunkEditError",
     "LuminaError",
     "PathEscapeError",
+    "ProposalChangedError",
+    "ProposalNotPendingError",
     "ProviderError",
     "ProviderRateLimitError",
     "ProviderTimeoutError",
     "ProviderUnavailableError",
     "ReadOnlyPathError",
+    "ReviewError",
     "SecurityError",
     "ThreadNotFoundError",
     "ToolArgumentsError",
@@ -196,6 +206,36 @@ class ThreadNotFoundError(LuminaError):
     """No thread has that id."""
 
     code = "thread_not_found"
+
+
+class ReviewError(LuminaError):
+    """A review of a proposed change (hunk by hunk) cannot be carried out; nothing was written."""
+
+    code = "review_error"
+
+
+class HunkDecisionError(ReviewError):
+    """The per-hunk decisions do not fit the proposal (a hunk undecided, twice, or unknown)."""
+
+    code = "invalid_hunk_decision"
+
+
+class HunkEditError(ReviewError):
+    """An edited hunk cannot be used: it no longer applies, or the hunk cannot be edited."""
+
+    code = "hunk_edit_invalid"
+
+
+class ProposalChangedError(ReviewError):
+    """A file changed on disk since the proposal was shown; it must be reviewed again."""
+
+    code = "proposal_changed"
+
+
+class ProposalNotPendingError(ReviewError):
+    """The decision answers a proposal that is no longer waiting (decided, or superseded)."""
+
+    code = "proposal_not_pending"
 
 
 def format_validation_errors(errors: Sequence[Mapping[str, object]]) -> tuple[str, list[str]]:

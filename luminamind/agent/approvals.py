@@ -14,8 +14,10 @@ from typing import Any
 from langgraph.types import Interrupt
 
 from luminamind.agent.events import ActionRequest, Decision
+from luminamind.agent.review import approval_value
 from luminamind.errors import LuminaError, ToolArgumentsError
 from luminamind.observability.metrics import get_metrics
+from luminamind.review import proposal_id, split_changes
 from luminamind.tools.context import ToolContext
 from luminamind.tools.executor import ToolExecutor
 
@@ -26,6 +28,7 @@ _METRIC_DECISION = {
     "edit": "edited",
     "reject": "rejected",
     "respond": "responded",
+    "review": "reviewed",
 }
 
 
@@ -33,13 +36,6 @@ class InvalidDecisionError(LuminaError):
     """The decisions do not fit the pending actions (count, type, edited arguments)."""
 
     code = "invalid_decision"
-
-
-def _approval_value(interrupt: Interrupt) -> dict[str, Any] | None:  # Any: JSON
-    value = interrupt.value
-    if isinstance(value, dict) and value.get("type") == "tool_approval":
-        return value
-    return None
 
 
 async def action_requests(
@@ -52,7 +48,7 @@ async def action_requests(
     """The pending tool calls as surfaces show them, with file previews."""
     requests: list[ActionRequest] = []
     for interrupt in interrupts:
-        value = _approval_value(interrupt)
+        value = approval_value(interrupt)
         if value is None:
             continue
         tool = str(value.get("name", ""))
@@ -77,6 +73,9 @@ async def action_requests(
                     request.new_text = first.new_text
                     request.diff = "".join(c.diff for c in changes)
                     request.files = list(changes)
+                    request.hunks = split_changes(changes)
+                    request.proposal = proposal_id(request.id, changes)
+                    request.allowed_decisions = [*request.allowed_decisions, "review"]
         if count_metric:
             label = tool if tool in executor.registry else "unknown"
             get_metrics().approvals_total.labels(label, "requested").inc()
@@ -96,7 +95,7 @@ def hitl_answers(
         InvalidDecisionError: a decision is missing or extra, an edit has no or invalid
             arguments, or a respond has no message. Nothing is resumed then.
     """
-    pending = [(i, v) for i in interrupts if (v := _approval_value(i)) is not None]
+    pending = [(i, v) for i in interrupts if (v := approval_value(i)) is not None]
     if len(decisions) != len(pending):
         raise InvalidDecisionError(
             f"{len(pending)} action(s) wait for a decision but {len(decisions)} were given; "
@@ -106,6 +105,9 @@ def hitl_answers(
     for (interrupt, value), decision in zip(pending, decisions, strict=True):
         tool = str(value.get("name", ""))
         answer: dict[str, Any]  # Any: HITL decision JSON
+        if decision.type == "review":
+            # settle_reviews turns reviews into the other four before the graph resumes.
+            raise InvalidDecisionError(f"the hunk review of {tool} was not settled")
         if decision.type == "approve":
             answer = {"type": "approve"}
         elif decision.type == "edit":

@@ -12,6 +12,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from luminamind.review.decisions import HunkDecision
+from luminamind.review.hunks import Hunk
 from luminamind.tools.preview import FileChange
 
 __all__ = [
@@ -22,6 +24,8 @@ __all__ = [
     "ErrorEvent",
     "FileChange",
     "FinalAnswer",
+    "Hunk",
+    "HunkDecision",
     "MessageView",
     "RunStarted",
     "SubagentFinished",
@@ -51,7 +55,9 @@ class Todo(BaseModel):
 
 # "respond" answers on the tool's behalf without running it: the language server uses it when the
 # user applied the proposed edit in the editor, so the change is done and must not be written twice.
-DecisionType = Literal["approve", "edit", "reject", "respond"]
+# "review" answers a file change hunk by hunk (``Decision.hunks``); the service writes what was kept
+# and turns it into one of the other four before the graph sees it.
+DecisionType = Literal["approve", "edit", "reject", "respond", "review"]
 
 
 def _all_decisions() -> list[DecisionType]:
@@ -63,7 +69,10 @@ class ActionRequest(BaseModel):
 
     For file changes (write_file, multi_replace_in_file, apply_patch, copy_file over a file,
     delete_file) ``diff`` holds the unified diff and ``new_text`` the whole new content of ``path``
-    (None when the file is deleted), so an editor can show it as a diff.
+    (None when the file is deleted), so an editor can show it as a diff. ``hunks`` splits the
+    change into the pieces a ``review`` decision answers one by one, and ``proposal``
+    fingerprints what was shown (a decision naming an older one is asked again). ``notice``
+    says why a request is shown again (a file changed on disk since the last proposal).
     """
 
     id: str
@@ -75,6 +84,9 @@ class ActionRequest(BaseModel):
     diff: str | None = None
     new_text: str | None = None
     files: list[FileChange] = Field(default_factory=list)
+    hunks: list[Hunk] = Field(default_factory=list)
+    proposal: str | None = None
+    notice: str | None = None
 
 
 class Decision(BaseModel):
@@ -82,12 +94,16 @@ class Decision(BaseModel):
 
     ``edit`` carries the changed ``arguments``; ``reject`` may carry a ``message`` the agent sees;
     ``respond`` does not run the tool and gives the agent ``message`` as the tool's successful
-    result.
+    result; ``review`` carries one `HunkDecision` per hunk of the request and the ``proposal``
+    it answers. ``action_id`` (the request's ``id``), when given, must be the pending action's.
     """
 
     type: DecisionType
     arguments: dict[str, Any] | None = None  # Any: the tool's own JSON arguments
     message: str | None = None
+    hunks: list[HunkDecision] | None = None
+    proposal: str | None = None
+    action_id: str | None = None
 
 
 class RunStarted(_Event):

@@ -46,9 +46,10 @@ from luminamind.agent.events import (
 )
 from luminamind.agent.graph import AgentGraph, build_agent_graph
 from luminamind.agent.middleware import message_text
+from luminamind.agent.review import settle_reviews
 from luminamind.agent.streaming import EventTranslator, message_views
 from luminamind.config import Settings
-from luminamind.errors import LuminaError, ThreadNotFoundError
+from luminamind.errors import LuminaError, ProposalChangedError, ThreadNotFoundError
 from luminamind.observability.metrics import get_metrics
 from luminamind.observability.tracing import end_span, start_span, step_callbacks, task_context
 from luminamind.providers import CircuitBreakers, build_chat_model
@@ -272,6 +273,24 @@ class AgentService:
                     context=self._context(thread_id),
                     count_metric=False,
                 )
+                await self._set_status(thread_id, "awaiting_approval")
+                yield ApprovalRequested(thread_id=thread_id, requests=requests)
+                return
+            context = self._context(thread_id)
+            try:
+                decisions = await settle_reviews(
+                    snapshot.interrupts, decisions, executor=self.runtime.executor, context=context
+                )
+            except ProposalChangedError as exc:
+                # Never applied blind: show the change as it is now and ask again.
+                requests = await action_requests(
+                    snapshot.interrupts,
+                    executor=self.runtime.executor,
+                    context=context,
+                    count_metric=False,
+                )
+                for request in requests:
+                    request.notice = exc.message
                 await self._set_status(thread_id, "awaiting_approval")
                 yield ApprovalRequested(thread_id=thread_id, requests=requests)
                 return
