@@ -81,6 +81,12 @@ def mcp_command(
         # JSON unless the configuration asks otherwise (console lines while developing).
         fmt="json" if log_format == "auto" else log_format,
     )
+    if http:
+        from luminamind.cli.banner import banner_text, banner_wanted
+
+        if banner_wanted():
+            sys.stderr.write(banner_text(settings, problems))
+            sys.stderr.flush()
     try:
         # The SDK's import is most of a cold start; no collection passes run over it.
         if http:

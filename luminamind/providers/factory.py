@@ -28,6 +28,7 @@ __all__ = [
     "build_chat_model",
     "describe_chat_model",
     "explain_model_setup",
+    "model_key_status",
     "parse_model_spec",
     "resolve_model_spec",
 ]
@@ -156,6 +157,25 @@ def _openai_key(settings: Settings) -> SecretStr | None:
         if key is not None and key.get_secret_value().strip():
             return key
     return None
+
+
+def model_key_status(settings: Settings) -> tuple[str, bool, str]:
+    """The configured model, whether it can be called as configured, and why (for banners).
+
+    Nothing is built or contacted: a key is "set" when one is configured, a local endpoint
+    (Ollama, a loopback OpenAI-compatible server) needs none.
+    """
+    try:
+        spec = resolve_model_spec(settings)
+    except ConfigError as exc:
+        return settings.model.model, False, exc.message
+    if spec.provider == "ollama":
+        return str(spec), True, f"Ollama at {settings.ollama_base_url}, no key needed"
+    if _is_local(settings.openai_base_url):
+        return str(spec), True, f"local endpoint {settings.openai_base_url}, no key needed"
+    if _openai_key(settings) is not None:
+        return str(spec), True, "API key set"
+    return str(spec), False, "no API key set (export GLM_API_KEY=... or OPENAI_API_KEY=...)"
 
 
 def _check_url(url: str, variable: str) -> None:
