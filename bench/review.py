@@ -2,7 +2,8 @@
 
 The path measured is the server's, from a paused write_file call to what a surface receives:
 ``action_requests`` (the preview read from disk, its unified diff, the split into hunks, the
-proposal fingerprint) and the request as JSON (what MCP, LSP and ACP carry). Composing a partial
+proposal fingerprint), the request as JSON (what MCP, LSP and ACP carry) and the MCP server's
+elicitation form (one box per hunk, every hunk's diff in the message). Composing a partial
 selection (keep every other hunk) and reading decisions back from a buffer (`infer_decisions`)
 are measured too.
 ``git diff --no-index`` on the same two files is shown for scale (it includes a process start).
@@ -23,7 +24,8 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT)]
+# Run as a script, bench/ leads sys.path and bench/mcp.py would shadow the mcp SDK.
+sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
 
 from langgraph.types import Interrupt  # noqa: E402
 
@@ -38,6 +40,7 @@ from luminamind.review import (  # noqa: E402
     infer_decisions,
 )
 from luminamind.runtime import build_tool_runtime  # noqa: E402
+from luminamind_mcp.review import review_message, review_schema  # noqa: E402
 
 LINES = 2_000
 EVERY = 10  # one changed line in ten: 200 hunks (gaps of 9 lines > 2 x 3 lines of context)
@@ -98,6 +101,10 @@ def main() -> None:
         rows: list[tuple[str, float]] = [
             ("split: preview from disk + diff + 200 hunks + fingerprint", median_ms(request)),
             ("present: the request as JSON", median_ms(sample.model_dump_json)),
+            (
+                "present: MCP elicitation form (200 boxes) and message",
+                median_ms(lambda: (review_schema(sample), review_message(sample))),
+            ),
         ]
         decisions = [
             HunkDecision(hunk=h.index, action="accept" if h.index % 2 else "reject") for h in hunks

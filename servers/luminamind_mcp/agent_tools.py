@@ -50,6 +50,7 @@ from luminamind.config import Settings, WorkspaceRootConfig
 from luminamind.errors import LuminaError, format_validation_errors
 from luminamind.security.workspace import Workspace
 from luminamind_mcp.approval import Asker, shorten_arguments
+from luminamind_mcp.review import review_decision, review_message, review_schema
 from luminamind_mcp.tools import error_result, json_result
 
 
@@ -434,6 +435,9 @@ class AgentTools:
         return decisions
 
     async def _ask(self, request: ActionRequest, asker: Asker) -> Decision | None:
+        # Several hunks are reviewed one by one; a single hunk keeps approve / edit / reject.
+        if len(request.hunks) > 1 and request.proposal:
+            return await self._ask_hunks(request, asker)
         allowed = [d for d in request.allowed_decisions if d in ("approve", "edit", "reject")]
         schema: dict[str, Any] = {  # Any: JSON Schema
             "type": "object",
@@ -485,6 +489,18 @@ class AgentTools:
                 continue
             return Decision(type="edit", arguments=edited, message=message)
         return None
+
+    async def _ask_hunks(self, request: ActionRequest, asker: Asker) -> Decision | None:
+        """A file change: one box per hunk, the unticked ones rejected with the reason given."""
+        try:
+            answer = await asker.aform(review_message(request), review_schema(request))
+        except MCPError:
+            return None
+        if answer.action == "cancel":
+            return None
+        if answer.action == "decline":
+            return Decision(type="reject", message="rejected by the user")
+        return review_decision(request, dict(answer.content or {}))
 
 
 def _action_message(request: ActionRequest) -> str:

@@ -29,6 +29,7 @@ from mcp_support import (
 )
 
 from tests.support.llm_server import ScriptedLLM, Turn
+from tests.support.review_scenario import REASON, assert_kept_1_and_3, script_three_hunks
 
 pytestmark = pytest.mark.slow
 
@@ -137,6 +138,25 @@ async def test_agent_approval_through_elicitation(
     assert (agent_server.workspace / name).exists() is written
     if decider.content and decider.content.get("message"):
         assert "not that file" in json.dumps(llm_server.calls[1].tool_results)
+
+
+async def test_elicitation_with_one_box_per_hunk_keeps_hunks_1_and_3(
+    agent_server: HttpServer, llm_server: ScriptedLLM
+) -> None:
+    script_three_hunks(llm_server, agent_server.workspace)
+    user = ScriptedUser(
+        "accept", {"hunk_1": True, "hunk_2": False, "hunk_3": True, "reason": REASON}
+    )
+    async with http_session(agent_server.url, elicitation=user) as session:
+        data = _structured(await session.call_tool("run_task", {"task": "Spell out the numbers"}))
+    assert data["status"] == "completed", data
+    (schema,) = user.schemas
+    boxes = {k: v for k, v in schema["properties"].items() if k.startswith("hunk_")}
+    assert list(boxes) == ["hunk_1", "hunk_2", "hunk_3"]
+    assert all(box["type"] == "boolean" and box["default"] is True for box in boxes.values())
+    assert "Hunk 2 — notes.txt" in user.messages[0]
+    assert "+line twenty" in user.messages[0], "the message shows each hunk's diff"
+    assert_kept_1_and_3(llm_server, agent_server.workspace)
 
 
 async def test_awaiting_approval_then_resume_task(
