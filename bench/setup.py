@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def _timed(command: str, cwd: Path) -> float:
     started = time.perf_counter()
-    subprocess.run(command, shell=True, cwd=cwd, check=True, capture_output=True)  # noqa: S602
+    subprocess.run(command, shell=True, cwd=cwd, check=True, capture_output=True)
     return time.perf_counter() - started
 
 
