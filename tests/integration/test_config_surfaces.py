@@ -33,6 +33,24 @@ BAD_MODEL = {"LUMINAMIND_MODEL__TEMPERATURE": "hot"}
 BAD_SHELL = {"LUMINAMIND_SHELL__TIMEOUT_SECONDS": "never"}
 
 
+# One case per kind of mistake: (id, environment, workspace .luminamind.toml, what must be named).
+CASES = [
+    ("wrong-type", {"LUMINAMIND_MAX_STEPS": "many"}, None, "LUMINAMIND_MAX_STEPS"),
+    ("unknown-key", {"LUMINAMIND_MODLE": "x"}, None, "did you mean LUMINAMIND_MODEL?"),
+    ("empty-value", {"LUMINAMIND_MODEL__MODEL": ""}, None, "the value is empty"),
+    ("missing-file", {"OPENAI_API_KEY_FILE": "/nonexistent/key"}, None, "/nonexistent/key"),
+    ("toml-syntax", {}, "[model\n", "TOML syntax error"),
+    ("toml-unknown", {}, "[model]\ntemprature = 1\n", "did you mean temperature?"),
+    ("unreadable", {"LUMINAMIND_CONFIG_FILE": "/"}, None, "cannot read the file"),
+]
+CASE_IDS = [case[0] for case in CASES]
+
+
+def _case_files(workspace: Path, toml: str | None) -> None:
+    if toml is not None:
+        (workspace / ".luminamind.toml").write_text(toml)
+
+
 def _cli(workspace: Path, *args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [str(BIN), "--workspace", str(workspace), *args],
@@ -65,6 +83,43 @@ def test_cli_prints_one_screen_and_exits_2(
     assert "example:" in result.stderr or "did you mean" in result.stderr
     assert "Traceback" not in result.stderr
     assert result.stdout == ""
+
+
+@pytest.mark.parametrize(("kind", "env", "toml", "needle"), CASES, ids=CASE_IDS)
+def test_cli_each_kind_of_mistake(
+    workspace_dir: Path, kind: str, env: dict[str, str], toml: str | None, needle: str
+) -> None:
+    _case_files(workspace_dir, toml)
+    result = _cli(workspace_dir, "tools", "call", "os_info", env=env)
+    assert result.returncode == 2, kind
+    assert needle in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(("kind", "env", "toml", "needle"), CASES, ids=CASE_IDS)
+async def test_mcp_stdio_each_kind_of_mistake(
+    workspace_dir: Path, tmp_path: Path, kind: str, env: dict[str, str], toml: str | None,
+    needle: str,
+) -> None:  # fmt: skip
+    _case_files(workspace_dir, toml)
+    async with stdio_session(workspace_dir, tmp_path, env=env) as session:
+        run = await session.call_tool("run_task", {"task": "say hi"})
+        assert run.is_error, kind
+        assert needle in run.content[0].text  # type: ignore[union-attr]
+        listing = await session.call_tool("list_directory", {"path": "."})
+        # The file tools still serve unless the mistake is in a file they read.
+        assert listing.is_error == (kind in ("toml-syntax", "unreadable")), kind
+
+
+@pytest.mark.parametrize(("kind", "env", "toml", "needle"), CASES, ids=CASE_IDS)
+async def test_lsp_each_kind_of_mistake(
+    workspace_dir: Path, tmp_path: Path, kind: str, env: dict[str, str], toml: str | None,
+    needle: str,
+) -> None:  # fmt: skip
+    _case_files(workspace_dir, toml)
+    message = await _lsp_message(workspace_dir, tmp_path, env)
+    assert message.type == lsp.MessageType.Error, kind
+    assert needle in message.message
 
 
 def test_cli_toml_syntax_error_names_the_line(workspace_dir: Path) -> None:
@@ -134,35 +189,47 @@ async def test_mcp_http_refuses_only_the_tool_whose_setting_is_broken(
     assert "configuration problem: shell.timeout_seconds" in server.stderr()
 
 
-async def test_lsp_shows_the_problem_and_answers_commands_with_it(
-    workspace_dir: Path, tmp_path: Path
-) -> None:
+async def _lsp_message(
+    workspace: Path, tmp_path: Path, env: dict[str, str], command: str | None = None
+) -> lsp.ShowMessageParams:
+    """Start the language server, return what it shows after ``initialized``.
+
+    With ``command``, also run it and expect the configuration error as its answer.
+    """
     client = make_test_lsp_client()
-    env = {
+    full_env = {
         **os.environ,
-        **BAD_MODEL,
         "LUMINAMIND_DATA_DIR": str(tmp_path / "lsp-data"),
         "LUMINAMIND_CACHE__BACKEND": "memory",
+        **env,
     }
-    await client.start_io(str(BIN), "lsp", env=env, cwd=str(workspace_dir))
+    await client.start_io(str(BIN), "lsp", env=full_env, cwd=str(workspace))
     try:
         await client.initialize_session(
             lsp.InitializeParams(
                 capabilities=client_capabilities("visual-studio-code"),
-                root_uri=workspace_dir.as_uri(),
-                workspace_folders=[lsp.WorkspaceFolder(uri=workspace_dir.as_uri(), name="ws")],
+                root_uri=workspace.as_uri(),
+                workspace_folders=[lsp.WorkspaceFolder(uri=workspace.as_uri(), name="ws")],
             )
         )
-        message = await asyncio.wait_for(
+        message: lsp.ShowMessageParams = await asyncio.wait_for(
             client.wait_for_notification(lsp.WINDOW_SHOW_MESSAGE), timeout=30
         )
-        assert message.type == lsp.MessageType.Error
-        assert "model.temperature" in message.message
-        assert "LUMINAMIND_MODEL__TEMPERATURE" in message.message
-        with pytest.raises(JsonRpcException, match=r"model\.temperature"):
-            await client.workspace_execute_command_async(
-                lsp.ExecuteCommandParams(command="luminamind.ask", arguments=[{"prompt": "hi"}])
-            )
+        if command is not None:
+            with pytest.raises(JsonRpcException, match=r"configuration is invalid"):
+                await client.workspace_execute_command_async(
+                    lsp.ExecuteCommandParams(command=command, arguments=[{"prompt": "hi"}])
+                )
+        return message
     finally:
         await client.shutdown_session()
         await client.stop()
+
+
+async def test_lsp_shows_the_problem_and_answers_commands_with_it(
+    workspace_dir: Path, tmp_path: Path
+) -> None:
+    message = await _lsp_message(workspace_dir, tmp_path, BAD_MODEL, command="luminamind.ask")
+    assert message.type == lsp.MessageType.Error
+    assert "model.temperature" in message.message
+    assert "LUMINAMIND_MODEL__TEMPERATURE" in message.message
