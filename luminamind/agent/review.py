@@ -22,7 +22,7 @@ from typing import Any
 
 from langgraph.types import Interrupt
 
-from luminamind.agent.events import Decision
+from luminamind.agent.events import ActionRequest, Decision
 from luminamind.errors import (
     HunkDecisionError,
     LuminaError,
@@ -35,6 +35,7 @@ from luminamind.review import (
     build_report,
     choose,
     final_texts,
+    infer_decisions,
     proposal_id,
     split_changes,
     write_selection,
@@ -43,7 +44,7 @@ from luminamind.tools.context import ToolContext
 from luminamind.tools.executor import ToolExecutor
 from luminamind.tools.preview import FileChange
 
-__all__ = ["approval_value", "settle_reviews"]
+__all__ = ["approval_value", "editor_decision", "read_back", "selection_texts", "settle_reviews"]
 
 
 def approval_value(interrupt: Interrupt) -> dict[str, Any] | None:  # Any: JSON
@@ -160,3 +161,44 @@ async def _settle(review: _Review, executor: ToolExecutor, context: ToolContext)
         )
     report = build_report(review.tool, review.hunks, review.decisions, review.chosen, written)
     return Decision(type="respond", message=report.to_text())
+
+
+# --- editors that apply the change themselves ---------------------------------------------------
+
+
+def selection_texts(
+    request: ActionRequest, decisions: Sequence[HunkDecision]
+) -> dict[str, str | None]:
+    """Each file's text after ``decisions`` (for an editor to apply to its buffers).
+
+    Raises:
+        HunkDecisionError, HunkEditError, ReviewError: as `choose` and `final_texts`.
+    """
+    chosen = choose(request.hunks, decisions)
+    return final_texts(request.files, request.hunks, chosen)
+
+
+def read_back(request: ActionRequest, texts: dict[str, str | None]) -> list[HunkDecision]:
+    """The decisions an editor's buffers show: each hunk as proposed, as before, or changed.
+
+    ``texts`` maps each file of the request to its text after the editor applied what the user
+    kept (None: the file is absent); a file missing from ``texts`` is taken as unchanged.
+    """
+    decisions: list[HunkDecision] = []
+    for change in request.files:
+        own = [h for h in request.hunks if h.path == change.path]
+        final = texts.get(change.path, change.old_text)
+        decisions.extend(infer_decisions(change.old_text, own, final).decisions)
+    return decisions
+
+
+def editor_decision(request: ActionRequest, decisions: Sequence[HunkDecision]) -> Decision:
+    """The answer for a change the editor applied to its buffers as ``decisions`` say.
+
+    Every hunk rejected: ``reject`` with the report; otherwise ``respond`` with it (the tool
+    does not run: the editor has made the change).
+    """
+    chosen = choose(request.hunks, decisions)
+    report = build_report(request.tool, request.hunks, decisions, chosen, in_editor=True)
+    kind = "reject" if report.status == "rejected" else "respond"
+    return Decision(type=kind, message=report.to_text(), action_id=request.id)

@@ -27,6 +27,12 @@ _NOTE_PARTIAL = (
     "apply them again unless the user asks; take their reasons into account. Read the file "
     "again before changing it further."
 )
+_NOTE_EDITOR = (
+    "The user reviewed this change hunk by hunk in the editor, which applied the accepted and "
+    "edited hunks to its buffer (on disk once they save): it is done, do not write it again. "
+    "Rejected hunks were NOT applied: do not apply them again unless the user asks. Read the "
+    "file again before changing it further."
+)
 _NOTE_REJECTED = (
     "The user rejected every hunk of this change; nothing was written. Do not apply these hunks "
     "again unless the user asks; take their reasons into account."
@@ -72,8 +78,13 @@ def build_report(
     decisions: Sequence[HunkDecision],
     chosen: Mapping[int, str | None],
     written: Sequence[WrittenFile] = (),
+    *,
+    in_editor: bool = False,
 ) -> ReviewReport:
-    """The report for ``decisions`` (already checked by `choose`)."""
+    """The report for ``decisions`` (already checked by `choose`).
+
+    ``in_editor``: the editor applied the kept hunks to its buffers (nothing was written here).
+    """
     by_index = {d.hunk: d for d in decisions}
     outcomes: list[HunkOutcome] = []
     for hunk in hunks:
@@ -107,5 +118,9 @@ def build_report(
         files=[
             {"path": w.path, "sha256": w.sha256, "exists": w.sha256 is not None} for w in written
         ],
-        note=_NOTE_REJECTED if status == "rejected" else _NOTE_PARTIAL,
+        note=_NOTE_REJECTED
+        if status == "rejected"
+        else _NOTE_EDITOR
+        if in_editor
+        else _NOTE_PARTIAL,
     )

@@ -21,6 +21,7 @@ from pygls.lsp.server import LanguageServer
 from luminamind.agent.events import ActionRequest, Decision
 from luminamind.tools.preview import FileChange
 from luminamind_lsp.edits import BufferView, EditConflictError, build_workspace_edit
+from luminamind_lsp.hunk_review import HunkReview
 
 __all__ = ["EditorApprovals", "file_changes"]
 
@@ -51,6 +52,7 @@ class EditorApprovals:
         self._server = server
         self._root = root
         self._scratch = scratch_dir
+        self._hunks = HunkReview(server, root=root, buffers=self._buffer)
 
     def _annotations_supported(self) -> bool:
         workspace = self._server.client_capabilities.workspace
@@ -72,6 +74,14 @@ class EditorApprovals:
         changes = file_changes(request, self._root)
         if not changes:
             return None
+        if request.hunks:
+            try:
+                reviewed = await self._hunks.decide(request)
+            except JsonRpcException as exc:
+                _log.warning("lsp_hunk_review_unavailable", error=exc.message, tool=request.tool)
+                return None
+            if reviewed is not None:
+                return reviewed
         paths = ", ".join(c.path for c in changes)
         targets = [(c, (self._root / c.path).as_uri()) for c in changes]
         annotate = self._annotations_supported()

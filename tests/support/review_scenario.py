@@ -52,9 +52,12 @@ def review_result(request: LLMRequest) -> dict[str, object]:
     return dict(json.loads(request.tool_results[-1]))
 
 
-def assert_kept_1_and_3(llm: ScriptedLLM, workspace: Path, *, reason: str | None = REASON) -> None:
-    """The file holds hunks 1 and 3 only; the model was told hunk 2 was rejected."""
-    assert (workspace / "notes.txt").read_text() == KEPT
+def assert_kept_1_and_3(
+    llm: ScriptedLLM, workspace: Path | None, *, reason: str | None = REASON, text: str = ""
+) -> None:
+    """The file (or ``text``, an editor's buffer) holds hunks 1 and 3 only; the model was told
+    hunk 2 was rejected."""
+    assert (text if workspace is None else (workspace / "notes.txt").read_text()) == KEPT
     last = llm.calls[-1]
     raw = last.tool_results[-1]
     report = review_result(last)

@@ -34,8 +34,13 @@ async def start_client(
     started: list[LanguageClient] = []
 
     async def start(
-        editor: str = "visual-studio-code", *, on_apply: Any = None, on_request: Any = None
+        editor: str = "visual-studio-code",
+        *,
+        on_apply: Any = None,
+        on_request: Any = None,
+        on_review: Any = None,
     ) -> LanguageClient:
+        """``on_review``: answer ``luminamind/reviewHunks`` as the Neovim plugin does."""
         client = make_test_lsp_client()
         client.applied_edits: list[lsp.ApplyWorkspaceEditParams] = []  # type: ignore[misc]
 
@@ -54,6 +59,14 @@ async def start_client(
             title = on_request(params) if on_request else "Apply"
             return lsp.MessageActionItem(title=title) if title else None
 
+        capabilities = client_capabilities(editor)
+        if on_review is not None:
+            capabilities.experimental = {"luminamind": {"hunkReview": True}}
+
+            @client.feature("luminamind/reviewHunks")
+            def review(client: LanguageClient, params: Any) -> Any:  # Any: JSON
+                return on_review(params)
+
         env = {
             **os.environ,
             **llm_server.env(),
@@ -63,7 +76,7 @@ async def start_client(
         await client.start_io(BIN, "--workspace", str(project), "lsp", env=env, cwd=str(project))
         client.init_result = await client.initialize_session(  # type: ignore[attr-defined]
             lsp.InitializeParams(
-                capabilities=client_capabilities(editor),
+                capabilities=capabilities,
                 root_uri=project.as_uri(),
                 workspace_folders=[lsp.WorkspaceFolder(uri=project.as_uri(), name="project")],
             )

@@ -1,0 +1,233 @@
+"""Hunk-by-hunk review through `luminamind lsp` with a real LSP client (pytest-lsp).
+
+The client holds notes.txt open as a buffer and applies the server's workspace edits to it the
+way an editor does (then sends didChange). The three-hunk scenario, three ways:
+VS Code's refactor preview (one annotation per hunk; the user unticks hunk 2), an editor that
+is asked per hunk with window/showMessageRequest (Helix), and the Neovim plugin's
+``luminamind/reviewHunks`` request. Each time the buffer holds hunks 1 and 3 only, nothing is
+written to disk, and the model's next request names hunk 2 as rejected.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from lsprotocol import types as lsp
+from pytest_lsp import LanguageClient
+
+from tests.integration.lsp.conftest import StartClient, execute
+from tests.support.llm_server import ScriptedLLM
+from tests.support.review_scenario import (
+    OLD,
+    REASON,
+    assert_kept_1_and_3,
+    review_result,
+    script_three_hunks,
+)
+
+
+class Buffer:
+    """notes.txt as the client's open buffer: edits applied in place, didChange sent."""
+
+    def __init__(self, client: LanguageClient, path: Path) -> None:
+        self.client = client
+        self.uri = path.as_uri()
+        self.text = path.read_text()
+        self.version = 1
+        client.text_document_did_open(
+            lsp.DidOpenTextDocumentParams(
+                text_document=lsp.TextDocumentItem(
+                    uri=self.uri, language_id="plaintext", version=1, text=self.text
+                )
+            )
+        )
+
+    def apply(self, edit: lsp.WorkspaceEdit, *, skip: frozenset[str] = frozenset()) -> None:
+        """Apply the text edits (except those annotated with an id in ``skip``)."""
+        edits = [
+            e
+            for op in edit.document_changes or []
+            if isinstance(op, lsp.TextDocumentEdit) and op.text_document.uri == self.uri
+            for e in op.edits
+            if getattr(e, "annotation_id", None) not in skip
+        ]
+        lines = self.text.splitlines(keepends=True)
+
+        def offset(position: lsp.Position) -> int:
+            return sum(len(line) for line in lines[: position.line]) + position.character
+
+        text = self.text
+        for e in sorted(edits, key=lambda e: offset(e.range.start), reverse=True):
+            text = text[: offset(e.range.start)] + e.new_text + text[offset(e.range.end) :]
+        if text == self.text:
+            return
+        self.text = text
+        self.version += 1
+        self.client.text_document_did_change(
+            lsp.DidChangeTextDocumentParams(
+                text_document=lsp.VersionedTextDocumentIdentifier(
+                    uri=self.uri, version=self.version
+                ),
+                content_changes=[lsp.TextDocumentContentChangeWholeDocument(text=text)],
+            )
+        )
+
+
+async def run_edit(client: LanguageClient, project: Path) -> dict[str, Any]:  # Any: JSON
+    uri = (project / "notes.txt").as_uri()
+    result: dict[str, Any] = await execute(
+        client, "luminamind.edit", {"prompt": "Spell out the numbers", "uri": uri}
+    )
+    assert result["status"] == "completed", result
+    return result
+
+
+async def test_refactor_preview_with_hunk_2_unticked_keeps_1_and_3(
+    start_client: StartClient, project: Path, llm_server: ScriptedLLM
+) -> None:
+    script_three_hunks(llm_server, project)
+    holder: list[Buffer] = []
+
+    def untick_hunk_2(params: lsp.ApplyWorkspaceEditParams) -> bool:
+        holder[0].apply(params.edit, skip=frozenset({"luminamind.hunk.2"}))
+        return True
+
+    client = await start_client("visual-studio-code", on_apply=untick_hunk_2)
+    holder.append(Buffer(client, project / "notes.txt"))
+    await run_edit(client, project)
+    (edit,) = client.applied_edits  # type: ignore[attr-defined]
+    annotations = edit.edit.change_annotations or {}
+    assert sorted(annotations) == [f"luminamind.hunk.{i}" for i in (1, 2, 3)]
+    assert all(a.needs_confirmation for a in annotations.values())
+    assert annotations["luminamind.hunk.2"].label.startswith("Hunk 2: notes.txt @@")
+    assert_kept_1_and_3(llm_server, None, reason=None, text=holder[0].text)
+    assert (project / "notes.txt").read_text() == OLD, "the editor applies; the server never writes"
+    assert "editor" in str(review_result(llm_server.calls[-1])["note"])
+
+
+async def test_a_hunk_changed_in_the_preview_is_reported_with_its_text(
+    start_client: StartClient, project: Path, llm_server: ScriptedLLM
+) -> None:
+    script_three_hunks(llm_server, project)
+    holder: list[Buffer] = []
+
+    def apply_then_change(params: lsp.ApplyWorkspaceEditParams) -> bool:
+        buffer = holder[0]
+        buffer.apply(params.edit)
+        changed = buffer.text.replace("line twenty\n", "line 20 (twenty)\n")
+        buffer.apply(
+            lsp.WorkspaceEdit(
+                document_changes=[
+                    lsp.TextDocumentEdit(
+                        text_document=lsp.OptionalVersionedTextDocumentIdentifier(
+                            uri=buffer.uri, version=None
+                        ),
+                        edits=[
+                            lsp.TextEdit(
+                                range=lsp.Range(
+                                    start=lsp.Position(line=0, character=0),
+                                    end=lsp.Position(line=40, character=0),
+                                ),
+                                new_text=changed,
+                            )
+                        ],
+                    )
+                ]
+            )
+        )
+        return True
+
+    client = await start_client("visual-studio-code", on_apply=apply_then_change)
+    holder.append(Buffer(client, project / "notes.txt"))
+    await run_edit(client, project)
+    report = review_result(llm_server.calls[-1])
+    assert (report["applied"], report["edited"], report["rejected"]) == ([1, 3], [2], [])
+    (edited,) = [h for h in report["hunks"] if h["hunk"] == 2]  # type: ignore[attr-defined]
+    assert "line 20 (twenty)\n" in edited["text"]
+
+
+async def test_helix_is_asked_per_hunk_and_gets_the_kept_hunks(
+    start_client: StartClient, project: Path, llm_server: ScriptedLLM
+) -> None:
+    script_three_hunks(llm_server, project)
+    asked: list[lsp.ShowMessageRequestParams] = []
+    answers = iter(["Accept", "Reject", "Accept"])
+    holder: list[Buffer] = []
+
+    def answer(params: lsp.ShowMessageRequestParams) -> str:
+        asked.append(params)
+        return next(answers)
+
+    def apply(params: lsp.ApplyWorkspaceEditParams) -> bool:
+        assert not params.edit.change_annotations
+        holder[0].apply(params.edit)
+        return True
+
+    # Neovim's capabilities stand in for Helix's: no change annotations, showMessageRequest.
+    client = await start_client("neovim", on_request=answer, on_apply=apply)
+    holder.append(Buffer(client, project / "notes.txt"))
+    await run_edit(client, project)
+    assert [a.message.split(" (")[0] for a in asked] == [
+        f"LuminaMind write_file: hunk {i}/3 in notes.txt {h}"
+        for i, h in ((1, "@@ -1,5 +1,5 @@"), (2, "@@ -17,7 +17,7 @@"), (3, "@@ -35,6 +35,6 @@"))
+    ]
+    assert "+line twenty" in asked[1].message
+    assert [a.title for a in asked[0].actions or []] == [
+        "Accept",
+        "Reject",
+        "Accept the rest",
+        "Reject the rest",
+    ]
+    assert_kept_1_and_3(llm_server, None, reason=None, text=holder[0].text)
+
+
+async def test_the_neovim_plugin_request_carries_decisions_and_reasons(
+    start_client: StartClient, project: Path, llm_server: ScriptedLLM
+) -> None:
+    script_three_hunks(llm_server, project)
+    shown: list[Any] = []
+    holder: list[Buffer] = []
+
+    def review(params: Any) -> Any:  # Any: JSON
+        shown.append(params)
+        return {
+            "decisions": [
+                {"hunk": 1, "action": "accept"},
+                {"hunk": 2, "action": "reject", "reason": REASON},
+                {"hunk": 3, "action": "accept"},
+            ]
+        }
+
+    def apply(params: lsp.ApplyWorkspaceEditParams) -> bool:
+        holder[0].apply(params.edit)
+        return True
+
+    client = await start_client("neovim", on_review=review, on_apply=apply)
+    holder.append(Buffer(client, project / "notes.txt"))
+    await run_edit(client, project)
+    hunks = shown[0].hunks if hasattr(shown[0], "hunks") else shown[0]["hunks"]
+    assert len(hunks) == 3
+    assert_kept_1_and_3(llm_server, None, text=holder[0].text)
+
+
+async def test_an_edited_hunk_that_no_longer_applies_changes_nothing(
+    start_client: StartClient, project: Path, llm_server: ScriptedLLM
+) -> None:
+    script_three_hunks(llm_server, project)
+
+    def review(params: Any) -> Any:  # Any: JSON
+        return {
+            "decisions": [
+                {"hunk": 1, "action": "accept"},
+                {"hunk": 2, "action": "edit", "patch": " line 17\n-line 99\n+line x\n"},
+                {"hunk": 3, "action": "accept"},
+            ]
+        }
+
+    client = await start_client("neovim", on_review=review)
+    await run_edit(client, project)
+    assert not client.applied_edits  # type: ignore[attr-defined]
+    assert any("no longer applies" in m.message for m in client.messages)
+    assert "no longer applies" in llm_server.calls[-1].tool_results[-1]
+    assert (project / "notes.txt").read_text() == OLD
