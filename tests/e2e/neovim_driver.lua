@@ -1,7 +1,9 @@
 -- Drives editor-configs/neovim inside a headless Neovim for tests/e2e/test_neovim.py.
 -- Loaded with --cmd, before the config, so these hooks exist when the server attaches:
 --   * vim.ui.select answers "Apply" (Neovim routes window/showMessageRequest through it) and
---     records what was asked;
+--     records what was asked; the plugin's per-hunk review gets the answers in $LM_E2E_HUNKS
+--     (comma-separated, in order) and vim.ui.input (the reason for a rejection) $LM_E2E_REASON;
+--     an "Edit" gets the hunk buffer's lines replaced by $LM_E2E_EDIT, then :w;
 --   * window/showMessage is recorded; the message containing $LM_E2E_DONE ends the run;
 --   * once the luminamind client attaches, optionally edit the buffer without saving
 --     ($LM_E2E_UNSAVED, a line put on top), then run :LuminaEdit $LM_E2E_PROMPT.
@@ -33,7 +35,25 @@ vim.defer_fn(function()
   finish("timed out waiting for: " .. vim.env.LM_E2E_DONE)
 end, tonumber(vim.env.LM_E2E_TIMEOUT_MS or "45000"))
 
+local hunk_answers = vim.split(vim.env.LM_E2E_HUNKS or "", ",", { trimempty = true })
+result.hunks_asked = {}
+
+vim.ui.input = function(opts, on_confirm)
+  table.insert(result.asked, { prompt = opts.prompt, items = {} })
+  on_confirm(vim.env.LM_E2E_REASON)
+end
+
 vim.ui.select = function(items, opts, on_choice)
+  if opts.kind == "luminamind_hunk" then
+    table.insert(result.hunks_asked, { prompt = opts.prompt, items = items })
+    local answer = table.remove(hunk_answers, 1)
+    for _, item in ipairs(items) do
+      if item == answer then
+        return on_choice(item)
+      end
+    end
+    return on_choice(nil)
+  end
   local titles = {}
   for _, item in ipairs(items) do
     table.insert(titles, item.title)
@@ -46,6 +66,18 @@ vim.ui.select = function(items, opts, on_choice)
   end
   on_choice(nil)
 end
+
+vim.api.nvim_create_autocmd("BufWinEnter", {
+  pattern = "luminamind://hunk/*",
+  callback = function(ev)
+    vim.schedule(function()
+      vim.api.nvim_buf_set_lines(ev.buf, 0, -1, false, vim.split(vim.env.LM_E2E_EDIT or "", "\n"))
+      vim.api.nvim_buf_call(ev.buf, function()
+        vim.cmd("write")
+      end)
+    end)
+  end,
+})
 
 local show_message = vim.lsp.handlers["window/showMessage"]
 vim.lsp.handlers["window/showMessage"] = function(err, params, ctx)

@@ -22,6 +22,16 @@ from typing import Any
 import pytest
 
 from tests.support.llm_server import ScriptedLLM, Turn
+from tests.support.review_scenario import (
+    FINAL_ANSWER,
+    KEPT,
+    REASON,
+    assert_kept_1_and_3,
+    script_three_hunks,
+)
+from tests.support.review_scenario import (
+    OLD as NOTES,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / "editor-configs" / "neovim" / "init.lua"
@@ -55,9 +65,17 @@ def project(workspace_dir: Path) -> Path:
 
 
 def run_neovim(
-    llm: ScriptedLLM, project: Path, tmp_path: Path, *, prompt: str, done: str, unsaved: str = ""
+    llm: ScriptedLLM,
+    project: Path,
+    tmp_path: Path,
+    *,
+    prompt: str,
+    done: str,
+    unsaved: str = "",
+    file: str = "calc.py",
+    extra_env: dict[str, str] | None = None,
 ) -> dict[str, Any]:  # Any: the driver's JSON report
-    """Open ``calc.py`` in headless Neovim, run ``:LuminaEdit prompt``; the driver's report."""
+    """Open ``file`` in headless Neovim, run ``:LuminaEdit prompt``; the driver's report."""
     assert NVIM is not None
     report = tmp_path / "nvim-result.json"
     xdg = tmp_path / "xdg"  # no user config, plugins, shada or swap files leak in
@@ -72,15 +90,16 @@ def run_neovim(
         "XDG_STATE_HOME": str(xdg / "state"),
         "XDG_CACHE_HOME": str(xdg / "cache"),
         "LM_E2E_RESULT": str(report),
-        "LM_E2E_FILE": str(project / "calc.py"),
+        "LM_E2E_FILE": str(project / file),
         "LM_E2E_PROMPT": prompt,
         "LM_E2E_DONE": done,
         "LM_E2E_TIMEOUT_MS": str((TIMEOUT - 10) * 1000),
     }
     if unsaved:
         env["LM_E2E_UNSAVED"] = unsaved
+    env.update(extra_env or {})
     argv = [str(NVIM), "--headless", "-i", "NONE", "-n", "--cmd", f"luafile {DRIVER}"]
-    argv += ["-u", str(CONFIG), "calc.py"]
+    argv += ["-u", str(CONFIG), file]
     # Own session, so a hung run is killed together with the language server it started.
     proc = subprocess.Popen(
         argv,
@@ -151,3 +170,55 @@ def test_edit_command_lands_in_the_buffer(
     assert "return a - b" in llm_server.calls[0].last_user_text
     assert unsaved in llm_server.calls[0].last_user_text
     assert "LuminaMind: Fixed the sign." in result["messages"]
+
+
+def test_hunk_review_keeps_hunks_1_and_3_in_the_buffer(
+    llm_server: ScriptedLLM, project: Path, tmp_path: Path
+) -> None:
+    script_three_hunks(llm_server, project)
+    result = run_neovim(
+        llm_server,
+        project,
+        tmp_path,
+        prompt="Spell out the numbers",
+        done=FINAL_ANSWER,
+        file="notes.txt",
+        extra_env={"LM_E2E_HUNKS": "Accept,Reject,Accept", "LM_E2E_REASON": REASON},
+    )
+    asked = result["hunks_asked"]
+    assert [a["prompt"].split(" @@")[0] for a in asked] == [
+        f"LuminaMind: hunk {i}/3 in notes.txt" for i in (1, 2, 3)
+    ]
+    assert asked[0]["items"] == [
+        "Accept",
+        "Reject",
+        "Edit",
+        "Accept all remaining",
+        "Reject all remaining",
+    ]
+    assert result["lines"] == KEPT.splitlines()
+    assert result["modified"] is True
+    assert (project / "notes.txt").read_text() == NOTES, "applied to the buffer, not the disk"
+    assert_kept_1_and_3(llm_server, None, text=KEPT)
+
+
+def test_an_edited_hunk_lands_as_written(
+    llm_server: ScriptedLLM, project: Path, tmp_path: Path
+) -> None:
+    script_three_hunks(llm_server, project)
+    edited = "line 17\nline 18\nline 19\nline 20 (edited)\nline 21\nline 22\nline 23"
+    result = run_neovim(
+        llm_server,
+        project,
+        tmp_path,
+        prompt="Spell out the numbers",
+        done=FINAL_ANSWER,
+        file="notes.txt",
+        extra_env={"LM_E2E_HUNKS": "Reject,Edit,Accept", "LM_E2E_EDIT": edited},
+    )
+    expected = NOTES.replace("line 20\n", "line 20 (edited)\n").replace(
+        "line 38\n", "line thirty-eight\n"
+    )
+    assert result["lines"] == expected.splitlines()
+    report = json.loads(llm_server.calls[-1].tool_results[-1])
+    assert (report["applied"], report["edited"], report["rejected"]) == ([3], [2], [1])

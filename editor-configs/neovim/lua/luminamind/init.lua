@@ -1,7 +1,9 @@
 -- LuminaMind for Neovim (0.10+): starts `luminamind lsp` for every buffer and adds user commands
 -- that send `workspace/executeCommand` requests. Proposed edits arrive as `workspace/applyEdit`;
 -- Neovim has no refactor preview, so the server first asks with `window/showMessageRequest`
--- (Apply / Reject / Show diff), which Neovim shows as a choice list (vim.ui.select).
+-- (Apply / Reject / Show diff), which Neovim shows as a choice list (vim.ui.select). A change of
+-- several hunks is reviewed hunk by hunk on 0.11+ (lua/luminamind/review.lua: accept / reject /
+-- edit each, or all the remaining ones); the server applies the kept hunks to the buffers.
 -- tests/e2e/test_neovim.py runs this file in headless Neovim 0.11 against the real server.
 local M = {}
 
@@ -83,10 +85,16 @@ function M.setup(opts)
       if vim.bo[ev.buf].buftype ~= "" then
         return
       end
+      local capabilities = vim.lsp.protocol.make_client_capabilities()
+      if vim.fn.has("nvim-0.11") == 1 then -- server requests run in a coroutine that can wait
+        capabilities.experimental = { luminamind = { hunkReview = true } }
+      end
       vim.lsp.start({
         name = "luminamind",
         cmd = M.config.cmd,
         root_dir = vim.fs.root(ev.buf, M.config.root_markers) or vim.fn.getcwd(),
+        capabilities = capabilities,
+        handlers = { ["luminamind/reviewHunks"] = require("luminamind.review").handler },
       }, { bufnr = ev.buf })
     end,
   })
