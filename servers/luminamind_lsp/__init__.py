@@ -6,9 +6,14 @@ from collections.abc import Sequence
 
 from luminamind.config import Settings
 from luminamind.config_problems import SettingProblem
-from luminamind_lsp.commands import COMMANDS, register_commands
+from luminamind_lsp.commands import COMMANDS as AGENT_COMMANDS
+from luminamind_lsp.commands import register_commands
 from luminamind_lsp.features import register_features
 from luminamind_lsp.server import LuminaLanguageServer
+from luminamind_lsp.thread_commands import THREAD_COMMANDS, register_thread_commands
+
+# Every command the server registers (and advertises in ``executeCommandProvider``).
+COMMANDS = AGENT_COMMANDS + THREAD_COMMANDS
 
 __all__ = ["COMMANDS", "LuminaLanguageServer", "build_server", "serve_stdio"]
 
@@ -20,6 +25,7 @@ def build_server(
     server = LuminaLanguageServer(settings=settings, problems=problems)
     register_features(server)
     register_commands(server)
+    register_thread_commands(server)
     return server
 
 

@@ -27,7 +27,7 @@ from luminamind_lsp.prompts import EditorContext, ask_prompt, edit_prompt, expla
 from luminamind_lsp.runner import run_agent
 from luminamind_lsp.server import LuminaLanguageServer, _uri_to_path
 
-__all__ = ["COMMANDS", "CommandArgs", "register_commands"]
+__all__ = ["COMMANDS", "CommandArgs", "counted_command", "parse_args", "register_commands"]
 
 COMMANDS = (
     "luminamind.ask",
@@ -177,6 +177,11 @@ def _counted(name: str, fn: _Command) -> _Command:
             metrics.request_duration_seconds.labels("lsp").observe(time.perf_counter() - started)
 
     return counted
+
+
+# For the other command modules (thread_commands): one parser and one metrics wrapper.
+parse_args = _parse
+counted_command = _counted
 
 
 def register_commands(server: LuminaLanguageServer) -> None:

@@ -1,4 +1,11 @@
-"""Work-done progress for an agent run: one ``$/progress`` report per agent event."""
+"""A run's progress for the editor: ``$/progress`` reports, or LuminaMind's own notifications.
+
+A client that declares ``experimental.luminamind.events: true`` in its capabilities (the VS Code
+extension) renders runs itself (side bar, status bar, a cancellable notification): it gets every
+agent event as a ``luminamind/event`` notification and ``luminamind/runEnded`` at the end, and no
+work-done progress (which VS Code would show as a second, raw-titled indicator). Other clients get
+one ``$/progress`` report per event. The notifications are documented in docs/lsp.md.
+"""
 
 from __future__ import annotations
 
@@ -22,7 +29,25 @@ from luminamind.agent.events import (
     ToolStarted,
 )
 
-__all__ = ["RunProgress", "describe_event"]
+__all__ = [
+    "EVENT_METHOD",
+    "RUN_ENDED_METHOD",
+    "RunProgress",
+    "client_wants_events",
+    "describe_event",
+]
+
+EVENT_METHOD = "luminamind/event"
+RUN_ENDED_METHOD = "luminamind/runEnded"
+
+
+def client_wants_events(server: LanguageServer) -> bool:
+    """Whether the client declared ``experimental.luminamind.events`` (it renders runs itself)."""
+    experimental = server.client_capabilities.experimental
+    if not isinstance(experimental, dict):
+        return False
+    own = experimental.get("luminamind")
+    return isinstance(own, dict) and own.get("events") is True
 
 
 def describe_event(event: AgentEvent) -> str | None:
@@ -61,6 +86,8 @@ class RunProgress:
         self._title = title
         self._token: str | None = None
         self._writing = False
+        self._events = client_wants_events(server)
+        self._thread_id: str | None = None
 
     def _supported(self) -> bool:
         window = self._server.client_capabilities.window
@@ -68,7 +95,7 @@ class RunProgress:
 
     async def begin(self, task: asyncio.Task[object] | None) -> None:
         """Create the token and show the progress (cancellable, when the client supports it)."""
-        if not self._supported():
+        if self._events or not self._supported():
             return
         token = f"luminamind/{uuid.uuid4()}"
         try:
@@ -92,6 +119,12 @@ class RunProgress:
 
     def report(self, event: AgentEvent) -> None:
         """Report one event (streamed text is reported once, not per token)."""
+        if self._events:
+            self._thread_id = event.thread_id
+            self._server.protocol.notify(
+                EVENT_METHOD, {"threadId": event.thread_id, "event": event.model_dump(mode="json")}
+            )
+            return
         if self._token is None:
             return
         message = describe_event(event)
@@ -105,6 +138,12 @@ class RunProgress:
 
     def end(self, message: str) -> None:
         """Close the progress with a final message."""
+        if self._events and self._thread_id is not None:
+            self._server.protocol.notify(
+                RUN_ENDED_METHOD,
+                {"threadId": self._thread_id, "title": self._title, "outcome": message},
+            )
+            self._thread_id = None  # end() may be called twice on the way out
         if self._token is not None:
             self._server.work_done_progress.end(
                 self._token, lsp.WorkDoneProgressEnd(message=message)

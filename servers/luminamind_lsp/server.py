@@ -43,7 +43,12 @@ class _Protocol(LanguageServerProtocol):
     """
 
     def _handle_cancel_notification(self, msg_id: Any) -> None:  # Any: JSON-RPC id
-        super()._handle_cancel_notification(msg_id)
+        # A cancel that crosses the reply is normal (VS Code cancels its code-action requests
+        # when an applied edit changes the document): LSP says to ignore it, pygls warns.
+        if msg_id in self._request_futures:
+            super()._handle_cancel_notification(msg_id)
+        else:
+            _log.debug("lsp_cancel_after_reply", msg_id=msg_id)
         server = self._server
         if isinstance(server, LuminaLanguageServer):
             server.cancel_request(msg_id)
