@@ -21,6 +21,7 @@ from rich.prompt import Prompt
 
 from luminamind.agent.events import ActionRequest, AgentEvent, ApprovalRequested, Decision
 from luminamind.cli.agent_render import EventPrinter, approval_panel
+from luminamind.cli.hunk_prompt import ask_hunks
 from luminamind.config import Settings
 
 __all__ = ["run_chat"]
@@ -30,6 +31,10 @@ _HELP = "Type a message. /exit leaves, /threads lists threads, /new starts a new
 
 def _ask(console: Console, request: ActionRequest, index: int, total: int) -> tuple[Decision, bool]:
     """One approval prompt: (decision, approve all from now on)."""
+    if len(request.hunks) > 1 and request.proposal:
+        # A change of several hunks is reviewed hunk by hunk, as `git add -p`.
+        console.print(f"[bold]approval {index}/{total}[/bold]")
+        return ask_hunks(console, request), False
     console.print(approval_panel(request, index, total))
     while True:
         choice = Prompt.ask(

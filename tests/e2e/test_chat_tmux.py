@@ -10,11 +10,20 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 from tests.support.llm_server import ScriptedLLM, Turn
+from tests.support.review_scenario import (
+    FINAL_ANSWER,
+    OLD,
+    REASON,
+    assert_kept_1_and_3,
+    review_result,
+    script_three_hunks,
+)
 
 BIN = Path(sys.executable).parent / "luminamind"
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
@@ -48,7 +57,19 @@ class Tmux:
 
 @pytest.fixture
 def chat_session(llm_server: ScriptedLLM, workspace_dir: Path, tmp_path: Path) -> Iterator[Tmux]:
-    env = {**llm_server.env(), "LUMINAMIND_DATA_DIR": str(tmp_path / "data")}
+    with chat_in_tmux(llm_server, workspace_dir, tmp_path) as tmux:
+        yield tmux
+
+
+@contextmanager
+def chat_in_tmux(
+    llm_server: ScriptedLLM,
+    workspace_dir: Path,
+    tmp_path: Path,
+    extra_env: dict[str, str] | None = None,
+) -> Iterator[Tmux]:
+    """`luminamind chat --thread c1` in a detached tmux session (killed on exit)."""
+    env = {**llm_server.env(), "LUMINAMIND_DATA_DIR": str(tmp_path / "data"), **(extra_env or {})}
     env["LUMINAMIND_CACHE__BACKEND"] = "memory"
     env["LUMINAMIND_CONFIG_FILE"] = os.environ["LUMINAMIND_CONFIG_FILE"]
     script = tmp_path / "chat.sh"
@@ -97,3 +118,63 @@ def test_chat_streams_and_approves_a_diff(
     tmux.send("/exit", "Enter")
     tmux.wait_for("CHAT-EXITED 0")
     llm_server.assert_done()
+
+
+def test_chat_reviews_hunk_by_hunk_like_git_add_p(
+    chat_session: Tmux, llm_server: ScriptedLLM, workspace_dir: Path
+) -> None:
+    script_three_hunks(llm_server, workspace_dir)
+    tmux = chat_session
+    tmux.wait_for("thread c1")
+    tmux.send("spell out the numbers", "Enter")
+    screen = tmux.wait_for("(1/3) Apply this hunk to notes.txt [y,n,e,a,d,?]")
+    assert "write_file proposes 3 hunks in notes.txt" in screen
+    assert "+line two" in screen
+    tmux.send("y", "Enter")
+    screen = tmux.wait_for("(2/3) Apply this hunk")
+    assert "+line twenty" in screen
+    tmux.send("n", "Enter")
+    tmux.wait_for("why?")
+    tmux.send(REASON, "Enter")
+    tmux.wait_for("(3/3) Apply this hunk")
+    tmux.send("y", "Enter")
+    tmux.wait_for(FINAL_ANSWER)
+    assert_kept_1_and_3(llm_server, workspace_dir)
+    tmux.send("/exit", "Enter")
+    tmux.wait_for("CHAT-EXITED 0")
+
+
+def test_chat_edits_a_hunk_in_the_editor_and_refuses_one_that_no_longer_applies(
+    llm_server: ScriptedLLM, workspace_dir: Path, tmp_path: Path
+) -> None:
+    # First edit breaks a context line (refused, asked again); the second changes a + line.
+    editor = tmp_path / "editor.sh"
+    editor.write_text(
+        "#!/bin/sh\n"
+        f"if [ ! -e {tmp_path}/edited-once ]; then touch {tmp_path}/edited-once;"
+        " sed -i 's/^ line 17$/ line seventeen/' \"$1\"; exit 0; fi\n"
+        "sed -i 's/^+line twenty$/+line 20 (edited)/' \"$1\"\n"
+    )
+    editor.chmod(0o755)
+    script_three_hunks(llm_server, workspace_dir)
+    with chat_in_tmux(llm_server, workspace_dir, tmp_path, {"EDITOR": str(editor)}) as tmux:
+        tmux.wait_for("thread c1")
+        tmux.send("spell out the numbers", "Enter")
+        tmux.wait_for("(1/3) Apply this hunk")
+        tmux.send("n", "Enter")
+        tmux.wait_for("why?")
+        tmux.send("Enter")
+        tmux.wait_for("(2/3) Apply this hunk")
+        tmux.send("e", "Enter")
+        screen = tmux.wait_for("no longer applies")
+        assert "the edited hunk 2 (notes.txt @@ -17,7 +17,7 @@)" in screen
+        tmux.wait_for("(2/3) Apply this hunk", count=2)
+        tmux.send("e", "Enter")
+        tmux.wait_for("(3/3) Apply this hunk")
+        tmux.send("a", "Enter")
+        tmux.wait_for(FINAL_ANSWER)
+    assert (workspace_dir / "notes.txt").read_text() == OLD.replace(
+        "line 20\n", "line 20 (edited)\n"
+    ).replace("line 38\n", "line thirty-eight\n")
+    report = review_result(llm_server.calls[-1])
+    assert (report["applied"], report["edited"], report["rejected"]) == ([3], [2], [1])
