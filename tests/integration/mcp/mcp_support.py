@@ -102,7 +102,8 @@ def start_http_server(
             cwd=workspace,
         )
     server = HttpServer(process=process, port=port, workspace=workspace, log=log)
-    deadline = time.monotonic() + 30
+    # Generous: a busy CI runner starting several replicas at once is slow, a healthy one is not.
+    deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"server exited with {process.returncode}:\n{server.stderr()}")
