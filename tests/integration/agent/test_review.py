@@ -253,3 +253,80 @@ async def test_apply_patch_partial_review_over_two_files(
     assert (workspace_dir / "b.txt").read_text() == "BETA\n"
     report = review_result(llm_server.calls[-1])
     assert (report["applied"], report["rejected"]) == ([2], [1])
+
+
+FAR = "".join(f"row {i}\n" for i in range(1, 31))
+
+
+@pytest.mark.parametrize(
+    ("call", "kept"),
+    [
+        pytest.param(
+            (
+                "multi_replace_in_file",
+                {
+                    "path": "rows.txt",
+                    "replacements": [
+                        {"old": "row 2\n", "new": "row two\n"},
+                        {"old": "row 28\n", "new": "row twenty-eight\n"},
+                    ],
+                },
+            ),
+            FAR.replace("row 28\n", "row twenty-eight\n"),
+            id="multi_replace_in_file",
+        ),
+        pytest.param(
+            ("copy_file", {"source": "other.txt", "destination": "rows.txt", "overwrite": True}),
+            FAR.replace("row 28\n", "row twenty-eight\n"),
+            id="copy_file-overwrite",
+        ),
+    ],
+)
+async def test_every_file_tool_can_be_reviewed_in_part(
+    llm_settings: Settings,
+    llm_server: ScriptedLLM,
+    workspace_dir: Path,
+    call: tuple[str, dict[str, object]],
+    kept: str,
+) -> None:
+    (workspace_dir / "rows.txt").write_text(FAR)
+    (workspace_dir / "other.txt").write_text(
+        FAR.replace("row 2\n", "row two\n").replace("row 28\n", "row twenty-eight\n")
+    )
+    llm_server.script([Turn.tool_calls(call), Turn.text(FINAL_ANSWER)])
+    async with AgentService.open(llm_settings, surface="cli") as service:
+        thread, request = await propose(service)
+        assert len(request.hunks) == 2
+        decision = Decision(
+            type="review",
+            proposal=request.proposal,
+            hunks=[
+                HunkDecision(hunk=1, action="reject", reason="keep row 2"),
+                HunkDecision(hunk=2, action="accept"),
+            ],
+        )
+        events = await collect(service.resume(thread, [decision]))
+    assert isinstance(events[-1], FinalAnswer)
+    assert (workspace_dir / "rows.txt").read_text() == kept
+    report = review_result(llm_server.calls[-1])
+    assert (report["applied"], report["rejected"]) == ([2], [1])
+
+
+@pytest.mark.parametrize("action", ["accept", "reject"])
+async def test_delete_file_is_one_hunk(
+    llm_settings: Settings, llm_server: ScriptedLLM, workspace_dir: Path, action: str
+) -> None:
+    (workspace_dir / "old.txt").write_text("bye\n")
+    llm_server.script([Turn.tool_calls(("delete_file", {"path": "old.txt"})), Turn.text("Ok.")])
+    async with AgentService.open(llm_settings, surface="cli") as service:
+        thread, request = await propose(service)
+        (hunk,) = request.hunks
+        assert (hunk.kind, hunk.editable) == ("delete", False)
+        decision = Decision(
+            type="review",
+            proposal=request.proposal,
+            hunks=[HunkDecision(hunk=1, action=action)],  # type: ignore[arg-type]
+        )
+        events = await collect(service.resume(thread, [decision]))
+    assert isinstance(events[-1], FinalAnswer)
+    assert (workspace_dir / "old.txt").exists() is (action == "reject")
