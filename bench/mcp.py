@@ -14,14 +14,19 @@ between the servers, so a machine that is busy with something else slows them al
 Then the HTTP transport alone: 20 concurrent clients calling ``read_file`` for a fixed time;
 requests/s and p95 latency. The reference server is installed with npm into
 ``bench/.work/node_modules`` (gitignored). Run: ``python -m bench mcp`` or ``python bench/mcp.py``.
+
+``python bench/mcp.py --quick`` (about a minute): the same stdio comparisons with fewer samples,
+no HTTP load and no breakdown, docs/benchmarks.md left alone; its last line states the ratios.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import json
 import os
+import resource
 import shutil
 import socket
 import statistics
@@ -173,12 +178,28 @@ async def session(params: StdioServerParameters) -> AsyncIterator[ClientSession]
             yield s
 
 
-async def cold_start(params: StdioServerParameters) -> float:
-    """Seconds from spawning the server to its first tools/list answer."""
+def children_cpu() -> float:
+    """CPU seconds (user + system) of this process's finished children so far."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+async def cold_start(params: StdioServerParameters) -> tuple[float, float]:
+    """(seconds from spawning the server to its first tools/list answer, its CPU seconds).
+
+    The CPU figure is the whole server process's, start to exit (it exits right after the
+    answer); unlike the wall time, it does not grow when other programs load the machine.
+    """
+    cpu = children_cpu()
     started = time.perf_counter()
     async with session(params) as s:
         await s.list_tools()
-        return time.perf_counter() - started
+        wall = time.perf_counter() - started
+    for _ in range(100):  # the SDK reaps the server on exit; wait until its usage is counted
+        if children_cpu() > cpu:
+            break
+        await asyncio.sleep(0.01)
+    return wall, children_cpu() - cpu
 
 
 async def timed_calls(s: ClientSession, tool: str, args: dict[str, Any], n: int) -> list[float]:
@@ -196,14 +217,18 @@ async def check(call: Awaitable[Any]) -> None:
         raise RuntimeError(f"benchmark call failed: {result.content}")
 
 
-async def measure(contenders: list[Contender]) -> None:
-    """Median cold start, read and search of each server, taken in turns."""
-    starts: dict[str, list[float]] = {c.name: [] for c in contenders}
-    for _ in range(COLD_STARTS):
+async def measure(contenders: list[Contender], *, scale: float = 1.0) -> None:
+    """Median cold start, read and search of each server, taken in turns.
+
+    ``scale`` < 1 takes that share of the samples (``--quick``).
+    """
+    starts: dict[str, list[tuple[float, float]]] = {c.name: [] for c in contenders}
+    for _ in range(max(3, round(COLD_STARTS * scale))):
         for c in contenders:
             starts[c.name].append(await cold_start(c.params))
     for c in contenders:
-        c.results["cold_start"] = statistics.median(starts[c.name])
+        c.results["cold_start"] = statistics.median(wall for wall, _ in starts[c.name])
+        c.results["cold_start_cpu"] = statistics.median(cpu for _, cpu in starts[c.name])
     async with contextlib.AsyncExitStack() as stack:
         sessions = [await stack.enter_async_context(session(c.params)) for c in contenders]
         for key, calls in (
@@ -219,7 +244,7 @@ async def measure(contenders: list[Contender]) -> None:
             for _c, s, (tool, args) in jobs:
                 await timed_calls(s, tool, args, 5)  # warm-up: imports, caches, JIT
             samples: dict[str, list[float]] = {c.name: [] for c, _s, _call in jobs}
-            for _ in range(calls // BLOCK):
+            for _ in range(max(2, round(calls * scale) // BLOCK)):
                 for c, s, (tool, args) in jobs:
                     samples[c.name] += await timed_calls(s, tool, args, BLOCK)
             for c, _s, _call in jobs:
@@ -356,6 +381,33 @@ def ms(seconds: float) -> str:
     return f"{seconds * 1000:.2f} ms"
 
 
+def quick_line(ours: Contender, theirs: Contender, floor: Contender) -> str:
+    """The one line `--quick` ends with: every ratio against the reference."""
+    r, c = ours.results, theirs.results
+    f = floor.results
+    return (
+        f"mcp: LuminaMind / reference: cold start {r['cold_start'] / c['cold_start']:.2f}x"
+        f" (CPU {r['cold_start_cpu'] / c['cold_start_cpu']:.2f}x; SDK floor "
+        f"{f['cold_start'] / c['cold_start']:.2f}x, "
+        f"CPU {f['cold_start_cpu'] / c['cold_start_cpu']:.2f}x;"
+        " goal <= 2.0x), "
+        f"10 KB read {r['read'] / c['read']:.2f}x (floor {f['read'] / c['read']:.2f}x, "
+        f"structured {f['read_structured'] / c['read']:.2f}x, goal <= 1.0x), "
+        f"name-glob search {r['search'] / c['search']:.2f}x"
+    )
+
+
+async def quick() -> None:
+    """The stdio comparisons with fewer samples; prints the ratios, writes no docs."""
+    build_corpus()
+    HOME.mkdir(parents=True, exist_ok=True)
+    ours, theirs, floor = everyone = contenders()
+    await measure(everyone, scale=0.5)
+    for c in everyone:
+        print(f"{c.name}: " + ", ".join(f"{k} {ms(v)}" for k, v in c.results.items()))
+    print(quick_line(ours, theirs, floor))
+
+
 async def main() -> None:
     build_corpus()
     HOME.mkdir(parents=True, exist_ok=True)
@@ -427,7 +479,10 @@ async def main() -> None:
     markdown = "\n".join(lines)
     print(markdown)
     write_section("mcp", markdown)
+    print(quick_line(ours, theirs, floor))
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="fewer samples, no docs update")
+    asyncio.run(quick() if parser.parse_args().quick else main())

@@ -36,3 +36,38 @@ print(json.dumps({{"tools": tools, "loaded": sorted(m for m in {_LAZY!r} if m in
     report = json.loads(out.stdout)
     assert {"read_file", "fetch_as_markdown", "os_info", "run_task"} <= set(report["tools"])
     assert report["loaded"] == []
+
+
+# The SDK's package __init__ files re-export its client and its high-level server; a server
+# loads neither (luminamind_mcp._sdk). Module names, not timings: see bench/mcp.py for those.
+_SDK_UNUSED = ("mcp.client", "mcp.server.mcpserver", "httpx2")
+
+
+def test_the_server_skips_the_sdk_client_and_mcpserver_yet_they_still_import() -> None:
+    code = f"""
+import json, sys
+import luminamind_mcp.server
+skipped = sorted(m for m in {_SDK_UNUSED!r} if m not in sys.modules)
+import mcp, mcp.server
+from mcp import ClientSession, types
+from mcp.server import MCPServer, Server
+from mcp.client.stdio import stdio_client
+print(json.dumps({{
+    "skipped": skipped,
+    "names": [ClientSession.__name__, MCPServer.__name__, Server.__name__, mcp.Client.__name__,
+              types.Tool.__name__, mcp.server.InitializationOptions.__name__],
+    "same_server": Server is luminamind_mcp.server.Server,
+}}))
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    report = json.loads(out.stdout)
+    assert report["skipped"] == sorted(_SDK_UNUSED)
+    assert report["names"] == [
+        "ClientSession",
+        "MCPServer",
+        "Server",
+        "Client",
+        "Tool",
+        "InitializationOptions",
+    ]
+    assert report["same_server"] is True
