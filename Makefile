@@ -11,7 +11,7 @@ UV := $(BIN)/uv
 # The newest releases the pyproject ranges allow, in a venv of their own (make test-latest).
 LATEST_VENV := .venv-latest
 
-.PHONY: run test check lint fmt type unit vscode inspector bench mcp lsp lock test-latest clean
+.PHONY: run test check lint fmt type unit vscode inspector conformance bench mcp lsp lock test-latest clean
 
 # uv installs from the lock in seconds and checks every hash; pip only bootstraps uv itself.
 $(STAMP): pyproject.toml $(LOCK)
@@ -24,7 +24,7 @@ $(STAMP): pyproject.toml $(LOCK)
 run: $(STAMP)
 	LUMINAMIND_BANNER=1 $(BIN)/luminamind mcp --http
 
-test: $(STAMP) lint type vscode inspector unit
+test: $(STAMP) lint type vscode inspector conformance unit
 
 # The developer's inner loop: no npm, no slow tests.
 check: $(STAMP) lint type
@@ -47,6 +47,10 @@ vscode:
 
 inspector:
 	cd tests/mcp_inspector && npm ci --no-audit --no-fund
+
+# The official MCP conformance suite and the Node 22 it needs (an npm package: no other download).
+conformance:
+	cd tests/mcp_conformance && npm ci --no-audit --no-fund
 
 # Move the lock on purpose: newest versions the pyproject ranges allow, for every supported
 # Python and platform, with hashes. Run `make test` (and commit the lock) after.

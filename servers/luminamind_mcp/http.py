@@ -21,7 +21,7 @@ from typing import Any
 import anyio
 import structlog
 import uvicorn
-from mcp.server.streamable_http_manager import StreamableHTTPASGIApp, StreamableHTTPSessionManager
+from mcp.server.streamable_http_manager import StreamableHTTPASGIApp
 from mcp.server.transport_security import TransportSecuritySettings
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from starlette.applications import Starlette
@@ -34,7 +34,9 @@ from luminamind.config_problems import SettingProblem
 from luminamind.errors import ConfigError
 from luminamind.startup import paused_gc
 from luminamind_mcp.agent_tools import warm_up
+from luminamind_mcp.event_store import EventLog, MemoryEventLog, RedisEventLog
 from luminamind_mcp.guards import Admission, HostOriginPolicy, RateLimiter, is_loopback
+from luminamind_mcp.resume import ResumableSessionManager, ResumeGate
 from luminamind_mcp.server import McpApp, build_app
 
 __all__ = ["MCP_PATH", "create_http_app", "serve_http"]
@@ -64,13 +66,18 @@ def check_bind(settings: Settings) -> None:
 def create_http_app(app: McpApp) -> Starlette:
     """The ASGI application serving ``app`` (the MCP endpoint, health and metrics)."""
     server = app.settings.server
-    manager = StreamableHTTPSessionManager(
-        app=app.server,
+    events = event_log(app.settings)
+    manager = ResumableSessionManager(
+        app.server,
+        events=events,
         stateless=server.stateless,
         max_request_body_size=server.max_request_bytes,
         # Host and Origin are checked by `Admission` (403 for both); the SDK still checks
         # Content-Type.
         security_settings=TransportSecuritySettings(enable_dns_rebinding_protection=False),
+    )
+    endpoint = ResumeGate(
+        StreamableHTTPASGIApp(manager), manager, shared=isinstance(events, RedisEventLog)
     )
     token = server.token.get_secret_value() if server.token is not None else None
 
@@ -98,10 +105,11 @@ def create_http_app(app: McpApp) -> Starlette:
                 tg.start_soon(_warm_agent)
             yield
             tg.cancel_scope.cancel()
+        await events.aclose()
 
     starlette = Starlette(
         routes=[
-            Route(MCP_PATH, endpoint=StreamableHTTPASGIApp(manager)),
+            Route(MCP_PATH, endpoint=endpoint),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
             Route("/metrics", metrics, methods=["GET"]),
@@ -116,6 +124,18 @@ def create_http_app(app: McpApp) -> Starlette:
         limiter=RateLimiter(server.rate_limit_per_minute),
     )
     return starlette
+
+
+def event_log(settings: Settings) -> EventLog:
+    """Where SSE events are kept for reconnecting clients: Redis when configured (shared by
+    every replica), else this process's memory."""
+    if settings.redis_url is None:
+        return MemoryEventLog()
+    # Imported here: only Redis deployments pay for redis-py.
+    from luminamind.state._redis_conn import RedisOptions, connect_async
+
+    client = connect_async(RedisOptions.from_settings(settings))
+    return RedisEventLog(client, prefix=settings.redis_key_prefix)
 
 
 async def _warm_agent() -> None:

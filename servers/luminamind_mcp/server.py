@@ -29,12 +29,15 @@ from luminamind.config_problems import SettingProblem, blocking_problems, proble
 from luminamind.observability.metrics import get_metrics
 from luminamind.observability.tracing import tracing_enabled
 from luminamind.runtime import ToolRuntime, build_tool_runtime
+from luminamind.security.workspace import Workspace
 from luminamind.startup import paused_gc
 from luminamind.tools.context import ToolContext
 from luminamind_mcp import prompts
 from luminamind_mcp.agent_tools import AgentTools
 from luminamind_mcp.approval import Asker
-from luminamind_mcp.resources import ThreadResources
+from luminamind_mcp.client_log import ClientLog, LogLevels, check_level
+from luminamind_mcp.completion import Completer
+from luminamind_mcp.resources import THREAD_TEMPLATE, ThreadResources
 from luminamind_mcp.roots import RootsPolicy, WorkspaceResolver
 from luminamind_mcp.stdio import answer_unreadable, pipe_stdio
 from luminamind_mcp.tools import RegistryTools, error_result
@@ -88,6 +91,7 @@ class McpApp:
     server: Server[Any] = field(init=False)  # Any: no lifespan state
     readiness: dict[str, ReadinessCheck] = field(default_factory=dict)
     problems: Sequence[SettingProblem] = ()
+    log_levels: LogLevels = field(default_factory=LogLevels)
 
     def __post_init__(self) -> None:
         if self.agent is not None:
@@ -105,6 +109,12 @@ class McpApp:
             on_call_tool=self._call_tool,
             on_list_prompts=self._list_prompts,
             on_get_prompt=self._get_prompt,
+            on_completion=self._complete,
+        )
+        # Registered directly: the constructor's on_set_logging_level warns (logging is
+        # deprecated in the 2026-07-28 protocol) but handshake-era clients use it.
+        self.server.add_request_handler(
+            "logging/setLevel", types.SetLevelRequestParams, self.log_levels.set_level
         )
         if resources is not None:
             for method, params_type, handler in (
@@ -130,6 +140,7 @@ class McpApp:
                 m for m in self.server.middleware if type(m).__name__ != "OpenTelemetryMiddleware"
             ]
         self.server.middleware.append(_count_requests)
+        self.server.middleware.append(check_level)
         self.readiness.setdefault("workspace", self._workspace_ready)
         if self.agent is not None:
             self.readiness.setdefault("checkpointer", self.agent.ready)
@@ -175,9 +186,12 @@ class McpApp:
                 asker=Asker(ctx),
                 progress=progress,
             )
-        return await self.tools.acall(
+        started = time.perf_counter()
+        result = await self.tools.acall(
             params.name, params.arguments, context=context, asker=Asker(ctx)
         )
+        await _log_tool_call(self.client_log(ctx), params.name, result, started)
+        return result
 
     def _config_refusal(self, name: str) -> types.CallToolResult | None:
         """An error result naming the broken settings ``name`` needs, or None to go ahead."""
@@ -225,6 +239,28 @@ class McpApp:
         assert self._resources is not None
         return await self._resources.aread(str(params.uri))
 
+    async def _complete(
+        self, ctx: Ctx, params: types.CompleteRequestParams
+    ) -> types.CompleteResult:
+        async def workspace() -> Workspace:
+            return await self.resolver.aworkspace_for(ctx)
+
+        async def thread_ids() -> list[str]:
+            assert self.agent is not None
+            service = await self.agent.service()
+            return [t.thread_id for t in await service.threads()]
+
+        completer = Completer(
+            workspace=workspace,
+            thread_ids=thread_ids if self.agent is not None else None,
+            thread_template=THREAD_TEMPLATE,
+        )
+        return await completer.complete(params)
+
+    def client_log(self, ctx: Ctx) -> ClientLog:
+        """Log messages for the client behind ``ctx``, at the level its connection chose."""
+        return ClientLog(ctx, self.log_levels)
+
     async def _roots_changed(self, ctx: Ctx, params: types.NotificationParams) -> None:
         del params
         self.resolver.invalidate(ctx)
@@ -267,6 +303,22 @@ async def _count_requests(ctx: Ctx, call_next: CallNext) -> HandlerResult:
     finally:
         metrics.requests_total.labels("mcp", outcome).inc()
         metrics.request_duration_seconds.labels("mcp").observe(time.perf_counter() - started)
+
+
+async def _log_tool_call(
+    log: ClientLog, tool: str, result: types.CallToolResult, started: float
+) -> None:
+    """Tell the client's log how a direct tool call ended: failures at ``warning``, else debug."""
+    duration_ms = round((time.perf_counter() - started) * 1000, 1)
+    if not result.is_error:
+        await log.log("debug", "tool_call_finished", tool=tool, duration_ms=duration_ms)
+        return
+    if log.wants("warning"):
+        first = result.content[0] if result.content else None
+        error = first.text[:500] if isinstance(first, types.TextContent) else ""
+        await log.log(
+            "warning", "tool_call_failed", tool=tool, duration_ms=duration_ms, error=error
+        )
 
 
 def _problems_note(problems: Sequence[SettingProblem]) -> str:

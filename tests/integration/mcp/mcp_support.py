@@ -22,7 +22,13 @@ import httpx
 import httpx2
 import mcp_types as types
 from jsonschema import Draft202012Validator
-from mcp.client.session import ClientRequestContext, ClientSession, ElicitationFnT, ListRootsFnT
+from mcp.client.session import (
+    ClientRequestContext,
+    ClientSession,
+    ElicitationFnT,
+    ListRootsFnT,
+    LoggingFnT,
+)
 from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
 
@@ -133,6 +139,7 @@ async def http_session(
     token: str | None = TOKEN,
     elicitation: ElicitationFnT | None = None,
     roots: ListRootsFnT | None = None,
+    logging: LoggingFnT | None = None,
 ) -> AsyncIterator[ClientSession]:
     """An initialized client session over streamable HTTP."""
     headers = {"Authorization": f"Bearer {token}"} if token else {}
@@ -140,7 +147,11 @@ async def http_session(
         httpx2.AsyncClient(headers=headers, timeout=httpx2.Timeout(60.0)) as client,
         streamable_http_client(url, http_client=client) as (read, write),
         ClientSession(
-            read, write, elicitation_callback=elicitation, list_roots_callback=roots
+            read,
+            write,
+            elicitation_callback=elicitation,
+            list_roots_callback=roots,
+            logging_callback=logging,
         ) as s,
     ):
         await s.initialize()
@@ -154,6 +165,7 @@ async def stdio_session(
     *,
     elicitation: ElicitationFnT | None = None,
     roots: ListRootsFnT | None = None,
+    logging: LoggingFnT | None = None,
     env: Mapping[str, str] | None = None,
     errlog: Any = None,  # Any: a text file for the server's stderr
 ) -> AsyncIterator[ClientSession]:
@@ -169,7 +181,11 @@ async def stdio_session(
         async with (
             stdio_client(params, errlog=log) as (read, write),
             ClientSession(
-                read, write, elicitation_callback=elicitation, list_roots_callback=roots
+                read,
+                write,
+                elicitation_callback=elicitation,
+                list_roots_callback=roots,
+                logging_callback=logging,
             ) as session,
         ):
             await session.initialize()
