@@ -330,3 +330,33 @@ async def test_delete_file_is_one_hunk(
         events = await collect(service.resume(thread, [decision]))
     assert isinstance(events[-1], FinalAnswer)
     assert (workspace_dir / "old.txt").exists() is (action == "reject")
+
+
+async def test_a_subagents_change_is_reviewed_the_same_way(
+    llm_settings: Settings, llm_server: ScriptedLLM, workspace_dir: Path
+) -> None:
+    (workspace_dir / "notes.txt").write_text(OLD)
+    llm_server.script(
+        [
+            Turn.tool_calls(
+                ("task", {"description": "Spell out notes.txt", "subagent_type": "code-executor"})
+            ),
+            Turn.text(FINAL_ANSWER),
+        ]
+    )
+    llm_server.script_for(
+        "code-executor subagent",
+        [
+            Turn.tool_calls(("write_file", {"path": "notes.txt", "content": NEW})),
+            Turn.text("Done what was kept."),
+        ],
+    )
+    async with AgentService.open(llm_settings, surface="cli") as service:
+        thread, request = await propose(service)
+        assert len(request.hunks) == 3
+        events = await collect(service.resume(thread, [keep_1_and_3(request)]))
+    assert isinstance(events[-1], FinalAnswer)
+    assert (workspace_dir / "notes.txt").read_text() == KEPT
+    subagent_requests = [c for c in llm_server.calls if "code-executor subagent" in c.system]
+    report = review_result(subagent_requests[-1])
+    assert (report["applied"], report["rejected"]) == ([1, 3], [2])
