@@ -38,6 +38,7 @@ __all__ = [
     "LimitSettings",
     "ModelSettings",
     "ObservabilitySettings",
+    "RewindSettings",
     "ServerSettings",
     "Settings",
     "ShellSettings",
@@ -244,6 +245,21 @@ class SubagentConfig(_Section):
     model: str | None = None
 
 
+class RewindSettings(_Section):
+    """What each turn records so it can be rewound (docs/rewind.md)."""
+
+    enabled: bool = True
+    max_file_bytes: int = Field(
+        default=1_000_000, ge=0, description="Larger files (and binaries) are listed, not stored"
+    )
+    max_scan_files: int = Field(
+        default=20_000, ge=1, description="Files a shell command's before/after scan looks at"
+    )
+    keep_turns: int = Field(
+        default=100, ge=1, description="Turns kept per thread; older ones are pruned"
+    )
+
+
 class ServerSettings(_Section):
     """HTTP/MCP server settings."""
 
@@ -319,6 +335,7 @@ class Settings(BaseSettings):
     shell: ShellSettings = Field(default_factory=ShellSettings)
     web: WebSettings = Field(default_factory=WebSettings)
     cache: CacheSettings = Field(default_factory=CacheSettings)
+    rewind: RewindSettings = Field(default_factory=RewindSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
     observability: ObservabilitySettings = Field(default_factory=ObservabilitySettings)
 

@@ -22,11 +22,15 @@ Every error a user can meet is one of these, and its message says what happened 
     │   └── ProviderUnavailableError
     ├── CheckpointError
     ├── ThreadNotFoundError
-    └── ReviewError
-        ├── HunkDecisionError
-        ├── HunkEditError
-        ├── ProposalChangedError
-        └── ProposalNotPendingError
+    ├── ReviewError
+    │   ├── HunkDecisionError
+    │   ├── HunkEditError
+    │   ├── ProposalChangedError
+    │   └── ProposalNotPendingError
+    └── RewindError
+        ├── TurnNotFoundError
+        ├── RewindConflictError
+        └── RewindRefusedError
 
 Boundaries (agent, MCP, LSP, CLI) catch `LuminaError` and convert it once; anything else is a bug.
 """
@@ -53,6 +57,9 @@ __all__ = [
     "ProviderUnavailableError",
     "ReadOnlyPathError",
     "ReviewError",
+    "RewindConflictError",
+    "RewindError",
+    "RewindRefusedError",
     "SecurityError",
     "ThreadNotFoundError",
     "ToolArgumentsError",
@@ -60,6 +67,7 @@ __all__ = [
     "ToolExecutionError",
     "ToolNotConfiguredError",
     "ToolPermissionError",
+    "TurnNotFoundError",
     "UnknownToolError",
     "UrlBlockedError",
 ]
@@ -236,6 +244,41 @@ class ProposalNotPendingError(ReviewError):
     """The decision answers a proposal that is no longer waiting (decided, or superseded)."""
 
     code = "proposal_not_pending"
+
+
+class RewindError(LuminaError):
+    """A thread cannot be rewound as asked; no file and no checkpoint was changed."""
+
+    code = "rewind_error"
+
+
+class TurnNotFoundError(RewindError):
+    """The thread has no recorded turn with that number (never run, already rewound, pruned)."""
+
+    code = "turn_not_found"
+
+
+class RewindConflictError(RewindError):
+    """Files cannot be restored as they are: changed after the agent, unrecorded or not a file.
+
+    Attributes:
+        paths: the workspace-relative paths in question, each with the reason.
+    """
+
+    code = "rewind_conflict"
+
+    def __init__(self, message: str, *, paths: Mapping[str, str]) -> None:
+        super().__init__(message)
+        self.paths = dict(paths)
+
+    def to_dict(self) -> dict[str, object]:
+        return {**super().to_dict(), "paths": self.paths}
+
+
+class RewindRefusedError(RewindError):
+    """The thread cannot be rewound now: it is running, or it belongs to another workspace."""
+
+    code = "rewind_refused"
 
 
 def format_validation_errors(errors: Sequence[Mapping[str, object]]) -> tuple[str, list[str]]:

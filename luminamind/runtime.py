@@ -13,7 +13,7 @@ from luminamind.observability.audit import AuditLog
 from luminamind.tools.approval import ApprovalPolicy
 from luminamind.tools.catalog import build_default_registry
 from luminamind.tools.context import ToolContext
-from luminamind.tools.executor import ToolExecutor, ToolResultCache
+from luminamind.tools.executor import ChangeRecorder, ToolExecutor, ToolResultCache
 from luminamind.tools.registry import ToolRegistry
 
 __all__ = ["ToolRuntime", "build_tool_runtime"]
@@ -36,6 +36,7 @@ def build_tool_runtime(
     registry: ToolRegistry | None = None,
     cache: ToolResultCache | None = None,
     use_cache: bool = True,
+    recorder: ChangeRecorder | None = None,
 ) -> ToolRuntime:
     """Build the registry, executor and context a surface uses.
 
@@ -45,6 +46,7 @@ def build_tool_runtime(
         registry: tools to expose (the built-in ones by default).
         cache: a tool-result cache; by default one is built from ``settings.cache``.
         use_cache: False disables the tool-result cache (``--no-cache``).
+        recorder: records what agent turns change in the workspace (for rewind).
     """
     registry = registry or build_default_registry()
     if cache is None and use_cache and settings.cache.enabled:
@@ -54,6 +56,7 @@ def build_tool_runtime(
         policy=ApprovalPolicy(settings.approvals),
         audit=AuditLog(settings.audit_log_path),
         cache=cache if use_cache else None,
+        recorder=recorder,
     )
     return ToolRuntime(
         settings=settings,

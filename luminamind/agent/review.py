@@ -15,8 +15,10 @@ raises `ProposalChangedError`: the service shows the new diff and asks again.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any
 
@@ -144,7 +146,8 @@ async def _settle(review: _Review, executor: ToolExecutor, context: ToolContext)
     finals = final_texts(review.changes, review.hunks, review.chosen)
     outcome, error = "reviewed", None
     try:
-        written = await write_selection(context, review.changes, finals, tool=review.tool)
+        async with _recorded(executor, context, review):
+            written = await write_selection(context, review.changes, finals, tool=review.tool)
     except LuminaError as exc:
         outcome, error = exc.code, exc.message
         raise
@@ -161,6 +164,16 @@ async def _settle(review: _Review, executor: ToolExecutor, context: ToolContext)
         )
     report = build_report(review.tool, review.hunks, review.decisions, review.chosen, written)
     return Decision(type="respond", message=report.to_text())
+
+
+def _recorded(
+    executor: ToolExecutor, context: ToolContext, review: _Review
+) -> AbstractAsyncContextManager[None]:
+    """The partial write is recorded for rewind like the tool's own write would have been."""
+    if executor.recorder is None or context.thread_id is None:
+        return contextlib.nullcontext()
+    paths = [change.path for change in review.changes]
+    return executor.recorder.recording(context, tool=review.tool, paths=paths)
 
 
 # --- editors that apply the change themselves ---------------------------------------------------

@@ -32,6 +32,7 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.types import Command
 from pydantic import ValidationError
 
+from luminamind.agent import rewind as _rewind
 from luminamind.agent.approvals import InvalidDecisionError, action_requests, hitl_answers
 from luminamind.agent.events import (
     AgentEvent,
@@ -53,8 +54,11 @@ from luminamind.errors import LuminaError, ProposalChangedError, ThreadNotFoundE
 from luminamind.observability.metrics import get_metrics
 from luminamind.observability.tracing import end_span, start_span, step_callbacks, task_context
 from luminamind.providers import CircuitBreakers, build_chat_model
+from luminamind.rewind.models import RewindPlan, RewindResult, TurnView
+from luminamind.rewind.recorder import TurnRecorder
 from luminamind.runtime import ToolRuntime, build_tool_runtime
 from luminamind.state.checkpointer import open_checkpointer
+from luminamind.state.snapshots import SnapshotStore, open_snapshot_store
 from luminamind.state.threads import ThreadStatus, ThreadStore, open_thread_store, title_from
 from luminamind.tools.context import ToolContext
 from luminamind.tools.registry import ToolRegistry
@@ -82,8 +86,10 @@ class AgentService:
         store: ThreadStore,
         runtime: ToolRuntime,
         model: str | BaseChatModel | None = None,
+        snapshots: SnapshotStore | None = None,
     ) -> None:
         self.settings = settings
+        self.snapshots = snapshots
         self.surface = surface
         self.checkpointer = checkpointer
         self.store = store
@@ -133,14 +139,29 @@ class AgentService:
                 if checkpointer is not None
                 else await stack.enter_async_context(open_checkpointer(settings))
             )
-            runtime = build_tool_runtime(settings, surface=surface, registry=registry)
+            snapshots: SnapshotStore | None = None
+            if settings.rewind.enabled:
+                # What each turn changes in the workspace, so it can be rewound (docs/rewind.md).
+                snapshots = open_snapshot_store(settings)
+                stack.push_async_callback(snapshots.aclose)
+            runtime = build_tool_runtime(
+                settings,
+                surface=surface,
+                registry=registry,
+                recorder=TurnRecorder(snapshots, settings.rewind) if snapshots else None,
+            )
+            store = open_thread_store(settings)
+            closer = getattr(store, "aclose", None)  # the Redis store holds a connection pool
+            if closer is not None:
+                stack.push_async_callback(closer)
             service = cls(
                 settings,
                 surface=surface,
                 checkpointer=saver,
-                store=open_thread_store(settings),
+                store=store,
                 runtime=runtime,
                 model=model,
+                snapshots=snapshots,
             )
             if prebuild:
                 service._prebuild = asyncio.create_task(service.aagent())
@@ -229,6 +250,13 @@ class AgentService:
                 f"thread {thread_id} waits for approval of {len(snapshot.interrupts)} "
                 f"action(s); answer them with resume (luminamind resume {thread_id}) first"
             )
+        if self.snapshots is not None:
+            # The turn starts from this checkpoint: rewinding to it forks from there.
+            at = snapshot.config.get("configurable", {}).get("checkpoint_id")
+            await self.snapshots.begin_turn(
+                thread_id, checkpoint_id=at if snapshot.created_at else None, message=message
+            )
+            await self.snapshots.prune(thread_id, keep=self.settings.rewind.keep_turns)
         run_input = {"messages": [HumanMessage(content=message)]}
         async for event in self._drive(thread_id, run_input):
             yield event
@@ -348,7 +376,38 @@ class AgentService:
             raise LuminaError(f"thread {thread_id} is running; cancel it before deleting it")
         existed = await self.store.delete(thread_id)
         await self.checkpointer.adelete_thread(thread_id)
+        if self.snapshots is not None:
+            await self.snapshots.delete_thread(thread_id)
         return existed
+
+    def is_running(self, thread_id: str) -> bool:
+        """Whether a run of the thread is in progress in this service."""
+        return thread_id in self._running
+
+    async def turns(self, thread_id: str) -> list[TurnView]:
+        """The thread's recorded turns with the files each changed (see `agent.rewind`)."""
+        return await _rewind.thread_turns(self, thread_id)
+
+    async def plan_rewind(self, thread_id: str, *, turn: int | None = None) -> RewindPlan:
+        """What rewinding the thread to ``turn`` (its last by default) would do."""
+        return await _rewind.plan_rewind(self, thread_id, turn=turn)
+
+    async def rewind(
+        self,
+        thread_id: str,
+        *,
+        turn: int | None = None,
+        overwrite: bool = False,
+        partial: bool = False,
+    ) -> RewindResult:
+        """Restore the files before ``turn`` and move the conversation back to it."""
+        return await _rewind.rewind(
+            self, thread_id, turn=turn, overwrite=overwrite, partial=partial
+        )
+
+    async def finish_rewind(self, thread_id: str, *, turn: int, left: list[str]) -> RewindResult:
+        """Move the conversation back after an editor restored the files itself."""
+        return await _rewind.finish_rewind(self, thread_id, turn=turn, left=left)
 
     async def cancel(self, thread_id: str) -> bool:
         """Stop the thread's current run (the thread stays, at its last checkpoint)."""

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol, TypeVar
 
 import structlog
@@ -28,7 +29,7 @@ from luminamind.tools.context import ToolContext
 from luminamind.tools.preview import FileChange
 from luminamind.tools.registry import ToolRegistry, ToolSpec
 
-__all__ = ["ToolExecutor", "ToolResultCache"]
+__all__ = ["ChangeRecorder", "ToolExecutor", "ToolResultCache"]
 
 _log = structlog.get_logger(__name__)
 _T = TypeVar("_T")
@@ -50,6 +51,16 @@ class ToolResultCache(Protocol):
         ...
 
 
+class ChangeRecorder(Protocol):
+    """Records what a call changes in the workspace, per agent turn (``luminamind.rewind``)."""
+
+    def recording(
+        self, context: ToolContext, *, tool: str, paths: Sequence[str] | None
+    ) -> AbstractAsyncContextManager[None]:
+        """Bracket a change of ``paths`` (workspace-relative; None: anything, scan for it)."""
+        ...
+
+
 class ToolExecutor:
     """Runs tools from a registry with the security, cache and audit rules applied once."""
 
@@ -60,11 +71,13 @@ class ToolExecutor:
         policy: ApprovalPolicy | None = None,
         audit: AuditSink | None = None,
         cache: ToolResultCache | None = None,
+        recorder: ChangeRecorder | None = None,
     ) -> None:
         self.registry = registry
         self.policy = policy or ApprovalPolicy()
         self.audit: AuditSink = audit or NullAuditLog()
         self.cache = cache
+        self.recorder = recorder
 
     def validate(self, name: str, arguments: Mapping[str, Any] | None) -> BaseModel:
         """Parse ``arguments`` with the tool's model or raise `ToolArgumentsError`."""
@@ -191,6 +204,32 @@ class ToolExecutor:
             )
 
     async def _run(
+        self, spec: ToolSpec, args: BaseModel, context: ToolContext, *, use_cache: bool
+    ) -> BaseModel:
+        if (
+            self.recorder is not None
+            and context.thread_id is not None
+            and not spec.annotations.read_only
+        ):
+            # A turn of an agent thread: what the call writes is recorded so it can be rewound.
+            paths = await self._paths_changed(spec, args, context)
+            async with self.recorder.recording(context, tool=spec.name, paths=paths):
+                return await self._run_tool(spec, args, context, use_cache=use_cache)
+        return await self._run_tool(spec, args, context, use_cache=use_cache)
+
+    @staticmethod
+    async def _paths_changed(
+        spec: ToolSpec, args: BaseModel, context: ToolContext
+    ) -> list[str] | None:
+        """The paths the call may change (its preview's), or None: tools without one scan."""
+        if spec.preview is None:
+            return None
+        try:
+            return [change.path for change in await spec.preview(context, args)]
+        except Exception:  # the call itself reports why it cannot run; nothing to record
+            return []
+
+    async def _run_tool(
         self, spec: ToolSpec, args: BaseModel, context: ToolContext, *, use_cache: bool
     ) -> BaseModel:
         kwargs = {name: getattr(args, name) for name in type(args).model_fields}
