@@ -271,14 +271,20 @@ def show_thread(
     thread_id: Annotated[str, typer.Argument(help="The thread.")],
     as_json: JsonOption = False,
 ) -> None:
-    """Show a thread's messages, plan and pending approvals."""
+    """Show a thread's messages, plan, pending approvals and turns with the files each changed."""
     state: CliState = ctx.obj
+
+    async def load(service: Any) -> tuple[Any, Any]:  # Any: the AgentService, its views
+        return await service.state(thread_id), await service.turns(thread_id)
+
     try:
-        thread = asyncio.run(_with_service(state.settings(), lambda s: s.state(thread_id)))
+        thread, turns = asyncio.run(_with_service(state.settings(), load))
     except LuminaError as exc:
         fail(exc)
     if as_json:
-        sys.stdout.write(thread.model_dump_json(indent=2) + "\n")
+        data = thread.model_dump(mode="json")
+        data["turns"] = [t.model_dump(mode="json") for t in turns]
+        sys.stdout.write(json.dumps(data, indent=2) + "\n")
         return
     out, err = _consoles()
     info = thread.info
@@ -293,6 +299,10 @@ def show_thread(
                 out.print(f"  [dim]-> {call['name']} {short_args(call.get('args') or {})}[/dim]")
         elif message.role == "tool":
             out.print(f"  [dim]<- {message.name}: {message.content[:160]}[/dim]")
+    from luminamind.cli.rewind_cmd import print_turns
+
+    out.print("[bold]turns[/bold] (luminamind rewind " + info.thread_id + " --to N)")
+    print_turns(out, turns)
     printer = EventPrinter(out, err)
     if thread.todos:
         from luminamind.cli.agent_render import todo_table

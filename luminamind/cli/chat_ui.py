@@ -26,7 +26,11 @@ from luminamind.config import Settings
 
 __all__ = ["run_chat"]
 
-_HELP = "Type a message. /exit leaves, /threads lists threads, /new starts a new thread."
+_HELP = (
+    "Type a message. /exit leaves, /threads lists threads, /new starts a new thread, "
+    "/turns lists turns, /rewind [N] goes back to before turn N (the last by default), "
+    "files and conversation."
+)
 
 
 def _ask(console: Console, request: ActionRequest, index: int, total: int) -> tuple[Decision, bool]:
@@ -133,6 +137,42 @@ class _Chat:
                 self.service.resume(self.thread, decisions, approve_all=approve_all)
             )
 
+    async def rewind(self, argument: str) -> None:
+        """``/rewind [N]``: show the plan, ask, restore the files and go back in the thread."""
+        from luminamind.cli.rewind_cmd import ask_yes, print_plan, print_result
+        from luminamind.errors import LuminaError
+
+        if argument and not argument.isdigit():
+            self.err.print("[red]usage: /rewind [TURN] (a turn number, see /turns)[/red]")
+            return
+        turn = int(argument) if argument else None
+        try:
+            plan = await self.service.plan_rewind(self.thread, turn=turn)
+            print_plan(self.out, plan)
+            if not await asyncio.to_thread(ask_yes, self.out, "Rewind?"):
+                return
+            partial = False
+            if plan.problems:
+                partial = await asyncio.to_thread(
+                    ask_yes, self.out, "Restore the other files and leave these as they are?"
+                )
+                if not partial:
+                    return
+            result = await self.service.rewind(self.thread, turn=plan.turn, partial=partial)
+        except LuminaError as exc:
+            self.err.print(f"[red]{escape(exc.message)}[/red]")
+            return
+        print_result(self.out, result)
+
+    async def show_turns(self) -> None:
+        from luminamind.cli.rewind_cmd import print_turns
+        from luminamind.errors import LuminaError
+
+        try:
+            print_turns(self.out, await self.service.turns(self.thread))
+        except LuminaError as exc:
+            self.err.print(f"[red]{escape(exc.message)}[/red]")
+
     async def list_threads(self) -> None:
         for info in await self.service.threads():
             self.err.print(f"{info.thread_id}  {info.status:<18} {info.title}")
@@ -157,6 +197,12 @@ def run_chat(settings: Settings, *, thread: str | None, model: str | None) -> in
                 return 0
             if message == "/threads":
                 loop.run_until_complete(chat.list_threads())
+                continue
+            if message == "/rewind" or message.startswith("/rewind "):
+                loop.run_until_complete(chat.rewind(message.removeprefix("/rewind").strip()))
+                continue
+            if message == "/turns":
+                loop.run_until_complete(chat.show_turns())
                 continue
             if message == "/new":
                 chat.thread = f"chat-{uuid.uuid4().hex[:10]}"
