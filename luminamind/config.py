@@ -272,6 +272,9 @@ class ServerSettings(_Section):
     max_request_bytes: int = Field(default=4_000_000, ge=1)
     stateless: bool = False
     unattended_approval: Literal["deny", "approve"] = "deny"
+    # SSE events kept for clients that reconnect with Last-Event-ID (per session).
+    stream_events_max: int = Field(default=2_000, ge=1, le=1_000_000)
+    stream_events_ttl_seconds: float = Field(default=3_600.0, gt=0, le=7 * 86_400)
 
 
 class ObservabilitySettings(_Section):

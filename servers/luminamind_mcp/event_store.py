@@ -69,7 +69,10 @@ def is_final(event: StoredEvent, stream_id: str) -> bool:
 
 
 class EventLog(Protocol):
-    """Where sessions' events are kept."""
+    """Where sessions' events are kept (the last ``max_events`` of a session, ``ttl_seconds``)."""
+
+    max_events: int
+    ttl_seconds: float
 
     def for_session(self, session_id: str) -> SessionEvents:
         """The SDK event store of one session."""
@@ -136,8 +139,8 @@ class MemoryEventLog:
         ttl_seconds: float = DEFAULT_TTL_SECONDS,
         max_sessions: int = _MAX_SESSIONS,
     ) -> None:
-        self._max_events = max_events
-        self._ttl = ttl_seconds
+        self.max_events = max_events
+        self.ttl_seconds = ttl_seconds
         self._max_sessions = max_sessions
         self._sessions: OrderedDict[str, _Session] = OrderedDict()
 
@@ -148,7 +151,8 @@ class MemoryEventLog:
     def _expire(self, now: float) -> None:
         while self._sessions:
             oldest_id, oldest = next(iter(self._sessions.items()))
-            if now - oldest.touched <= self._ttl and len(self._sessions) <= self._max_sessions:
+            fresh = now - oldest.touched <= self.ttl_seconds
+            if fresh and len(self._sessions) <= self._max_sessions:
                 break
             del self._sessions[oldest_id]
 
@@ -159,7 +163,7 @@ class MemoryEventLog:
         session.seq += 1
         session.touched = now
         session.events[session.seq] = (stream_id, message)
-        while len(session.events) > self._max_events:
+        while len(session.events) > self.max_events:
             session.events.popitem(last=False)
         self._expire(now)
         return str(session.seq)
@@ -219,7 +223,8 @@ class RedisEventLog:
     ) -> None:
         self.client = client
         self._prefix = prefix
-        self._max_events = max_events
+        self.max_events = max_events
+        self.ttl_seconds = ttl_seconds
         self._ttl_ms = max(1, int(ttl_seconds * 1000))
         self._append = client.register_script(_APPEND)
 
@@ -234,7 +239,7 @@ class RedisEventLog:
     async def append(self, session_id: str, stream_id: str, message: str | None) -> str:
         body = json.dumps([stream_id, message], ensure_ascii=False, separators=(",", ":"))
         seq = await self._append(
-            keys=list(self._keys(session_id)), args=[body, self._max_events, self._ttl_ms]
+            keys=list(self._keys(session_id)), args=[body, self.max_events, self._ttl_ms]
         )
         return str(int(seq))
 

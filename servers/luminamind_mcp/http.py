@@ -129,13 +129,17 @@ def create_http_app(app: McpApp) -> Starlette:
 def event_log(settings: Settings) -> EventLog:
     """Where SSE events are kept for reconnecting clients: Redis when configured (shared by
     every replica), else this process's memory."""
+    max_events = settings.server.stream_events_max
+    ttl_seconds = settings.server.stream_events_ttl_seconds
     if settings.redis_url is None:
-        return MemoryEventLog()
+        return MemoryEventLog(max_events=max_events, ttl_seconds=ttl_seconds)
     # Imported here: only Redis deployments pay for redis-py.
     from luminamind.state._redis_conn import RedisOptions, connect_async
 
     client = connect_async(RedisOptions.from_settings(settings))
-    return RedisEventLog(client, prefix=settings.redis_key_prefix)
+    return RedisEventLog(
+        client, prefix=settings.redis_key_prefix, max_events=max_events, ttl_seconds=ttl_seconds
+    )
 
 
 async def _warm_agent() -> None:

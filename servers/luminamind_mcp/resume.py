@@ -139,7 +139,7 @@ class ResumeGate:
             _log.warning(
                 "mcp_resume_refused", session=session_id[:8], last_event_id=last_event_id[:32]
             )
-            await _unknown_event(last_event_id)(scope, receive, send)
+            await self._unknown_event(last_event_id)(scope, receive, send)
             return
         if local:
             await self._app(scope, receive, send)
@@ -152,6 +152,18 @@ class ResumeGate:
             headers={"Cache-Control": "no-cache, no-transform", _SESSION_HEADER: session_id},
         )
         await response(scope, receive, send)
+
+    def _unknown_event(self, last_event_id: str) -> JSONResponse:
+        events = self._manager.events
+        message = (
+            f"Last-Event-ID {last_event_id[:64]!r} is unknown or expired for this session: a "
+            f"session resumes only its own events, the last {events.max_events:,} for "
+            f"{events.ttl_seconds:g} s (server.stream_events_max, "
+            "server.stream_events_ttl_seconds). Send the request again, or read the run's "
+            "result with get_thread."
+        )
+        body = {"jsonrpc": "2.0", "id": None, "error": {"code": -32600, "message": message}}
+        return JSONResponse(body, status_code=400)
 
     async def _follow(
         self, session_id: str, stream_id: str, last_id: str, missed: Sequence[StoredEvent]
@@ -173,13 +185,3 @@ class ResumeGate:
                 if found is None:  # expired meanwhile: the client's next reconnect hears why
                     return
                 pending = list(found[1])
-
-
-def _unknown_event(last_event_id: str) -> JSONResponse:
-    message = (
-        f"Last-Event-ID {last_event_id[:64]!r} is unknown or expired for this session: a "
-        "session can only resume its own events, kept for an hour (the last 2,000). Send the "
-        "request again, or read the run's result with get_thread."
-    )
-    body = {"jsonrpc": "2.0", "id": None, "error": {"code": -32600, "message": message}}
-    return JSONResponse(body, status_code=400)
