@@ -210,3 +210,31 @@ async def test_code_actions(start_client: StartClient, project: Path) -> None:
     assert [a.title for a in actions] == ["Explain with LuminaMind", "Ask LuminaMind"]
     assert "luminamind.explain" in str(actions[0].command)
     assert "luminamind.ask" in str(actions[1].command)
+
+
+async def test_an_edit_applied_in_the_editor_is_not_written_again_by_approve(
+    start_client: StartClient, project: Path, llm_server: ScriptedLLM
+) -> None:
+    # One approval batch: a file edit (settled in the editor) and a shell command (left to the
+    # approve command). Approving the shell command must not run the applied write again.
+    llm_server.script(
+        [
+            Turn.tool_calls(
+                ("write_file", {"path": "calc.py", "content": FIXED}), ("shell", {"command": "ls"})
+            ),
+            Turn.text("Fixed and listed."),
+        ]
+    )
+    client = await start_client("visual-studio-code")
+    uri = (project / "calc.py").as_uri()
+    pending = await execute(client, "luminamind.edit", {"prompt": "Fix the bug", "uri": uri})
+    assert pending["status"] == "awaiting_approval", pending
+    assert [p["tool"] for p in pending["pending"]] == ["shell"]
+    assert len(client.applied_edits) == 1  # type: ignore[attr-defined]
+    done = await execute(client, "luminamind.approve", {"threadId": pending["threadId"]})
+    assert done["status"] == "completed", done
+    results = str(llm_server.calls[-1].tool_results)
+    assert "applied it" in results
+    assert "calc.py" in results  # the approved shell command ran
+    # The editor applied the edit in its buffer; the write tool did not write the file again.
+    assert (project / "calc.py").read_text() == "def add(a, b):\n    return a - b\n"
