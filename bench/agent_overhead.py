@@ -80,8 +80,8 @@ from bench._scripted_model import (  # noqa: E402
     ScriptedToolModel,
     lookup_value,
 )
-from luminamind.agent.events import AgentEvent, FinalAnswer  # noqa: E402
 from luminamind.agent.middleware import InvalidToolCallsMiddleware  # noqa: E402
+from luminamind.agent.runs import RunOutcome, run_turn  # noqa: E402
 from luminamind.agent.service import AgentService  # noqa: E402
 from luminamind.config import Settings, load_settings  # noqa: E402
 from luminamind.observability.logging import configure_logging  # noqa: E402
@@ -206,16 +206,9 @@ async def _service(
         yield service
 
 
-async def _last(events: AsyncIterator[AgentEvent]) -> AgentEvent | None:
-    last = None
-    async for event in events:
-        last = event
-    return last
-
-
-def _expect_done(event: AgentEvent | None) -> None:
-    assert isinstance(event, FinalAnswer), event
-    assert event.text == "done", event
+def _expect_done(outcome: RunOutcome) -> None:
+    assert outcome.status == "completed", outcome
+    assert outcome.answer == "done", outcome
 
 
 async def _ours(tmp: Path, backend: str, *, graph_only: bool, count: bool = False) -> Any:
@@ -240,7 +233,7 @@ async def _ours(tmp: Path, backend: str, *, graph_only: bool, count: bool = Fals
             ):
                 pass
         else:
-            _expect_done(await _last(service.stream(thread, TASK)))
+            _expect_done(await run_turn(service, thread, TASK))
         wall, cpu = time.perf_counter() - started, time.process_time() - cpu_started
         assert (model.timer.calls, TOOL_TIMER.calls) == (TOOL_CALLS + 1, TOOL_CALLS)
         config: RunnableConfig = {"configurable": {"thread_id": thread}}
@@ -416,7 +409,7 @@ async def build_thread(base: Path) -> str:
     model = ScriptedToolModel(tool_calls=THREAD_TOOL_CALLS)
     async with _service(base, "sqlite", model) as service:
         for i in range(THREAD_RUNS):
-            _expect_done(await _last(service.stream(thread, f"Round {i}: {TASK}")))
+            _expect_done(await run_turn(service, thread, f"Round {i}: {TASK}"))
         state = await service.state(thread)
     assert len(state.messages) == THREAD_MESSAGES, len(state.messages)
     return thread
@@ -439,7 +432,7 @@ async def load_thread(origin: Path, thread: str, work: Path) -> dict[str, list[f
             state = await service.state(thread)
             t3 = time.perf_counter()
             assert len(state.messages) == THREAD_MESSAGES
-            _expect_done(await _last(service.stream(thread, "One more thing: say done.")))
+            _expect_done(await run_turn(service, thread, "One more thing: say done."))
             assert model.timer.first_at is not None
             t4 = time.perf_counter()
             first = model.timer.first_at

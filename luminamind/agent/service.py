@@ -3,16 +3,23 @@
 ::
 
     async with AgentService.open(settings, surface="cli") as service:
-        async for event in service.stream(None, "Fix the failing test"):
-            ...                                   # RunStarted, TextDelta, ToolStarted, ...
-        async for event in service.resume(thread_id, [Decision(type="approve")]):
-            ...
+        outcome = await run_turn(service, None, "Fix the failing test", on_event=show)
+        outcome = await resume_run(service, outcome.thread_id, [Decision(type="approve")])
+
+(`run_turn` and `resume_run` from `luminamind.agent.runs` consume `stream` and `resume`, whose
+events are RunStarted, TextDelta, ToolStarted, ...)
 
 Every run yields `RunStarted` first and ends with exactly one of `FinalAnswer`,
 `ApprovalRequested` or `ErrorEvent`. Expected failures (provider down, bad configuration,
 checkpointer errors, invalid decisions, a busy thread, the step limit) are `ErrorEvent`s, never
 exceptions out of the stream; the thread stays as it was at its last checkpoint and can be
-resumed. Several threads run concurrently; a second run of a busy thread is refused.
+resumed. Surfaces do not consume these streams themselves: `luminamind.agent.runs` drives them.
+
+The busy-thread rule lives here, once for every surface: several threads run concurrently, a
+second run of a busy thread is refused (``thread_busy``), except that a run of a thread whose
+run was just cancelled first waits (a few seconds at most) for that run to unwind, so a retry
+sent right after a cancel is not refused for it. A thread stays busy until its graph task has
+really stopped, not merely until its stream was closed.
 """
 
 from __future__ import annotations
@@ -20,7 +27,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
@@ -72,6 +79,17 @@ STEP_LIMIT_PREFIX = "Model call limits exceeded"
 _CONTINUE = "Continue the task from where you stopped."
 _STREAM_MODES = ["messages", "updates", "custom"]
 _DONE = object()
+# How long a new run of a thread waits for its cancelled previous run to unwind.
+_UNWIND_SECONDS = 5.0
+
+
+class _Run:
+    """A thread's run in flight: its graph task (once started) and whether it was cancelled."""
+
+    def __init__(self) -> None:
+        self.task: asyncio.Task[None] | None = None
+        self.cancelled = False
+        self.finished = asyncio.Event()
 
 
 class AgentService:
@@ -97,8 +115,7 @@ class AgentService:
         self._model = model
         self._agent: AgentGraph | None = None
         self._breakers = CircuitBreakers.from_settings(settings.model)
-        self._running: set[str] = set()
-        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._runs: dict[str, _Run] = {}
         self._run_spans: dict[str, Any] = {}  # Any: OTel spans of the runs in progress
         self._build_lock = asyncio.Lock()
         self._prebuild: asyncio.Task[AgentGraph] | None = None
@@ -229,13 +246,19 @@ class AgentService:
 
     # --- public API ---------------------------------------------------------------------------
 
-    async def stream(self, thread_id: str | None, message: str) -> AsyncIterator[AgentEvent]:
-        """Run the agent on ``message`` in ``thread_id`` (a new thread when None or unknown)."""
-        thread_id = thread_id or uuid.uuid4().hex[:16]
-        async for event in self._guarded(thread_id, self._stream(thread_id, message)):
-            yield event
+    async def stream(self, thread_id: str | None, message: str) -> AsyncGenerator[AgentEvent, None]:
+        """Run the agent on ``message`` in ``thread_id`` (a new thread when None or unknown).
 
-    async def _stream(self, thread_id: str, message: str) -> AsyncIterator[AgentEvent]:
+        Surfaces drive it with `luminamind.agent.runs.run_turn` rather than consuming it.
+        """
+        thread_id = thread_id or uuid.uuid4().hex[:16]
+        async with contextlib.aclosing(
+            self._guarded(thread_id, self._stream(thread_id, message))
+        ) as run:
+            async for event in run:
+                yield event
+
+    async def _stream(self, thread_id: str, message: str) -> AsyncGenerator[AgentEvent, None]:
         await self.store.create(
             thread_id,
             title=title_from(message),
@@ -258,8 +281,9 @@ class AgentService:
             )
             await self.snapshots.prune(thread_id, keep=self.settings.rewind.keep_turns)
         run_input = {"messages": [HumanMessage(content=message)]}
-        async for event in self._drive(thread_id, run_input):
-            yield event
+        async with contextlib.aclosing(self._drive(thread_id, run_input)) as run:
+            async for event in run:
+                yield event
 
     async def resume(
         self,
@@ -267,8 +291,10 @@ class AgentService:
         decisions: list[Decision],
         *,
         approve_all: bool = False,
-    ) -> AsyncIterator[AgentEvent]:
+    ) -> AsyncGenerator[AgentEvent, None]:
         """Continue ``thread_id``: answer its pending approvals, or go on after a crash.
+
+        Surfaces drive it with `luminamind.agent.runs.resume_run` rather than consuming it.
 
         Args:
             thread_id: the thread.
@@ -277,14 +303,15 @@ class AgentService:
                 run that hit the step limit; empty with pending actions shows them again.
             approve_all: approve these and every later action of the thread (``--yes``).
         """
-        async for event in self._guarded(
-            thread_id, self._resume(thread_id, decisions, approve_all=approve_all)
-        ):
-            yield event
+        async with contextlib.aclosing(
+            self._guarded(thread_id, self._resume(thread_id, decisions, approve_all=approve_all))
+        ) as run:
+            async for event in run:
+                yield event
 
     async def _resume(
         self, thread_id: str, decisions: list[Decision], *, approve_all: bool
-    ) -> AsyncIterator[AgentEvent]:
+    ) -> AsyncGenerator[AgentEvent, None]:
         await self.store.get(thread_id)
         if approve_all:
             await self.store.set_approve_all(thread_id, True)
@@ -335,8 +362,9 @@ class AgentService:
             raise InvalidDecisionError(
                 f"thread {thread_id} has nothing to resume; send it a new message instead"
             )
-        async for event in self._drive(thread_id, run_input):
-            yield event
+        async with contextlib.aclosing(self._drive(thread_id, run_input)) as run:
+            async for event in run:
+                yield event
 
     async def state(self, thread_id: str) -> ThreadState:
         """Messages, TODOs and pending approvals of a thread.
@@ -372,7 +400,7 @@ class AgentService:
         Raises:
             LuminaError: the thread is running (cancel it first).
         """
-        if thread_id in self._running:
+        if self.is_running(thread_id):
             raise LuminaError(f"thread {thread_id} is running; cancel it before deleting it")
         existed = await self.store.delete(thread_id)
         await self.checkpointer.adelete_thread(thread_id)
@@ -410,27 +438,46 @@ class AgentService:
         return await _rewind.finish_rewind(self, thread_id, turn=turn, left=left)
 
     async def cancel(self, thread_id: str) -> bool:
-        """Stop the thread's current run (the thread stays, at its last checkpoint)."""
-        task = self._tasks.get(thread_id)
-        if task is None or task.done():
+        """Stop the thread's current run (the thread stays, at its last checkpoint).
+
+        Returns:
+            False when the thread has no run in flight.
+        """
+        run = self._runs.get(thread_id)
+        if run is None or run.cancelled:
             return False
-        task.cancel()
+        run.cancelled = True
+        if run.task is not None and not run.task.done():
+            run.task.cancel()
         return True
+
+    def is_running(self, thread_id: str) -> bool:
+        """Whether ``thread_id`` has a run in flight (a new run of it would be refused)."""
+        return thread_id in self._runs
+
+    def running(self) -> list[str]:
+        """The threads with a run in flight, sorted."""
+        return sorted(self._runs)
 
     # --- running ------------------------------------------------------------------------------
 
     async def _guarded(
-        self, thread_id: str, events: AsyncIterator[AgentEvent]
-    ) -> AsyncIterator[AgentEvent]:
+        self, thread_id: str, events: AsyncGenerator[AgentEvent, None]
+    ) -> AsyncGenerator[AgentEvent, None]:
         """One run: busy check, RunStarted, errors as ErrorEvent, status and metrics."""
-        if thread_id in self._running:
+        previous = self._runs.get(thread_id)
+        if previous is not None and previous.cancelled:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(_UNWIND_SECONDS):
+                    await previous.finished.wait()
+        if thread_id in self._runs:
             yield ErrorEvent(
                 thread_id=thread_id,
                 code="thread_busy",
                 message=f"thread {thread_id} is already running; wait for it or cancel it",
             )
             return
-        self._running.add(thread_id)
+        run = self._runs[thread_id] = _Run()
         metrics = get_metrics()
         metrics.active_threads.inc()
         outcome = "error"
@@ -442,14 +489,15 @@ class AgentService:
         try:
             yield RunStarted(thread_id=thread_id, run_id=run_id)
             try:
-                async for event in events:
-                    if isinstance(event, FinalAnswer):
-                        outcome = "completed"
-                    elif isinstance(event, ApprovalRequested):
-                        outcome = "awaiting_approval"
-                    elif isinstance(event, ErrorEvent):
-                        outcome = event.code
-                    yield event
+                async with contextlib.aclosing(events) as inner:
+                    async for event in inner:
+                        if isinstance(event, FinalAnswer):
+                            outcome = "completed"
+                        elif isinstance(event, ApprovalRequested):
+                            outcome = "awaiting_approval"
+                        elif isinstance(event, ErrorEvent):
+                            outcome = event.code
+                        yield event
             except LuminaError as exc:
                 yield ErrorEvent(
                     thread_id=thread_id,
@@ -465,7 +513,9 @@ class AgentService:
                     thread_id=thread_id, code="invalid_decision", message=str(exc)[:2000]
                 )
         finally:
-            self._running.discard(thread_id)
+            # First, before any await: a consumer cancelled by anyio is cancelled again at
+            # every await of this block.
+            self._release(thread_id, run)
             end_span(
                 self._run_spans.pop(thread_id, None),
                 error=None if outcome in {"completed", "awaiting_approval"} else outcome,
@@ -480,20 +530,35 @@ class AgentService:
             }.get(outcome, "error")  # type: ignore[assignment]  # values are ThreadStatus
             await self._set_status(thread_id, status)
 
+    def _release(self, thread_id: str, run: _Run) -> None:
+        """Free the thread once the run's graph task has stopped (now, or when it does)."""
+
+        def finish(_: object = None) -> None:
+            if self._runs.get(thread_id) is run:
+                del self._runs[thread_id]
+            run.finished.set()
+
+        if run.task is not None and not run.task.done():
+            run.task.add_done_callback(finish)
+        else:
+            finish()
+
     async def _set_status(self, thread_id: str, status: ThreadStatus) -> None:
         try:
             await self.store.set_status(thread_id, status)
         except LuminaError as exc:  # metadata is secondary: never hide the run's own outcome
             _log.warning("thread_status_failed", thread_id=thread_id, error=exc.message)
 
-    async def _drive(self, thread_id: str, run_input: Any) -> AsyncIterator[AgentEvent]:
+    async def _drive(self, thread_id: str, run_input: Any) -> AsyncGenerator[AgentEvent, None]:
         """Stream the graph until it ends or waits for a human (auto-approving if asked)."""
         graph = (await self.aagent()).graph
         config = self._config(thread_id)
         while True:
             translator = EventTranslator(thread_id)
-            async for event in self._pump(thread_id, graph, run_input, config, translator):
-                yield event
+            pump = self._pump(thread_id, graph, run_input, config, translator)
+            async with contextlib.aclosing(pump) as events:
+                async for event in events:
+                    yield event
             snapshot = await graph.aget_state(config)
             if snapshot.interrupts:
                 if await self.store.approve_all(thread_id):
@@ -533,7 +598,7 @@ class AgentService:
         run_input: Any,  # Any: graph input, Command or None
         config: RunnableConfig,
         translator: EventTranslator,
-    ) -> AsyncIterator[AgentEvent]:
+    ) -> AsyncGenerator[AgentEvent, None]:
         """Run the graph in its own task (so `cancel` can stop it) and relay its events."""
         queue: asyncio.Queue[Any] = asyncio.Queue()  # Any: events, _DONE or an exception
 
@@ -553,53 +618,62 @@ class AgentService:
             except BaseException as exc:  # relayed to the consumer, which converts it once
                 queue.put_nowait(exc)
 
+        run = self._runs[thread_id]
+        if run.cancelled:  # cancelled before the graph started
+            yield _cancelled_event(thread_id)
+            raise _Cancelled
         task = asyncio.create_task(
             produce(),
             name=f"luminamind-run-{thread_id}",
             # Model, step and tool spans of the graph nest under the run's span.
             context=task_context(self._run_spans.get(thread_id)),
         )
-        self._tasks[thread_id] = task
+        run.task = task
         try:
             while True:
                 item = await queue.get()
                 if item is _DONE:
                     return
                 if isinstance(item, asyncio.CancelledError):
-                    yield ErrorEvent(
-                        thread_id=thread_id,
-                        code="cancelled",
-                        message=(
-                            f"the run was cancelled; thread {thread_id} keeps everything up to "
-                            "its last completed step"
-                        ),
-                    )
+                    yield _cancelled_event(thread_id)
                     raise _Cancelled
                 if isinstance(item, BaseException):
                     raise item
                 yield item
         finally:
             if not task.done():
+                # The consumer left (closed the stream, or was cancelled): stop the graph too.
+                run.cancelled = True
                 task.cancel()
                 with _suppress_cancel():
                     await task
-            if self._tasks.get(thread_id) is task:
-                del self._tasks[thread_id]
 
     async def _cancel_all(self) -> None:
         if self._prebuild is not None:
             # Its error (a missing model, say) is reported by the run that needs the agent.
             with _suppress_cancel():
                 await self._prebuild
-        for task in list(self._tasks.values()):
+        tasks = [r.task for r in self._runs.values() if r.task is not None]
+        for task in tasks:
             task.cancel()
-        for task in list(self._tasks.values()):
+        for task in tasks:
             with _suppress_cancel():
                 await task
 
 
 class _Cancelled(Exception):
     """Internal: ends a cancelled run after its ErrorEvent."""
+
+
+def _cancelled_event(thread_id: str) -> ErrorEvent:
+    return ErrorEvent(
+        thread_id=thread_id,
+        code="cancelled",
+        message=(
+            f"the run was cancelled; thread {thread_id} keeps everything up to its last "
+            "completed step"
+        ),
+    )
 
 
 def _suppress_cancel() -> contextlib.suppress:

@@ -11,19 +11,23 @@ import asyncio
 import json
 import sys
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from luminamind.agent.events import AgentEvent, ApprovalRequested, Decision, ErrorEvent
+from luminamind.agent.events import ActionRequest, AgentEvent, ApprovalRequested, Decision
+from luminamind.agent.runs import Answers, Decide, OnEvent, RunOutcome
 from luminamind.cli.agent_render import EventPrinter, short_args
 from luminamind.cli.state import CliState, fail
 from luminamind.config import Settings
 from luminamind.errors import ConfigError, LuminaError
+
+if TYPE_CHECKING:
+    from luminamind.agent.service import AgentService
 
 __all__ = ["register"]
 
@@ -31,6 +35,7 @@ EXIT_ERROR = 1
 EXIT_CONFIG = 2
 EXIT_APPROVAL = 3
 EXIT_CANCELLED = 130
+_DENIED = Decision(type="reject", message="The user does not allow this action.")
 
 threads_app = typer.Typer(help="List, show and delete agent threads.", no_args_is_help=False)
 
@@ -72,7 +77,7 @@ def _consoles() -> tuple[Console, Console]:
 async def _headless(
     settings: Settings,
     *,
-    start: Callable[[Any], AsyncIterator[AgentEvent]],  # Any: the AgentService
+    start: Callable[[AgentService, Decide, OnEvent], Awaitable[RunOutcome]],
     yes: bool,
     deny: bool,
     as_json: bool,
@@ -82,64 +87,49 @@ async def _headless(
 
     out, err = _consoles()
     printer = EventPrinter(out, err, show_todos=not as_json)
-    async with AgentService.open(settings, surface="cli", model=model) as service:
-        stream = start(service)
-        thread_id = ""
-        while True:
+
+    async def on_event(event: AgentEvent) -> None:
+        if as_json:
+            sys.stdout.write(event.model_dump_json() + "\n")
+            sys.stdout.flush()
+            return
+        printer.show(event)
+        if event.type == "run_started":
+            err.print(f"[dim]thread {event.thread_id}[/dim]")
+
+    async def decide(requests: Sequence[ActionRequest]) -> Answers | None:
+        if yes:
+            for r in requests:
+                err.print(f"[green]approved[/green] {r.tool} {short_args(r.arguments)}")
             printer.reset()
-            async for event in stream:
-                thread_id = event.thread_id
-                if as_json:
-                    sys.stdout.write(event.model_dump_json() + "\n")
-                    sys.stdout.flush()
-                    _remember(printer, event)
-                else:
-                    printer.show(event)
-                    if event.type == "run_started":
-                        err.print(f"[dim]thread {thread_id}[/dim]")
-            if printer.error is not None:
-                return EXIT_ERROR
-            if printer.pending is None:
-                return 0
-            requests = printer.pending.requests
-            if yes:
-                for r in requests:
-                    err.print(f"[green]approved[/green] {r.tool} {short_args(r.arguments)}")
-                decisions = [Decision(type="approve") for _ in requests]
-                stream = service.resume(thread_id, decisions, approve_all=True)
-            elif deny:
-                for r in requests:
-                    err.print(f"[red]rejected[/red] {r.tool} {short_args(r.arguments)}")
-                decisions = [
-                    Decision(type="reject", message="The user does not allow this action.")
-                    for _ in requests
-                ]
-                stream = service.resume(thread_id, decisions)
-            else:
-                if not as_json:
-                    printer.show_pending(printer.pending)
-                err.print(
-                    f"waiting for approval: luminamind resume {thread_id} --yes "
-                    f"(or --deny; `luminamind threads show {thread_id}` shows the actions)",
-                    highlight=False,
-                )
-                return EXIT_APPROVAL
+            return Answers([Decision(type="approve") for _ in requests], approve_all=True)
+        if deny:
+            for r in requests:
+                err.print(f"[red]rejected[/red] {r.tool} {short_args(r.arguments)}")
+            printer.reset()
+            return Answers([_DENIED for _ in requests])
+        return None
 
-
-def _remember(printer: EventPrinter, event: AgentEvent) -> None:
-    from luminamind.agent.events import FinalAnswer
-
-    if isinstance(event, ApprovalRequested):
-        printer.pending = event
-    elif isinstance(event, ErrorEvent):
-        printer.error = event
-    elif isinstance(event, FinalAnswer):
-        printer.final = event
+    async with AgentService.open(settings, surface="cli", model=model) as service:
+        outcome = await start(service, decide, on_event)
+    if outcome.status == "awaiting_approval":
+        if not as_json:
+            printer.show_pending(
+                ApprovalRequested(thread_id=outcome.thread_id, requests=outcome.pending)
+            )
+        thread_id = outcome.thread_id
+        err.print(
+            f"waiting for approval: luminamind resume {thread_id} --yes "
+            f"(or --deny; `luminamind threads show {thread_id}` shows the actions)",
+            highlight=False,
+        )
+        return EXIT_APPROVAL
+    return 0 if outcome.status == "completed" else EXIT_ERROR
 
 
 def _run_headless(
     ctx: typer.Context,
-    start: Callable[[Any], AsyncIterator[AgentEvent]],  # Any: the AgentService
+    start: Callable[[AgentService, Decide, OnEvent], Awaitable[RunOutcome]],
     *,
     yes: bool,
     deny: bool,
@@ -186,9 +176,13 @@ def run(
     model: ModelOption = None,
 ) -> None:
     """Run the agent on TASK without interaction (exit 3 when an approval is needed)."""
+    from luminamind.agent.runs import run_turn
+
     _run_headless(
         ctx,
-        lambda service: service.stream(thread, task),
+        lambda service, decide, on_event: run_turn(
+            service, thread, task, decide=decide, on_event=on_event
+        ),
         yes=yes,
         deny=deny,
         as_json=as_json,
@@ -206,22 +200,14 @@ def resume(
 ) -> None:
     """Continue a thread: answer its pending approvals, or go on after a crash or step limit."""
 
-    def start(service: Any) -> AsyncIterator[AgentEvent]:  # Any: the AgentService
-        if deny:
-            return _deny_pending(service, thread_id)
-        return service.resume(thread_id, [], approve_all=yes)  # type: ignore[no-any-return]
+    from luminamind.agent.runs import resume_run
+
+    # Nothing decided up front: the pending actions come back as an approval request, which
+    # --yes approves (and every later one) and --deny rejects.
+    def start(service: AgentService, decide: Decide, on_event: OnEvent) -> Awaitable[RunOutcome]:
+        return resume_run(service, thread_id, approve_all=yes, decide=decide, on_event=on_event)
 
     _run_headless(ctx, start, yes=yes, deny=deny, as_json=as_json, model=model)
-
-
-async def _deny_pending(service: Any, thread_id: str) -> AsyncIterator[AgentEvent]:  # Any
-    state = await service.state(thread_id)
-    decisions = [
-        Decision(type="reject", message="The user does not allow this action.")
-        for _ in state.pending_approvals
-    ]
-    async for event in service.resume(thread_id, decisions):
-        yield event
 
 
 # --- threads ----------------------------------------------------------------------------------

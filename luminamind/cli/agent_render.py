@@ -76,7 +76,7 @@ def approval_panel(request: ActionRequest, index: int, total: int) -> Panel:
 
 
 class EventPrinter:
-    """Prints events as they come; remembers the answer and what ended the run."""
+    """Prints events as they come (how the run ended is the run driver's `RunOutcome`)."""
 
     def __init__(self, out: Console, err: Console, *, show_todos: bool = True) -> None:
         self.out = out
@@ -84,15 +84,11 @@ class EventPrinter:
         self.show_todos = show_todos
         self.streamed: list[str] = []
         self.final: FinalAnswer | None = None
-        self.pending: ApprovalRequested | None = None
-        self.error: ErrorEvent | None = None
 
     def reset(self) -> None:
-        """Forget the previous run's ending."""
+        """Forget the previous stream's text (a resume starts a new one)."""
         self.streamed.clear()
         self.final = None
-        self.pending = None
-        self.error = None
 
     def _end_text_line(self) -> None:
         if self.streamed and not "".join(self.streamed).endswith("\n"):
@@ -135,10 +131,8 @@ class EventPrinter:
             self._end_text_line()
         elif isinstance(event, ApprovalRequested):
             self._end_text_line()
-            self.pending = event
         elif isinstance(event, ErrorEvent):
             self._end_text_line()
-            self.error = event
             self.err.print(f"[red]error ({event.code}):[/red] {event.message}", highlight=False)
 
     def show_pending(self, event: ApprovalRequested) -> None:

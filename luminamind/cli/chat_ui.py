@@ -12,17 +12,22 @@ import asyncio
 import json
 import signal
 import uuid
+from collections.abc import Sequence
 from contextlib import AsyncExitStack
-from typing import Any
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.markup import escape
 from rich.prompt import Prompt
 
-from luminamind.agent.events import ActionRequest, AgentEvent, ApprovalRequested, Decision
+from luminamind.agent.events import ActionRequest, AgentEvent, Decision, ToolStarted
+from luminamind.agent.runs import Answers
 from luminamind.cli.agent_render import EventPrinter, approval_panel
 from luminamind.cli.hunk_prompt import ask_hunks
 from luminamind.config import Settings
+
+if TYPE_CHECKING:
+    from luminamind.agent.service import AgentService
 
 __all__ = ["run_chat"]
 
@@ -78,64 +83,69 @@ class _Chat:
         self.err = self.out
         self.printer = EventPrinter(self.out, self.err)
         self.stack = AsyncExitStack()
-        self.service: Any = None  # Any: AgentService, imported lazily (heavy)
+        self._service: AgentService | None = None  # imported lazily: the agent stack is heavy
+
+    @property
+    def service(self) -> AgentService:
+        """The agent service (after `open`)."""
+        if self._service is None:
+            raise RuntimeError("the chat is not open")
+        return self._service
 
     async def open(self) -> None:
         from luminamind.agent.service import AgentService
 
-        self.service = await self.stack.enter_async_context(
+        self._service = await self.stack.enter_async_context(
             AgentService.open(self.settings, surface="cli", model=self.model)
         )
 
     async def close(self) -> None:
         await self.stack.aclose()
 
-    async def _consume(self, stream: Any) -> None:  # Any: AsyncIterator[AgentEvent]
+    async def turn(self, message: str) -> None:
+        """One message, driven to its end; approvals are asked at the prompt as they come."""
+        from luminamind.agent.runs import run_turn
+
         loop = asyncio.get_running_loop()
         cancels: list[asyncio.Task[bool]] = []
+        status = self.out.status("", spinner="dots")
 
         def on_sigint() -> None:
             self.err.print("\n[yellow]cancelling this step...[/yellow]")
             cancels.append(loop.create_task(self.service.cancel(self.thread)))
 
-        loop.add_signal_handler(signal.SIGINT, on_sigint)
-        try:
-            event: AgentEvent
-            status = self.out.status("", spinner="dots")
-            try:
-                async for event in stream:
-                    if event.type == "tool_finished":
-                        status.stop()
-                    self.printer.show(event)
-                    if event.type == "tool_started":
-                        # The spinner runs while the tool does; text never streams meanwhile.
-                        status.update(f"running {getattr(event, 'tool', '')}...")
-                        status.start()
-            finally:
+        async def on_event(event: AgentEvent) -> None:
+            if event.type == "tool_finished":
                 status.stop()
-        finally:
-            loop.remove_signal_handler(signal.SIGINT)
+            self.printer.show(event)
+            if isinstance(event, ToolStarted):
+                # The spinner runs while the tool does; text never streams meanwhile.
+                status.update(f"running {event.tool}...")
+                status.start()
 
-    async def turn(self, message: str) -> None:
-        self.printer.reset()
-        await self._consume(self.service.stream(self.thread, message))
-        while self.printer.pending is not None:
-            pending: ApprovalRequested = self.printer.pending
-            decisions: list[Decision] = []
+        async def decide(requests: Sequence[ActionRequest]) -> Answers:
+            status.stop()
+            decisions: list[Decision | None] = []
             approve_all = False
-            for i, request in enumerate(pending.requests, 1):
+            for i, request in enumerate(requests, 1):
                 if approve_all:
                     decisions.append(Decision(type="approve"))
                     continue
                 decision, always = await asyncio.to_thread(
-                    _ask, self.err, request, i, len(pending.requests)
+                    _ask, self.err, request, i, len(requests)
                 )
                 approve_all = approve_all or always
                 decisions.append(decision)
             self.printer.reset()
-            await self._consume(
-                self.service.resume(self.thread, decisions, approve_all=approve_all)
-            )
+            return Answers(decisions, approve_all=approve_all)
+
+        self.printer.reset()
+        loop.add_signal_handler(signal.SIGINT, on_sigint)
+        try:
+            await run_turn(self.service, self.thread, message, decide=decide, on_event=on_event)
+        finally:
+            status.stop()
+            loop.remove_signal_handler(signal.SIGINT)
 
     async def rewind(self, argument: str) -> None:
         """``/rewind [N]``: show the plan, ask, restore the files and go back in the thread."""

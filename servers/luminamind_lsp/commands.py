@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
 
 from luminamind.agent.events import Decision
+from luminamind.agent.runs import complete_decisions
 from luminamind.config_problems import InvalidSettingsError, problems_message
 from luminamind.errors import format_validation_errors
 from luminamind.observability.metrics import get_metrics
@@ -137,10 +138,11 @@ async def _resume(
     if not state.pending_approvals:
         raise JsonRpcInvalidParams(f"thread {thread} has no pending approval")
     reason = args.prompt.strip() or "The user rejected this action."
-    decisions = [
-        Decision(type="approve") if approve else Decision(type="reject", message=reason)
-        for _ in state.pending_approvals
-    ]
+    answer = Decision(type="approve") if approve else Decision(type="reject", message=reason)
+    # What the editor already settled in this batch (an applied edit) keeps its decision.
+    decisions = complete_decisions(
+        state.pending_approvals, server.settled.get(thread, {}), lambda _: answer
+    )
     title = "LuminaMind: approved" if approve else "LuminaMind: rejected"
     try:
         return await run_agent(server, thread_id=thread, title=title, decisions=decisions)
@@ -235,13 +237,8 @@ def register_commands(server: LuminaLanguageServer) -> None:
     async def cancel(ls: LuminaLanguageServer, *args: Any) -> dict[str, Any]:
         parsed = _parse("luminamind.cancel", args)
         thread = parsed.thread_id or ls.default_thread(parsed.uri)
-        task = ls.runs.get(thread)
-        running = task is not None and not task.done()
-        if task is not None:
-            task.cancel()
         service = await ls.service()
-        cancelled = await service.cancel(thread) or running
-        return {"threadId": thread, "cancelled": cancelled}
+        return {"threadId": thread, "cancelled": await service.cancel(thread)}
 
     @command("luminamind.threads")
     async def threads(ls: LuminaLanguageServer, *args: Any) -> dict[str, Any]:
@@ -251,5 +248,5 @@ def register_commands(server: LuminaLanguageServer) -> None:
         return {
             "default": ls.default_thread(),
             "threads": [t.model_dump(mode="json") for t in listing],
-            "running": sorted(t for t, task in ls.runs.items() if not task.done()),
+            "running": service.running(),
         }

@@ -1,23 +1,21 @@
-"""Drive one agent run for an editor command: progress, edit approvals, the answer."""
+"""One agent run for an editor command: progress, edit approvals, the answer.
+
+The run is driven by `luminamind.agent.runs` (the one run driver); this module supplies the
+editor's ``on_event`` (``$/progress``) and ``decide`` (file changes go to the editor's diff view)
+and turns the `RunOutcome` into the command's JSON result.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import Sequence
 from typing import Any
 
 from lsprotocol import types as lsp
 from pygls.exceptions import JsonRpcException
 
-from luminamind.agent.events import (
-    ActionRequest,
-    AgentEvent,
-    ApprovalRequested,
-    Decision,
-    ErrorEvent,
-    FinalAnswer,
-    TextDelta,
-)
+from luminamind.agent.events import ActionRequest, AgentEvent, Decision
+from luminamind.agent.runs import RunOutcome, resume_run, run_turn
 from luminamind.errors import LuminaError
 from luminamind_lsp.answers import show_answer
 from luminamind_lsp.approvals import EditorApprovals
@@ -36,23 +34,17 @@ async def run_agent(
     title: str,
     message: str | None = None,
     decisions: list[Decision] | None = None,
-) -> dict[str, Any]:
+) -> dict[str, Any]:  # Any: the command's JSON result
     """Run (``message``) or resume (``decisions``) a thread until it ends or needs a human.
 
     File-change approvals are settled in the editor as they come; approvals of anything else end
-    the run with ``status: awaiting_approval`` for ``luminamind.approve`` / ``reject``.
+    the run with ``status: awaiting_approval`` for ``luminamind.approve`` / ``reject``. The
+    decisions already made in that batch (an edit applied in the editor) are kept on the server
+    (`LuminaLanguageServer.settled`) so those commands do not decide them again.
     """
     task = asyncio.current_task()
     if task is None:
         raise RuntimeError("run_agent must run inside a task")
-    running = server.runs.get(thread_id)
-    if running is not None and not running.done():
-        raise JsonRpcException(
-            f"thread {thread_id} is busy with another command; cancel it (luminamind.cancel) "
-            "or pass another threadId",
-            code=THREAD_BUSY,
-        )
-    server.runs[thread_id] = task
     server.track_request(task)
     service = await server.service()
     settings = server.current_settings()
@@ -61,74 +53,78 @@ async def run_agent(
     )
     progress = RunProgress(server, title)
     await progress.begin(task)
-    answer: list[str] = []
+
+    async def on_event(event: AgentEvent) -> None:
+        progress.report(event)
+
+    async def decide(requests: Sequence[ActionRequest]) -> list[Decision | None]:
+        return [await approvals.decide(r) for r in requests]
+
     try:
-        stream: AsyncIterator[AgentEvent] = (
-            service.stream(thread_id, message)
-            if message is not None
-            else service.resume(thread_id, decisions or [])
-        )
-        while True:
-            pending: list[ActionRequest] = []
-            final: str | None = None
-            async for event in stream:
-                progress.report(event)
-                if isinstance(event, TextDelta) and event.agent == "main":
-                    answer.append(event.text)
-                elif isinstance(event, FinalAnswer):
-                    final = event.text
-                elif isinstance(event, ApprovalRequested):
-                    pending = list(event.requests)
-                elif isinstance(event, ErrorEvent):
-                    progress.end(f"error: {event.message[:120]}")
-                    _show(server, lsp.MessageType.Error, f"LuminaMind: {event.message}")
-                    return {"threadId": thread_id, "status": "error", "error": event.message}
-            if not pending:
-                text = final if final is not None else "".join(answer)
-                progress.end("done")
-                document = await show_answer(
-                    server,
-                    text=text or "(no answer)",
-                    title=title,
-                    answers_dir=settings.data_dir / "lsp" / "answers",
-                    thread_id=thread_id,
-                )
-                return {
-                    "threadId": thread_id,
-                    "status": "completed",
-                    "answer": text,
-                    "document": document,
-                }
-            decided = [await approvals.decide(r) for r in pending]
-            if any(d is None for d in decided):
-                # Something other than a file change (e.g. a shell command): ask via commands.
-                progress.end("waiting for approval")
-                tools = ", ".join(
-                    r.tool for r, d in zip(pending, decided, strict=True) if d is None
-                )
-                _show(
-                    server,
-                    lsp.MessageType.Warning,
-                    f"LuminaMind wants to run {tools}: use 'LuminaMind: Approve' or 'Reject' "
-                    f"(thread {thread_id}).",
-                )
-                return {
-                    "threadId": thread_id,
-                    "status": "awaiting_approval",
-                    "pending": [r.model_dump(mode="json") for r in pending],
-                }
-            answer.clear()
-            stream = service.resume(thread_id, [d for d in decided if d is not None])
+        if message is not None:
+            outcome = await run_turn(service, thread_id, message, decide=decide, on_event=on_event)
+        else:
+            outcome = await resume_run(
+                service, thread_id, decisions or [], decide=decide, on_event=on_event
+            )
     except asyncio.CancelledError:
         progress.end("cancelled")
-        await service.cancel(thread_id)
         raise
     except LuminaError as exc:
         progress.end(f"error: {exc.message[:120]}")
         raise JsonRpcException(exc.message, code=-32000, data=exc.to_dict()) from exc
-    finally:
-        if server.runs.get(thread_id) is task:
-            del server.runs[thread_id]
+    if outcome.status == "awaiting_approval":
+        server.settled[thread_id] = dict(outcome.settled)
+    else:
+        server.settled.pop(thread_id, None)
+    return await _result(server, outcome, progress, title=title)
+
+
+async def _result(
+    server: LuminaLanguageServer, outcome: RunOutcome, progress: RunProgress, *, title: str
+) -> dict[str, Any]:  # Any: the command's JSON result
+    thread_id = outcome.thread_id
+    if outcome.status == "cancelled":
+        progress.end("cancelled")
+        return {"threadId": thread_id, "status": "cancelled"}
+    if outcome.status == "error":
+        message = outcome.error or "the run failed"
+        progress.end(f"error: {message[:120]}")
+        if outcome.error_code == "thread_busy":
+            raise JsonRpcException(
+                f"thread {thread_id} is busy with another command; cancel it (luminamind.cancel) "
+                "or pass another threadId",
+                code=THREAD_BUSY,
+            )
+        _show(server, lsp.MessageType.Error, f"LuminaMind: {message}")
+        return {"threadId": thread_id, "status": "error", "error": message}
+    if outcome.status == "awaiting_approval":
+        # Something other than a file change (e.g. a shell command): ask via commands.
+        progress.end("waiting for approval")
+        waiting = outcome.undecided
+        tools = ", ".join(r.tool for r in waiting)
+        _show(
+            server,
+            lsp.MessageType.Warning,
+            f"LuminaMind wants to run {tools}: use 'LuminaMind: Approve' or 'Reject' "
+            f"(thread {thread_id}).",
+        )
+        return {
+            "threadId": thread_id,
+            "status": "awaiting_approval",
+            "pending": [r.model_dump(mode="json") for r in waiting],
+        }
+    text = outcome.answer or ""
+    progress.end("done")
+    settings = server.current_settings()
+    document = await show_answer(
+        server,
+        text=text or "(no answer)",
+        title=title,
+        answers_dir=settings.data_dir / "lsp" / "answers",
+        thread_id=thread_id,
+    )
+    return {"threadId": thread_id, "status": "completed", "answer": text, "document": document}
 
 
 def _show(server: LuminaLanguageServer, kind: lsp.MessageType, message: str) -> None:

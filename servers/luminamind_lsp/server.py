@@ -28,6 +28,7 @@ from luminamind.config import Settings, WorkspaceRootConfig, load_settings_toler
 from luminamind.config_problems import InvalidSettingsError, SettingProblem
 
 if TYPE_CHECKING:
+    from luminamind.agent.events import Decision
     from luminamind.agent.service import AgentService
 
 __all__ = ["LuminaLanguageServer"]
@@ -71,7 +72,9 @@ class LuminaLanguageServer(LanguageServer):
         self._service_lock = asyncio.Lock()
         self._request_tasks: dict[Any, asyncio.Task[Any]] = {}  # Any: JSON-RPC ids are int | str
         self._warm_up: asyncio.Task[None] | None = None
-        self.runs: dict[str, asyncio.Task[Any]] = {}
+        # Decisions already made in a thread's pending batch (an edit the editor applied),
+        # by action id: luminamind.approve / reject answer only the rest.
+        self.settled: dict[str, dict[str, Decision]] = {}
 
     # -- workspace and agent -----------------------------------------------------------------
 
@@ -129,7 +132,7 @@ class LuminaLanguageServer(LanguageServer):
         """Cancel runs and the warm-up, and close the agent service (checkpointer connections)."""
         if self._warm_up is not None and not self._warm_up.done():
             self._warm_up.cancel()
-        for task in list(self.runs.values()):
+        for task in list(self._request_tasks.values()):
             task.cancel()
         await self._stack.aclose()
         self._service = None
@@ -151,7 +154,7 @@ class LuminaLanguageServer(LanguageServer):
 
     def track_request(self, task: asyncio.Task[Any]) -> Any:  # Any: JSON-RPC id
         """Remember the task serving the current request so ``$/cancelRequest`` can reach it."""
-        msg_id = self.protocol._ctx_msg_id.get(None)  # pygls keeps the id in a context var
+        msg_id = self.protocol.msg_id
         if msg_id is not None:
             self._request_tasks[msg_id] = task
             task.add_done_callback(lambda _: self._request_tasks.pop(msg_id, None))

@@ -18,9 +18,9 @@ import importlib
 import json
 import re
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack
-from typing import Any, Literal, Protocol, cast
+from typing import TYPE_CHECKING, Any, Literal
 
 import anyio
 import mcp_types as types
@@ -46,6 +46,7 @@ from luminamind.agent.events import (
     ToolFinished,
     ToolStarted,
 )
+from luminamind.agent.runs import RunOutcome, resume_run, run_turn
 from luminamind.config import Settings, WorkspaceRootConfig
 from luminamind.errors import LuminaError, format_validation_errors
 from luminamind.security.workspace import Workspace
@@ -53,29 +54,9 @@ from luminamind_mcp.approval import Asker, shorten_arguments
 from luminamind_mcp.review import review_decision, review_message, review_schema
 from luminamind_mcp.tools import error_result, json_result
 
-
-class AgentService(Protocol):
-    """What the MCP tools use of `luminamind.agent.service.AgentService`."""
-
-    def stream(self, thread_id: str, message: str) -> AsyncIterator[AgentEvent]:
-        """Run the agent on a new message in ``thread_id``."""
-        ...
-
-    def resume(self, thread_id: str, decisions: list[Decision]) -> AsyncIterator[AgentEvent]:
-        """Continue a thread paused for approval."""
-        ...
-
-    async def state(self, thread_id: str) -> ThreadState:
-        """Messages, TODOs and pending approvals of a thread."""
-        ...
-
-    async def threads(self) -> Sequence[ThreadInfo]:
-        """Every thread, most recently updated first."""
-        ...
-
-    async def cancel(self, thread_id: str) -> bool:
-        """Stop a running thread."""
-        ...
+if TYPE_CHECKING:
+    # Typed here, imported on the first call: the agent stack costs seconds to import.
+    from luminamind.agent.service import AgentService
 
 
 __all__ = ["AGENT_TOOL_NAMES", "AgentTools", "TaskResult", "warm_up"]
@@ -89,8 +70,6 @@ ThreadId = Field(
 )
 # Runs pausing for edits re-ask when the edited arguments are not a JSON object.
 _EDIT_ATTEMPTS = 3
-# How long a new run of a busy thread waits for the previous run to unwind.
-_BUSY_GRACE_SECONDS = 5.0
 # Distinct workspaces (client roots) that keep an agent service open at once.
 _MAX_SERVICES = 8
 
@@ -133,7 +112,7 @@ class ListThreadsArgs(_Args):
 
 
 class TaskResult(BaseModel):
-    """How a run ended."""
+    """How a run ended (`luminamind.agent.runs.RunOutcome` as MCP clients see it)."""
 
     thread_id: str
     status: Literal["completed", "awaiting_approval", "error", "cancelled"]
@@ -143,6 +122,18 @@ class TaskResult(BaseModel):
     )
     todos: list[Todo] = Field(default_factory=list)
     error: str | None = None
+
+    @classmethod
+    def from_outcome(cls, outcome: RunOutcome) -> TaskResult:
+        """The MCP view of a driven run's outcome."""
+        return cls(
+            thread_id=outcome.thread_id,
+            status=outcome.status,
+            answer=outcome.answer,
+            pending=outcome.pending,
+            todos=outcome.todos,
+            error=outcome.error,
+        )
 
 
 class ThreadList(BaseModel):
@@ -201,9 +192,9 @@ _AGENT_MODULE = "luminamind.agent.service"
 
 def _default_opener(settings: Settings) -> AbstractAsyncContextManager[AgentService]:
     # Imported here: the agent stack costs seconds to import and tools/list must not wait.
-    module = importlib.import_module(_AGENT_MODULE)
-    opened = module.AgentService.open(settings, surface="mcp")
-    return cast(AbstractAsyncContextManager[AgentService], opened)
+    from luminamind.agent.service import AgentService
+
+    return AgentService.open(settings, surface="mcp")
 
 
 async def warm_up() -> None:
@@ -234,8 +225,6 @@ class AgentTools:
         self._stack = AsyncExitStack()
         self._services: dict[tuple[tuple[str, str], ...], AgentService] = {}
         self._lock = anyio.Lock()
-        # Runs in flight, each with an event set when it has fully unwound.
-        self._running: dict[str, anyio.Event] = {}
         self._tools = [
             types.Tool(
                 name=name,
@@ -313,27 +302,24 @@ class AgentTools:
             if isinstance(args, RunTaskArgs):
                 thread_id = args.thread_id or f"mcp-{uuid.uuid4().hex[:12]}"
                 service = await self.service(workspace)
-                return json_result(
-                    await self._drive(
-                        service,
-                        thread_id,
-                        lambda: service.stream(thread_id, args.task),
-                        asker,
-                        progress,
-                    )
+                outcome = await run_turn(
+                    service,
+                    thread_id,
+                    args.task,
+                    decide=self._decider(asker),
+                    on_event=_reporter(progress),
                 )
+                return json_result(TaskResult.from_outcome(outcome))
             if isinstance(args, ResumeTaskArgs):
                 service = await self.service(workspace)
-                decisions = list(args.decisions)
-                return json_result(
-                    await self._drive(
-                        service,
-                        args.thread_id,
-                        lambda: service.resume(args.thread_id, decisions),
-                        asker,
-                        progress,
-                    )
+                outcome = await resume_run(
+                    service,
+                    args.thread_id,
+                    args.decisions,
+                    decide=self._decider(asker),
+                    on_event=_reporter(progress),
                 )
+                return json_result(TaskResult.from_outcome(outcome))
             service = await self.service()
             if isinstance(args, GetThreadArgs):
                 return json_result(await service.state(args.thread_id))
@@ -343,80 +329,13 @@ class AgentTools:
         except LuminaError as exc:
             return error_result(f"{name}: {exc.message}")
 
-    async def _drive(
-        self,
-        service: AgentService,
-        thread_id: str,
-        start: Callable[[], AsyncIterator[AgentEvent]],
-        asker: Asker,
-        progress: Progress,
-    ) -> TaskResult:
-        running = self._running.get(thread_id)
-        if running is not None:
-            # A run the client just cancelled needs a moment to unwind: a retry sent right
-            # after the cancel notification should not be refused for that.
-            with anyio.move_on_after(_BUSY_GRACE_SECONDS):
-                await running.wait()
-            if thread_id in self._running:
-                return TaskResult(
-                    thread_id=thread_id,
-                    status="error",
-                    error=f"thread {thread_id} is already running on this server; wait for it "
-                    "or cancel it",
-                )
-        done = self._running[thread_id] = anyio.Event()
-        try:
-            return await self._loop(service, thread_id, start(), asker, progress)
-        except anyio.get_cancelled_exc_class():
-            # The client cancelled the request: stop the run too, whatever else is cancelled.
-            with anyio.CancelScope(shield=True):
-                await service.cancel(thread_id)
-                _log.info("agent_run_cancelled", thread_id=thread_id, surface="mcp")
-            raise
-        finally:
-            del self._running[thread_id]
-            done.set()
+    def _decider(
+        self, asker: Asker
+    ) -> Callable[[Sequence[ActionRequest]], Awaitable[builtins.list[Decision] | None]]:
+        async def decide(pending: Sequence[ActionRequest]) -> builtins.list[Decision] | None:
+            return await self._decide(pending, asker)
 
-    async def _loop(
-        self,
-        service: AgentService,
-        thread_id: str,
-        stream: AsyncIterator[AgentEvent],
-        asker: Asker,
-        progress: Progress,
-    ) -> TaskResult:
-        step = 0
-        todos: list[Todo] = []
-        while True:
-            pending: list[ActionRequest] = []
-            final: str | None = None
-            text: list[str] = []
-            async for event in stream:
-                step += 1
-                await progress(step, describe(event))
-                if isinstance(event, TextDelta) and event.agent == "main":
-                    text.append(event.text)
-                elif isinstance(event, FinalAnswer):
-                    final = event.text
-                elif isinstance(event, TodosChanged):
-                    todos = list(event.todos)
-                elif isinstance(event, ApprovalRequested):
-                    pending = list(event.requests)
-                elif isinstance(event, ErrorEvent):
-                    return TaskResult(
-                        thread_id=thread_id, status="error", error=event.message, todos=todos
-                    )
-            if not pending:
-                answer = final if final is not None else "".join(text)
-                return TaskResult(
-                    thread_id=thread_id, status="completed", answer=answer, todos=todos
-                )
-            decisions = await self._decide(pending, asker)
-            if decisions is None:
-                return TaskResult(
-                    thread_id=thread_id, status="awaiting_approval", pending=pending, todos=todos
-                )
-            stream = service.resume(thread_id, decisions)
+        return decide
 
     async def _decide(
         self, pending: Sequence[ActionRequest], asker: Asker
@@ -501,6 +420,18 @@ class AgentTools:
         if answer.action == "decline":
             return Decision(type="reject", message="rejected by the user")
         return review_decision(request, dict(answer.content or {}))
+
+
+def _reporter(progress: Progress) -> Callable[[AgentEvent], Awaitable[None]]:
+    """Each event of the run as one progress notification."""
+    step = 0
+
+    async def on_event(event: AgentEvent) -> None:
+        nonlocal step
+        step += 1
+        await progress(step, describe(event))
+
+    return on_event
 
 
 def _action_message(request: ActionRequest) -> str:
