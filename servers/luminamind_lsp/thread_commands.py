@@ -34,7 +34,7 @@ async def thread_state(ls: LuminaLanguageServer, *args: Any) -> dict[str, Any]: 
         "exists": True,
         "title": state.info.title,
         "status": state.info.status,
-        "running": thread in ls.runs and not ls.runs[thread].done(),
+        "running": service.is_running(thread),
         "messages": [m.model_dump(mode="json") for m in state.messages],
         "todos": [t.model_dump(mode="json") for t in state.todos],
         "pending": [r.model_dump(mode="json") for r in state.pending_approvals],
