@@ -408,10 +408,6 @@ class AgentService:
             await self.snapshots.delete_thread(thread_id)
         return existed
 
-    def is_running(self, thread_id: str) -> bool:
-        """Whether a run of the thread is in progress in this service."""
-        return thread_id in self._running
-
     async def turns(self, thread_id: str) -> list[TurnView]:
         """The thread's recorded turns with the files each changed (see `agent.rewind`)."""
         return await _rewind.thread_turns(self, thread_id)
