@@ -223,3 +223,19 @@ async def test_cancelling_run_task_stops_the_run(
         )
     assert data["status"] == "completed", data
     assert "Quick answer" in data["answer"]
+
+
+async def test_thread_ids_complete_in_the_thread_template(
+    agent_server: HttpServer, llm_server: ScriptedLLM
+) -> None:
+    llm_server.script([Turn.text("Hi.")])
+    template = types.ResourceTemplateReference(
+        type="ref/resource", uri="luminamind://threads/{thread_id}"
+    )
+    async with http_session(agent_server.url) as session:
+        await session.call_tool("run_task", {"task": "Say hi", "thread_id": "complete-me-1"})
+        found = await session.complete(template, {"name": "thread_id", "value": "complete-me"})
+        assert found.completion.values == ["complete-me-1"]
+        assert (
+            await session.complete(template, {"name": "thread_id", "value": "zz"})
+        ).completion.values == []
