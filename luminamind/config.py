@@ -169,6 +169,23 @@ class ShellSettings(_Section):
         default_factory=list,
         description="Environment variables passed to commands although their names look secret",
     )
+    sandbox: bool = Field(
+        default=True,
+        description="Run every command in the OS sandbox (Linux Landlock + namespaces) when "
+        "this machine has one",
+    )
+    require_sandbox: bool = Field(
+        default=False,
+        description="Refuse to run commands at all where no sandbox is available",
+    )
+    sandbox_network: bool = Field(
+        default=False, description="Let sandboxed commands use the network"
+    )
+    sandbox_read_paths: list[str] = Field(
+        default_factory=list,
+        description="More directories sandboxed commands may read and execute (toolchains "
+        "outside the system directories, e.g. ~/.cargo, ~/.rustup)",
+    )
 
 
 class WebSettings(_Section):

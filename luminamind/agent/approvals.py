@@ -20,6 +20,7 @@ from luminamind.observability.metrics import get_metrics
 from luminamind.review import proposal_id, split_changes
 from luminamind.tools.context import ToolContext
 from luminamind.tools.executor import ToolExecutor
+from luminamind.tools.shell import sandbox_note
 
 __all__ = ["InvalidDecisionError", "action_requests", "hitl_answers"]
 
@@ -60,6 +61,8 @@ async def action_requests(
             description=str(value.get("description") or ""),
             allowed_decisions=["approve", "edit", "reject", "respond"],
         )
+        if tool == "shell" and (note := sandbox_note(context.settings.shell)):
+            request.description += f"\n({note})"
         if tool in executor.registry:
             try:
                 changes = await executor.apreview(tool, args, context=context)

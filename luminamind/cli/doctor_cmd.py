@@ -64,6 +64,20 @@ def _check_binaries(settings: Settings) -> Check:
     return Check("binaries", rg is not None and not missing, detail)
 
 
+def _check_sandbox(settings: Settings) -> Check:
+    from luminamind.security.sandbox import sandbox_status
+
+    status = sandbox_status()
+    if not settings.shell.sandbox:
+        return Check("shell sandbox", False, "off (shell.sandbox = false): not sandboxed")
+    detail = status.describe()
+    if status.available and not settings.shell.sandbox_network:
+        detail += "; network denied (shell.sandbox_network = false)"
+    if not status.available and settings.shell.require_sandbox:
+        detail += "; shell.require_sandbox = true, so the shell tool refuses every command"
+    return Check("shell sandbox", status.available, detail)
+
+
 def _check_model(settings: Settings) -> Check:
     from luminamind.errors import ConfigError
     from luminamind.providers import build_chat_model, resolve_model_spec
@@ -93,6 +107,7 @@ _CHECKS: tuple[Callable[[Settings], Check], ...] = (
     _check_data_dir,
     _check_config,
     _check_binaries,
+    _check_sandbox,
     _check_model,
     _check_cache,
 )

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from luminamind.errors import ToolExecutionError
 from luminamind.security.redaction import is_secret_name, redact_text
+from luminamind.security.sandbox import PreparedSandbox
 
 __all__ = ["CappedBuffer", "PipelineRun", "command_environment", "find_program", "run_pipeline"]
 
@@ -215,9 +216,11 @@ async def run_pipeline(
     stdin: bytes | None,
     time_limit: float,
     max_output_bytes: int,
+    sandbox: PreparedSandbox | None = None,
 ) -> PipelineRun:
     """Start every stage connected by pipes, collect output, stop it after ``time_limit`` s.
 
+    With ``sandbox``, every stage enters it before exec (luminamind.security.sandbox).
     Cancelling the calling task kills every process group at once and re-raises.
     """
     loop = asyncio.get_running_loop()
@@ -235,6 +238,8 @@ async def run_pipeline(
             if not last:
                 open_fds += [read_end, write_end]
             protocol = _StageProtocol(stdout if last else None, stderr)
+            ruleset = sandbox.ruleset() if sandbox is not None else None
+            preexec = None if sandbox is None or ruleset is None else sandbox.preexec(ruleset)
             try:
                 transport, _ = await loop.subprocess_exec(
                     lambda protocol=protocol: protocol,  # type: ignore[misc]
@@ -246,9 +251,16 @@ async def run_pipeline(
                     cwd=cwd,
                     env=dict(env),
                     start_new_session=True,
+                    # The sandbox needs a fork (not vfork) to run code before exec; see
+                    # docs/decisions.md for what that costs.
+                    preexec_fn=preexec,
+                    pass_fds=() if ruleset is None else (ruleset.fd,),
                 )
             except OSError as exc:
                 raise ToolExecutionError(f"cannot start '{argv[0]}': {exc.strerror}") from exc
+            finally:
+                if ruleset is not None:
+                    ruleset.close()
             running.append((transport, protocol))
             # The parent's copies of the pipe ends must close, or readers never see EOF.
             for fd in (upstream, None if last else write_end):

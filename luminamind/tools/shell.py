@@ -14,7 +14,9 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field
 
-from luminamind.errors import ToolArgumentsError, ToolExecutionError
+from luminamind.config import ShellSettings
+from luminamind.errors import CommandBlockedError, ToolArgumentsError, ToolExecutionError
+from luminamind.security.sandbox import PreparedSandbox, SandboxSpec, sandbox_status
 from luminamind.security.shell_lexer import MAX_COMMAND_LENGTH
 from luminamind.security.shell_policy import PathResolver, ShellPolicy
 from luminamind.security.workspace import Workspace
@@ -28,7 +30,7 @@ from luminamind.tools._shell_run import (
 from luminamind.tools.context import ToolContext
 from luminamind.tools.registry import tool
 
-__all__ = ["TOOLS", "ShellResult", "shell"]
+__all__ = ["TOOLS", "ShellResult", "sandbox_note", "shell"]
 
 MAX_STDIN_CHARS = 1_000_000
 
@@ -56,6 +58,11 @@ class ShellResult(BaseModel):
     notice: str | None = Field(
         default=None, description="What was cut or stopped, and how to get the rest"
     )
+    sandboxed: bool = Field(
+        default=False,
+        description="The command ran in the OS sandbox (workspace-only files, no network "
+        "unless configured); see docs/security.md",
+    )
 
 
 def _resolver(workspace: Workspace, cwd: Path) -> PathResolver:
@@ -66,6 +73,45 @@ def _resolver(workspace: Workspace, cwd: Path) -> PathResolver:
         return workspace.resolve(path if path.is_absolute() else cwd / path, write=write)
 
     return resolve
+
+
+def sandbox_note(settings: ShellSettings) -> str | None:
+    """What an approval prompt for ``shell`` must add: "not sandboxed" and why, else None."""
+    if not settings.sandbox:
+        return "not sandboxed: shell.sandbox is off; the command runs with your full rights"
+    status = sandbox_status()
+    if not status.available:
+        return f"not sandboxed: {status.reason}; the command runs with your full rights"
+    return None
+
+
+def _sandbox(ctx: ToolContext, env: dict[str, str]) -> PreparedSandbox | None:
+    """The sandbox this call runs in, None when off or unavailable (refused if required)."""
+    settings = ctx.settings.shell
+    status = sandbox_status()
+    if not settings.sandbox or not status.available:
+        if settings.require_sandbox:
+            why = "shell.sandbox is off" if not settings.sandbox else status.reason
+            raise CommandBlockedError(
+                f"refused to run without the OS sandbox ({why}) because shell.require_sandbox "
+                "is true; run LuminaMind where Landlock is available, or set "
+                "shell.require_sandbox = false. Nothing was run."
+            )
+        return None
+    roots = ctx.workspace.roots
+    spec = SandboxSpec(
+        read_write=tuple(r.path for r in roots if r.mode == "rw"),
+        read_only=tuple(r.path for r in roots if r.mode == "ro")
+        + tuple(Path(p).expanduser() for p in settings.sandbox_read_paths),
+        network=settings.sandbox_network,
+    )
+    try:
+        return spec.prepare(path_dirs=env.get("PATH", "").split(os.pathsep))
+    except OSError as exc:
+        raise ToolExecutionError(
+            f"cannot set up the shell sandbox: {exc.strerror or exc}; set shell.sandbox = false "
+            "to run unsandboxed. Nothing was run."
+        ) from exc
 
 
 def _timeout(ctx: ToolContext, requested: float | None) -> float:
@@ -161,15 +207,21 @@ async def shell(
         os.environ, passthrough=ctx.settings.shell.env_passthrough, cwd=workdir
     )
     executables = [find_program(argv[0], env=env, cwd=workdir) for argv in checked.stages]
-    run = await run_pipeline(
-        executables,
-        checked.stages,
-        cwd=workdir,
-        env=env,
-        stdin=stdin_bytes,
-        time_limit=timeout,
-        max_output_bytes=ctx.settings.shell.max_output_bytes,
-    )
+    sandbox = _sandbox(ctx, env)
+    try:
+        run = await run_pipeline(
+            executables,
+            checked.stages,
+            cwd=workdir,
+            env=env if sandbox is None else sandbox.environment(env),
+            stdin=stdin_bytes,
+            time_limit=timeout,
+            max_output_bytes=ctx.settings.shell.max_output_bytes,
+            sandbox=sandbox,
+        )
+    finally:
+        if sandbox is not None:
+            sandbox.close()
     last = run.returncodes[-1]
     return ShellResult(
         command=command,
@@ -188,6 +240,7 @@ async def shell(
         timeout_seconds=timeout,
         duration_ms=round(run.duration_s * 1000, 2),
         notice=_notice(run.stdout, run.stderr, timed_out=run.timed_out, timeout=timeout),
+        sandboxed=sandbox is not None,
     )
 
 

@@ -97,9 +97,16 @@ def shorten_arguments(arguments: dict[str, Any]) -> str:
     return json.dumps(cut(arguments), indent=2, ensure_ascii=False)
 
 
-def approval_message(tool: str, arguments: dict[str, Any], changes: list[FileChange]) -> str:
-    """The text of an approval request: what will run and, for file changes, the diff."""
+def approval_message(
+    tool: str, arguments: dict[str, Any], changes: list[FileChange], *, note: str | None = None
+) -> str:
+    """The text of an approval request: what will run and, for file changes, the diff.
+
+    ``note`` is a warning shown first (a ``shell`` command that is "not sandboxed").
+    """
     lines = [f"LuminaMind wants to run `{tool}`.", "", "Arguments:", shorten_arguments(arguments)]
+    if note:
+        lines[1:1] = ["", f"Warning: {note}."]
     diff = "".join(change.diff for change in changes)
     if diff:
         if len(diff) > _MAX_DIFF_CHARS:

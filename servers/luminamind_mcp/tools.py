@@ -24,6 +24,7 @@ from luminamind.observability.metrics import get_metrics
 from luminamind.runtime import ToolRuntime
 from luminamind.tools.context import ToolContext
 from luminamind.tools.registry import ToolSpec
+from luminamind.tools.shell import sandbox_note
 from luminamind_mcp.approval import Asker, approval_message
 
 __all__ = ["RegistryTools", "error_result", "json_result"]
@@ -183,7 +184,10 @@ class RegistryTools:
             )
         changes = await self._runtime.executor.apreview(spec.name, arguments, context=context)
         try:
-            answer = await asker.aconfirm(approval_message(spec.name, arguments, changes))
+            note = sandbox_note(context.settings.shell) if spec.name == "shell" else None
+            answer = await asker.aconfirm(
+                approval_message(spec.name, arguments, changes, note=note)
+            )
         except MCPError as exc:
             return self._refuse(
                 spec,

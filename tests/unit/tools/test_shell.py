@@ -62,28 +62,48 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
-def _wait_gone(pid: int, seconds: float = 3.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if not _alive(pid):
-            return True
-        time.sleep(0.02)
-    return False
-
-
-# A script that starts a sleeping grandchild, records its pid, then waits (or exits).
+# A script that starts a sleeping grandchild, records a token in its command line, then waits
+# (or exits). Inside the sandbox's PID namespace a pid means nothing outside, so the test finds
+# the grandchild by the token instead.
 SPAWNER = """
-import os, subprocess, sys, signal, time
+import os, subprocess, sys, signal, time, uuid
 if "--ignore-term" in sys.argv:
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
-child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"],
+token = "sleeper-" + uuid.uuid4().hex
+child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", token],
                          stdout=None if "--hold-stdout" in sys.argv else subprocess.DEVNULL)
+if "--double-fork" in sys.argv:  # leave the process group and the parent for good
+    subprocess.Popen([sys.executable, "-c",
+                      "import os, time; os.setsid(); os.fork() and os._exit(0); time.sleep(60)",
+                      token], start_new_session=True)
 with open("child.pid", "w") as f:
-    f.write(str(child.pid))
+    f.write(token)
 print("started", flush=True)
 if "--exit" not in sys.argv:
     time.sleep(60)
 """
+
+
+def _pids_with(token: str) -> list[int]:
+    """Host pids of the processes whose command line holds ``token``."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if token.encode() in (entry / "cmdline").read_bytes():
+                    pids.append(int(entry.name))
+            except OSError:
+                continue
+    return pids
+
+
+def _token_gone(token: str, seconds: float = 3.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if not any(_alive(pid) for pid in _pids_with(token)):
+            return True
+        time.sleep(0.02)
+    return False
 
 
 @pytest.fixture
@@ -92,9 +112,9 @@ def spawner(workspace_dir: Path) -> Iterator[Path]:
     yield workspace_dir / "child.pid"
     pid_file = workspace_dir / "child.pid"
     if pid_file.exists():  # never leave a sleeper behind, even when an assertion failed
-        pid = int(pid_file.read_text())
-        if _alive(pid):
-            os.kill(pid, 9)
+        for pid in _pids_with(pid_file.read_text()):
+            if _alive(pid):
+                os.kill(pid, 9)
 
 
 async def test_runs_a_command_and_reports_output(rt: ToolRuntime, workspace_dir: Path) -> None:
@@ -263,14 +283,24 @@ async def test_timeout_kills_the_process_group(rt: ToolRuntime, spawner: Path) -
     assert result.notice
     assert "stopped" in result.notice
     assert elapsed < 4.0
-    assert _wait_gone(int(spawner.read_text()))
+    assert _token_gone(spawner.read_text())
 
 
-async def test_sigterm_ignored_then_sigkill(rt: ToolRuntime, spawner: Path) -> None:
+@pytest.mark.parametrize("sandbox", [True, False])
+async def test_sigterm_ignored_then_sigkill(
+    settings: Settings, spawner: Path, *, sandbox: bool
+) -> None:
+    """Unsandboxed, a command that ignores SIGTERM gets SIGKILL after the grace period.
+
+    Sandboxed, SIGTERM ends the waiter outside the PID namespace and the kernel kills the
+    command with it (PDEATHSIG), so the call reports SIGTERM and nothing survives either way.
+    """
+    rt = _runtime(_with_shell(settings, sandbox=sandbox))
     result = await _run(rt, f"{PY} spawn.py --ignore-term", timeout_seconds=1.0)
     assert result.timed_out
-    assert result.signal == "SIGKILL"
-    assert _wait_gone(int(spawner.read_text()))
+    assert result.sandboxed is sandbox
+    assert result.signal == ("SIGTERM" if sandbox else "SIGKILL")
+    assert _token_gone(spawner.read_text())
 
 
 async def test_background_child_does_not_hold_the_call(rt: ToolRuntime, spawner: Path) -> None:
@@ -280,7 +310,15 @@ async def test_background_child_does_not_hold_the_call(rt: ToolRuntime, spawner:
     assert time.monotonic() - started < 5
     assert result.exit_code == 0
     assert not result.timed_out
-    assert _wait_gone(int(spawner.read_text()))
+    assert _token_gone(spawner.read_text())
+
+
+async def test_a_double_fork_does_not_outlive_the_call(rt: ToolRuntime, spawner: Path) -> None:
+    """setsid + double fork leaves the process group; the sandbox's PID namespace holds it."""
+    result = await _run(rt, f"{PY} spawn.py --exit --double-fork", timeout_seconds=20)
+    assert result.sandboxed
+    assert result.exit_code == 0
+    assert _token_gone(spawner.read_text())
 
 
 async def test_cancellation_kills_everything(rt: ToolRuntime, spawner: Path) -> None:
@@ -292,7 +330,7 @@ async def test_cancellation_kills_everything(rt: ToolRuntime, spawner: Path) -> 
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    assert _wait_gone(int(spawner.read_text()))
+    assert _token_gone(spawner.read_text())
 
 
 async def test_output_is_capped_head_and_tail(workspace_dir: Path, settings: Settings) -> None:

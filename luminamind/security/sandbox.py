@@ -1,0 +1,354 @@
+"""The operating-system sandbox every ``shell`` command runs in (Linux: Landlock + namespaces).
+
+The shell policy is the first, explainable line of refusal; this is what holds when the policy
+is wrong. A sandboxed command:
+
+* reads and executes only the system's program and library directories (``/usr``, ``/etc``
+  less its secrets, the Python LuminaMind runs on, the directories on ``PATH``...), reads and
+  writes only the workspace roots (read-only roots read-only) and a private temporary directory
+  (its ``HOME`` and ``TMPDIR``); nothing else of the file system: no home directory, no other
+  workspace, no ``/proc`` of other processes (Landlock, path rules checked by the kernel at
+  every open, after symlinks are followed);
+* has no network unless ``shell.sandbox_network`` (its own network namespace with nothing in
+  it; Landlock's TCP rules too where the kernel has them);
+* cannot signal, or connect to abstract sockets of, processes outside it (Landlock scopes);
+* runs as PID 1 of its own PID namespace, so when it exits the kernel kills everything it
+  started, double forks and ``setsid`` included; and it dies with the call.
+
+How a command enters it: the tool forks (``preexec_fn``), the fork unshares the namespaces and
+forks once more. That second child becomes PID 1 of the new namespace, confines itself with
+Landlock and execs the command; the first stays outside as a small waiter that exits with the
+command's status (and takes the command down with it if it is killed). See docs/decisions.md for
+why Landlock and not bubblewrap, and docs/security.md for what this does and does not cover.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import errno
+import functools
+import os
+import shutil
+import signal
+import sys
+import tempfile
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from luminamind.security import _landlock
+from luminamind.security._landlock import FS_READ_EXEC, FS_READ_WRITE, Ruleset
+from luminamind.security.redaction import is_secret_name
+
+__all__ = ["PreparedSandbox", "SandboxSpec", "SandboxStatus", "sandbox_status"]
+
+_CLONE_NEWUSER = 0x10000000
+_CLONE_NEWPID, _CLONE_NEWNET = 0x20000000, 0x40000000
+_PR_SET_PDEATHSIG = 1
+# Exit status of the waiter when the sandbox could not be entered (as env(1) uses 125-127).
+SANDBOX_FAILED_STATUS = 125
+
+# System directories whose programs and libraries commands need. /etc is added entry by entry
+# below, less _ETC_SECRETS.
+_SYSTEM_DIRS = (
+    "/usr",
+    "/bin",
+    "/sbin",
+    "/lib",
+    "/lib32",
+    "/lib64",
+    "/libx32",
+    "/opt",
+    "/nix/store",
+    "/snap",
+)
+_ETC_SECRETS = frozenset(
+    {"shadow", "shadow-", "gshadow", "gshadow-", "sudoers", "sudoers.d", "ssh", "ssl", "security"}
+)
+# /etc/ssl is secret only for its private keys; the certificates are what TLS clients read.
+_ETC_PUBLIC_PARTS = ("/etc/ssl/certs", "/etc/ssl/openssl.cnf")
+# Process-independent kernel facts programs read (CPU count, memory); never /proc/<pid>.
+_TOOLCHAIN_BIN_DIRS = frozenset({"bin", "sbin", "shims"})
+_SECRET_FILE_NAMES = frozenset({".netrc", ".npmrc", ".pypirc", ".git-credentials", "auth.json"})
+_KERNEL_INFO = (
+    "/proc/cpuinfo",
+    "/proc/meminfo",
+    "/proc/stat",
+    "/proc/loadavg",
+    "/proc/uptime",
+    "/proc/version",
+    "/proc/filesystems",
+    "/proc/sys/kernel",
+    "/proc/sys/vm/overcommit_memory",
+    "/sys/devices/system/cpu",
+)
+_DEV_READ_WRITE = ("/dev/null", "/dev/zero", "/dev/full", "/dev/tty")
+_DEV_READ = ("/dev/random", "/dev/urandom")
+
+
+@dataclass(frozen=True, slots=True)
+class SandboxStatus:
+    """What the sandbox can do on this machine (``luminamind doctor`` prints it)."""
+
+    available: bool
+    landlock_abi: int
+    pid_namespace: bool
+    network_namespace: bool
+    reason: str
+
+    def describe(self) -> str:
+        """One line for doctor and the approval prompt."""
+        if not self.available:
+            return f"not sandboxed: {self.reason}"
+        parts = [f"Landlock ABI {self.landlock_abi}"]
+        parts.append("PID namespace" if self.pid_namespace else "no PID namespace")
+        parts.append("network namespace" if self.network_namespace else "no network namespace")
+        return "sandboxed (" + ", ".join(parts) + ")"
+
+
+@functools.cache
+def sandbox_status() -> SandboxStatus:
+    """Probe once per process: Landlock's ABI and which namespaces a fork may create."""
+    abi = _landlock.abi_version()
+    if abi < 1:
+        reason = (
+            "this kernel has no Landlock (Linux 5.13+ with CONFIG_SECURITY_LANDLOCK and "
+            "landlock in the lsm= boot list)"
+            if sys.platform == "linux"
+            else f"no sandbox for {sys.platform} yet (Linux Landlock only)"
+        )
+        return SandboxStatus(False, 0, False, False, reason)
+    flags = _probe_unshare()
+    return SandboxStatus(
+        True,
+        abi,
+        pid_namespace=bool(flags & _CLONE_NEWPID),
+        network_namespace=bool(flags & _CLONE_NEWNET),
+        reason="",
+    )
+
+
+def _probe_unshare() -> int:
+    """The namespace flags a forked child manages to unshare (0 when none)."""
+    for flags in (
+        _CLONE_NEWPID | _CLONE_NEWNET,
+        _CLONE_NEWUSER | _CLONE_NEWPID | _CLONE_NEWNET,
+    ):
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - the child only reports through its status
+            os._exit(0 if _unshare(flags) == 0 else 1)
+        _, status = os.waitpid(pid, 0)
+        if os.waitstatus_to_exitcode(status) == 0:
+            return flags & ~_CLONE_NEWUSER
+    return 0
+
+
+def _unshare(flags: int) -> int:
+    """unshare(2) the namespaces; map our own uid/gid when a user namespace is needed."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    uid, gid = os.getuid(), os.getgid()
+    if libc.unshare(flags) != 0:
+        return ctypes.get_errno() or errno.EPERM
+    if flags & _CLONE_NEWUSER:
+        try:
+            for name, text in (
+                ("setgroups", "deny"),
+                ("uid_map", f"{uid} {uid} 1"),
+                ("gid_map", f"{gid} {gid} 1"),
+            ):
+                with open(f"/proc/self/{name}", "w") as handle:
+                    handle.write(text)
+        except OSError as exc:
+            return exc.errno or errno.EPERM
+    return 0
+
+
+@dataclass(frozen=True, slots=True)
+class SandboxSpec:
+    """What one command may reach.
+
+    Attributes:
+        read_write: directories read, written, executed (the workspace's rw roots).
+        read_only: directories read and executed (read-only roots, ``shell.sandbox_read_paths``).
+        network: allow the network (``shell.sandbox_network``).
+    """
+
+    read_write: tuple[Path, ...]
+    read_only: tuple[Path, ...] = ()
+    network: bool = False
+
+    def prepare(self, *, path_dirs: Iterable[str] = ()) -> PreparedSandbox:
+        """Create the private temporary directory and the Landlock ruleset for one call.
+
+        Args:
+            path_dirs: the ``PATH`` the command runs with; its directories are readable.
+
+        Raises:
+            OSError: Landlock is missing or refused the ruleset.
+        """
+        status = sandbox_status()
+        if not status.available:
+            raise OSError(errno.ENOSYS, status.reason)
+        flags = 0
+        if status.pid_namespace:
+            flags |= _CLONE_NEWPID
+        if status.network_namespace and not self.network:
+            flags |= _CLONE_NEWNET
+        if flags and os.geteuid() != 0:
+            flags |= _CLONE_NEWUSER
+        private = Path(tempfile.mkdtemp(prefix="luminamind-sandbox-"))
+        return PreparedSandbox(
+            self, private, status.landlock_abi, flags, _readable_system_paths(path_dirs)
+        )
+
+
+def _readable_system_paths(path_dirs: Iterable[str]) -> list[str]:
+    paths = [p for p in _SYSTEM_DIRS if os.path.exists(p)]
+    with contextlib.suppress(OSError):
+        paths += [f"/etc/{name}" for name in sorted(os.listdir("/etc")) if name not in _ETC_SECRETS]
+    paths += _ETC_PUBLIC_PARTS
+    # The interpreter LuminaMind runs on (a venv's python, pytest, ruff, mypy) and its stdlib.
+    paths += {sys.prefix, sys.base_prefix, sys.exec_prefix, str(Path(sys.executable).parent)}
+    home = os.path.expanduser("~")
+    for entry in path_dirs:
+        if not os.path.isabs(entry):
+            continue
+        for directory in {entry, os.path.realpath(entry)}:
+            paths.append(directory)
+            # A toolchain's bin/ or shims/ runs files beside it (pyenv's shims run
+            # ~/.pyenv/libexec/pyenv; ~/.cargo/bin/cargo is a rustup proxy): its root is
+            # readable too, less anything named like a credential (~/.cargo/credentials.toml).
+            root = os.path.dirname(directory)
+            if os.path.basename(directory) in _TOOLCHAIN_BIN_DIRS and root not in (home, "/"):
+                paths += _children_except_secrets(root)
+    return paths
+
+
+def _children_except_secrets(directory: str) -> list[str]:
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return []
+    return [os.path.join(directory, n) for n in sorted(names) if not _secret_file_name(n)]
+
+
+def _secret_file_name(name: str) -> bool:
+    lowered = name.lower()
+    return (
+        is_secret_name(name)
+        or lowered in _SECRET_FILE_NAMES
+        or lowered.endswith((".pem", ".key", ".p12", ".pfx"))
+    )
+
+
+@dataclass(slots=True)
+class PreparedSandbox:
+    """One call's sandbox: the private directory, the namespaces, a ruleset per stage."""
+
+    spec: SandboxSpec
+    private_dir: Path
+    abi: int
+    unshare_flags: int
+    readable: list[str]
+
+    def environment(self, env: dict[str, str]) -> dict[str, str]:
+        """``env`` with HOME and the temporary directories pointing into the private dir."""
+        private = str(self.private_dir)
+        return env | {"HOME": private, "TMPDIR": private, "TMP": private, "TEMP": private}
+
+    def ruleset(self) -> Ruleset:
+        """A fresh ruleset for one process (the child adds its own /proc/<pid> to it).
+
+        Raises:
+            OSError: Landlock refused it.
+        """
+        ruleset = Ruleset(abi=self.abi, network=self.spec.network)
+        try:
+            ruleset.allow(self.readable, FS_READ_EXEC)
+            ruleset.allow(_KERNEL_INFO + _DEV_READ, FS_READ_EXEC)
+            ruleset.allow(_DEV_READ_WRITE, FS_READ_WRITE)
+            ruleset.allow((str(p) for p in self.spec.read_only), FS_READ_EXEC)
+            writable = (*self.spec.read_write, self.private_dir)
+            ruleset.allow((str(p) for p in writable), FS_READ_WRITE)
+        except BaseException:
+            ruleset.close()
+            raise
+        return ruleset
+
+    def preexec(self, ruleset: Ruleset) -> Callable[[], None]:
+        """The function the forked child runs before exec (see the module docstring)."""
+        flags = self.unshare_flags
+
+        def enter() -> None:  # pragma: no cover - runs in the forked child, between fork and exec
+            if flags and _unshare(flags) != 0:
+                os._exit(SANDBOX_FAILED_STATUS)
+            if flags & _CLONE_NEWPID:
+                _become_waiter_or_init()
+            if _allow_own_proc(ruleset) != 0 or ruleset.restrict() != 0:
+                os._exit(SANDBOX_FAILED_STATUS)
+            ruleset.close()
+
+        return enter
+
+    def close(self) -> None:
+        """Remove the private directory (after the command is over)."""
+        shutil.rmtree(self.private_dir, ignore_errors=True)
+
+
+def _allow_own_proc(ruleset: Ruleset) -> int:
+    """Let the command read its own /proc/<pid> (/proc/self), nothing of other processes."""
+    try:
+        pfd = os.open("/proc/self", os.O_PATH | os.O_DIRECTORY)
+    except OSError as exc:
+        return exc.errno or errno.EPERM
+    try:
+        ruleset.allow_fd(pfd, FS_READ_EXEC)
+    except OSError as exc:
+        return exc.errno or errno.EPERM
+    finally:
+        os.close(pfd)
+    return 0
+
+
+def _become_waiter_or_init() -> None:  # pragma: no cover - runs between fork and exec
+    """Fork into the new PID namespace; the parent waits and mirrors the child's end.
+
+    Returns in the child (PID 1 of the namespace), which goes on to exec the command. The parent
+    never returns: it closes every descriptor (so the spawning process sees the exec succeed and
+    pipes see EOF when the command closes them) and exits as the command did.
+    """
+    pid = os.fork()
+    if pid == 0:
+        # Dies with the waiter. (getppid() is 0 here: the waiter is outside the namespace. A
+        # waiter killed before this line was killed with its process group, this process too.)
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        return
+    # The server's own handlers (uvicorn's SIGTERM) must not keep the waiter alive.
+    for handled in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(handled, signal.SIG_DFL)
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(devnull, fd)
+    os.closerange(3, _max_fd())
+    while True:
+        try:
+            _, status = os.waitpid(pid, 0)
+            break
+        except ChildProcessError:
+            os._exit(SANDBOX_FAILED_STATUS)
+        except InterruptedError:
+            continue
+    if os.WIFSIGNALED(status):
+        sig = os.WTERMSIG(status)
+        signal.signal(sig, signal.SIG_DFL)
+        os.kill(os.getpid(), sig)
+    os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
+
+
+def _max_fd() -> int:
+    try:
+        return int(os.sysconf("SC_OPEN_MAX"))
+    except (ValueError, OSError):
+        return 65_536
