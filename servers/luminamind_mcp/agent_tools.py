@@ -51,6 +51,7 @@ from luminamind.config import Settings, WorkspaceRootConfig
 from luminamind.errors import LuminaError, format_validation_errors
 from luminamind.security.workspace import Workspace
 from luminamind_mcp.approval import Asker, shorten_arguments
+from luminamind_mcp.client_log import ClientLog, log_decisions, log_run_event
 from luminamind_mcp.review import review_decision, review_message, review_schema
 from luminamind_mcp.tools import error_result, json_result
 
@@ -290,8 +291,13 @@ class AgentTools:
         workspace: Workspace,
         asker: Asker,
         progress: Progress,
+        log: ClientLog | None = None,
     ) -> types.CallToolResult:
-        """Run one agent tool; errors become ``isError`` results."""
+        """Run one agent tool; errors become ``isError`` results.
+
+        ``log`` receives the run's events worth a log line (`log_run_event`), at the levels
+        the client chose.
+        """
         _, args_model, _, _ = _SPECS[name]
         try:
             args = args_model.model_validate(arguments or {})
@@ -306,8 +312,8 @@ class AgentTools:
                     service,
                     thread_id,
                     args.task,
-                    decide=self._decider(asker),
-                    on_event=_reporter(progress),
+                    decide=self._decider(asker, log, thread_id),
+                    on_event=_reporter(progress, log, thread_id),
                 )
                 return json_result(TaskResult.from_outcome(outcome))
             if isinstance(args, ResumeTaskArgs):
@@ -316,8 +322,8 @@ class AgentTools:
                     service,
                     args.thread_id,
                     args.decisions,
-                    decide=self._decider(asker),
-                    on_event=_reporter(progress),
+                    decide=self._decider(asker, log, args.thread_id),
+                    on_event=_reporter(progress, log, args.thread_id),
                 )
                 return json_result(TaskResult.from_outcome(outcome))
             service = await self.service()
@@ -330,10 +336,13 @@ class AgentTools:
             return error_result(f"{name}: {exc.message}")
 
     def _decider(
-        self, asker: Asker
+        self, asker: Asker, log: ClientLog | None, thread_id: str
     ) -> Callable[[Sequence[ActionRequest]], Awaitable[builtins.list[Decision] | None]]:
         async def decide(pending: Sequence[ActionRequest]) -> builtins.list[Decision] | None:
-            return await self._decide(pending, asker)
+            decisions = await self._decide(pending, asker)
+            if log is not None:
+                await log_decisions(log, thread_id, decisions)
+            return decisions
 
         return decide
 
@@ -422,14 +431,18 @@ class AgentTools:
         return review_decision(request, dict(answer.content or {}))
 
 
-def _reporter(progress: Progress) -> Callable[[AgentEvent], Awaitable[None]]:
-    """Each event of the run as one progress notification."""
+def _reporter(
+    progress: Progress, log: ClientLog | None, thread_id: str
+) -> Callable[[AgentEvent], Awaitable[None]]:
+    """Each event of the run as one progress notification (and a log message if it merits one)."""
     step = 0
 
     async def on_event(event: AgentEvent) -> None:
         nonlocal step
         step += 1
         await progress(step, describe(event))
+        if log is not None:
+            await log_run_event(log, thread_id, event)
 
     return on_event
 

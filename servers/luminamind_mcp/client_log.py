@@ -13,6 +13,7 @@ a request opts in through its ``_meta`` instead, which `allowed_log_levels` read
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Sequence
 from typing import Any, Final, get_args
 
 import mcp_types as types
@@ -23,10 +24,30 @@ from mcp.shared.exceptions import MCPError
 from mcp_types import INVALID_PARAMS
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
+from luminamind.agent.events import (
+    AgentEvent,
+    ApprovalRequested,
+    Decision,
+    ErrorEvent,
+    FinalAnswer,
+    RunStarted,
+    SubagentFinished,
+    SubagentStarted,
+    ToolFinished,
+    ToolStarted,
+)
 from luminamind.security.redaction import redact
 from luminamind_mcp.roots import connection_key
 
-__all__ = ["DEFAULT_LEVEL", "LEVELS", "ClientLog", "LogLevels", "check_level"]
+__all__ = [
+    "DEFAULT_LEVEL",
+    "LEVELS",
+    "ClientLog",
+    "LogLevels",
+    "check_level",
+    "log_decisions",
+    "log_run_event",
+]
 
 _log = structlog.get_logger(__name__)
 
@@ -116,3 +137,56 @@ class ClientLog:
             )
         except Exception as exc:  # a gone client: the run goes on, the stderr log keeps it
             _log.debug("mcp_log_message_dropped", error=f"{type(exc).__name__}: {exc}")
+
+
+async def log_run_event(log: ClientLog, thread_id: str, event: AgentEvent) -> None:
+    """One agent event in the client's log: what a user following a run wants to read.
+
+    Streamed text and plan changes travel as progress notifications only; they would drown
+    the log.
+    """
+    if isinstance(event, RunStarted):
+        await log.log("info", "run_started", thread_id=thread_id, run_id=event.run_id)
+    elif isinstance(event, ToolStarted):
+        if log.wants("debug"):
+            await log.log(
+                "debug",
+                "tool_started",
+                thread_id=thread_id,
+                tool=event.tool,
+                agent=event.agent,
+                arguments=event.arguments,
+            )
+    elif isinstance(event, ToolFinished):
+        fields = {"thread_id": thread_id, "tool": event.tool, "agent": event.agent}
+        if event.status == "ok":
+            await log.log("info", "tool_finished", **fields, duration_ms=event.duration_ms)
+        else:
+            await log.log("warning", "tool_failed", **fields, error=event.content[:500])
+    elif isinstance(event, SubagentStarted | SubagentFinished):
+        await log.log("info", event.type, thread_id=thread_id, subagent=event.subagent)
+    elif isinstance(event, ApprovalRequested):
+        await log.log(
+            "notice",
+            "approval_requested",
+            thread_id=thread_id,
+            tools=[r.tool for r in event.requests],
+        )
+    elif isinstance(event, ErrorEvent):
+        await log.log(
+            "error", "run_failed", thread_id=thread_id, code=event.code, error=event.message
+        )
+    elif isinstance(event, FinalAnswer):
+        await log.log("info", "run_finished", thread_id=thread_id)
+
+
+async def log_decisions(
+    log: ClientLog, thread_id: str, decisions: Sequence[Decision] | None
+) -> None:
+    """How the approvals a run paused on were answered (None: left for resume_task)."""
+    if decisions is None:
+        await log.log("notice", "approval_deferred", thread_id=thread_id)
+    else:
+        await log.log(
+            "notice", "approval_decided", thread_id=thread_id, decisions=[d.type for d in decisions]
+        )

@@ -185,6 +185,7 @@ class McpApp:
                 workspace=context.workspace,
                 asker=Asker(ctx),
                 progress=progress,
+                log=self.client_log(ctx),
             )
         started = time.perf_counter()
         result = await self.tools.acall(
