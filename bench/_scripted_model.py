@@ -54,14 +54,17 @@ class Timer:
         self.seconds = 0.0
         self.calls = 0
         self.first_at: float | None = None
+        self.starts: list[float] = []  # when each call started (per-step times along a thread)
 
     def reset(self) -> None:
         self.seconds, self.calls, self.first_at = 0.0, 0, None
+        self.starts = []
 
     def add(self, started: float) -> None:
         now = time.perf_counter()
         if self.first_at is None:
             self.first_at = started
+        self.starts.append(started)
         self.seconds += now - started
         self.calls += 1
 

@@ -31,6 +31,14 @@ own built-ins (LuminaMind: ``write_todos``, ``task``; deepagents: ``write_todos`
 ``read_file``, ``write_file``, ``edit_file``, ``glob``, ``grep``, ``task``...), which the model
 sees on every call, as in real use.
 
+3. **Flat as a thread grows.** One thread of GROWTH_STEPS tool calls on SQLite through
+   ``AgentService``: framework time and bytes written (checkpoint blobs, metadata and pending
+   writes) per model call around step 10 and at the end; target: the late ones <= 1.2x the
+   early ones.
+
+``--quick`` (under two minutes): part 1 with fewer rounds and part 3 at 200 steps, no
+docs/benchmarks.md update; its last line states the ratios.
+
 deepagents is never a LuminaMind dependency: it runs in its own venv, ``bench/.peers-venv``
 (gitignored), created here on first use with ``python -m venv`` and ``pip install deepagents``
 pinned to this venv's langchain / langgraph versions (so only the harness differs), and driven
@@ -39,10 +47,13 @@ as a subprocess (`bench/_deepagents_peer.py`). Run: ``.venv/bin/python -m bench 
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import gc
+import itertools
 import json
 import shutil
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -80,7 +91,6 @@ from bench._scripted_model import (  # noqa: E402
     ScriptedToolModel,
     lookup_value,
 )
-from luminamind.agent.middleware import InvalidToolCallsMiddleware  # noqa: E402
 from luminamind.agent.runs import RunOutcome, run_turn  # noqa: E402
 from luminamind.agent.service import AgentService  # noqa: E402
 from luminamind.config import Settings, load_settings  # noqa: E402
@@ -110,6 +120,8 @@ THREAD_TOOL_CALLS = 49
 THREAD_MESSAGES = THREAD_RUNS * (2 + 2 * THREAD_TOOL_CALLS)
 LOADS = 20
 ABLATION_ROUNDS = 7  # measured rounds over every variant (after one warm-up round)
+GROWTH_STEPS = 500  # tool calls in the one long thread of part 3
+GROWTH_WINDOW = 10  # model calls averaged at each end
 
 
 class LookupResult(BaseModel):
@@ -337,11 +349,14 @@ class _DeltaState(AgentState[Any]):
 
 
 @contextmanager
-def _variant(drop: tuple[type[Any], ...], delta: bool) -> Iterator[None]:
-    """Build LuminaMind's graph without the ``drop`` middleware (and/or with `_DeltaState`)."""
-    # The name luminamind.agent.graph calls; patched there so the real builder runs.
-    name = "create_agent"
-    original = getattr(agent_graph, name)
+def _variant(drop: tuple[type[Any], ...], delta: bool, unfold: bool = False) -> Iterator[None]:
+    """Build LuminaMind's graph without the ``drop`` middleware (and/or with `_DeltaState`).
+
+    ``unfold``: every model hook its own node again, as before `fold_model_hooks`.
+    """
+    # The names luminamind.agent.graph calls; patched there so the real builder runs.
+    original = agent_graph.create_agent
+    original_fold = agent_graph.fold_model_hooks
 
     def create(*args: Any, **kwargs: Any) -> Any:  # Any: create_agent's own signature
         kwargs["middleware"] = [m for m in kwargs["middleware"] if not isinstance(m, drop)]
@@ -349,24 +364,28 @@ def _variant(drop: tuple[type[Any], ...], delta: bool) -> Iterator[None]:
             kwargs["state_schema"] = _DeltaState
         return original(*args, **kwargs)
 
-    setattr(agent_graph, name, create)
+    agent_graph.create_agent = create  # type: ignore[assignment]
+    if unfold:
+        agent_graph.fold_model_hooks = list
     try:
         yield
     finally:
-        setattr(agent_graph, name, original)
+        agent_graph.create_agent = original
+        agent_graph.fold_model_hooks = original_fold
 
 
-VARIANTS: list[tuple[str, tuple[type[Any], ...], bool]] = [
-    ("LuminaMind's graph", (), False),
+VARIANTS: list[tuple[str, tuple[type[Any], ...], bool, bool]] = [
+    ("LuminaMind's graph (model hooks folded: 2 nodes)", (), False, False),
+    ("the same, one node per hook (7 nodes, before this change)", (), False, True),
     (
-        "without the two limit middleware (3 nodes)",
+        "one node per hook, without the two limit middleware",
         (ModelCallLimitMiddleware, ToolCallLimitMiddleware),
         False,
+        True,
     ),
-    ("without `InvalidToolCallsMiddleware` (1 node)", (InvalidToolCallsMiddleware,), False),
-    ("`create_agent` with no middleware at all", (AgentMiddleware,), False),
-    ("LuminaMind's graph, `DeltaChannel` messages", (), True),
-    ("no middleware, `DeltaChannel` messages", (AgentMiddleware,), True),
+    ("`create_agent` with no middleware at all", (AgentMiddleware,), False, False),
+    ("LuminaMind's graph, `DeltaChannel` messages", (), True, False),
+    ("no middleware, `DeltaChannel` messages", (AgentMiddleware,), True, False),
 ]
 
 
@@ -382,12 +401,12 @@ async def ablation(tmp: Path) -> list[dict[str, Any]]:  # Any: per-variant figur
             "db_bytes": 0,
             "checkpoints": 0,
         }
-        for label, _, _ in VARIANTS
+        for label, _, _, _ in VARIANTS
     ]
     for round_ in range(ABLATION_ROUNDS + 1):
-        for row, (_, drop, delta) in zip(rows, VARIANTS, strict=True):
+        for row, (_, drop, delta, unfold) in zip(rows, VARIANTS, strict=True):
             for backend in ("memory", "sqlite"):
-                with _variant(drop, delta):
+                with _variant(drop, delta, unfold):
                     run = await _ours(tmp, backend, graph_only=True, count=round_ == 0)
                 if round_ == 0:
                     row["checkpoints"] = max(row["checkpoints"], run["checkpoints"])
@@ -445,6 +464,65 @@ async def load_thread(origin: Path, thread: str, work: Path) -> dict[str, list[f
         samples["first_call"].append((first - t3) * 1e3)
         samples["total"].append((t4 - t3) * 1e3)
     return samples
+
+
+# --- growth along one thread -------------------------------------------------------------------
+
+
+def _written_bytes(db: Path, thread: str) -> list[int]:
+    """Bytes each checkpoint of ``thread`` put on disk (blob + metadata + its pending writes)."""
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute(
+            "SELECT checkpoint_id, length(checkpoint) + length(metadata) FROM checkpoints "
+            "WHERE thread_id = ? AND checkpoint_ns = '' ORDER BY checkpoint_id",
+            (thread,),
+        ).fetchall()
+        writes = dict(
+            conn.execute(
+                "SELECT checkpoint_id, sum(length(value)) FROM writes "
+                "WHERE thread_id = ? AND checkpoint_ns = '' GROUP BY checkpoint_id",
+                (thread,),
+            ).fetchall()
+        )
+    return [size + (writes.get(cid) or 0) for cid, size in rows]
+
+
+async def growth(tmp: Path, steps: int) -> dict[str, float]:
+    """Per-model-call framework ms and bytes written near the start and the end of one thread."""
+    base = tmp / f"growth-{steps}"
+    thread = "growing"
+    model = ScriptedToolModel(tool_calls=steps)
+    async with _service(base, "sqlite", model) as service:
+        TOOL_TIMER.reset()
+        _expect_done(await run_turn(service, thread, TASK))
+    starts = model.timer.starts
+    assert len(starts) == steps + 1, len(starts)
+    gaps = [(b - a) * 1e3 for a, b in itertools.pairwise(starts)]  # framework + model + tool
+    sizes = _written_bytes(base / "data" / "checkpoints.sqlite", thread)
+    per_call = len(sizes) / (steps + 1)  # checkpoints per model call
+    w = GROWTH_WINDOW
+
+    def window(lo: int, hi: int) -> float:
+        return sum(sizes[round(lo * per_call) : round(hi * per_call)]) / (hi - lo)
+
+    shutil.rmtree(base)
+    return {
+        "steps": steps,
+        "early_ms": statistics.median(gaps[5 : 5 + w]),
+        "late_ms": statistics.median(gaps[-w:]),
+        "early_bytes": window(5, 5 + w),
+        "late_bytes": window(steps + 1 - w, steps + 1),
+        "checkpoints_per_call": per_call,
+    }
+
+
+def growth_line(g: dict[str, float]) -> str:
+    return (
+        f"step {g['steps']:.0f} / step 10: time {g['late_ms'] / g['early_ms']:.2f}x "
+        f"({g['early_ms']:.1f} -> {g['late_ms']:.1f} ms), bytes written "
+        f"{g['late_bytes'] / g['early_bytes']:.2f}x ({g['early_bytes'] / 1e3:.1f} -> "
+        f"{g['late_bytes'] / 1e3:.1f} KB per model call)"
+    )
 
 
 # --- report -------------------------------------------------------------------------------------
@@ -609,6 +687,41 @@ checkpoint of the run (three of them before the model is called).
 """
 
 
+def quick_line(results: dict[str, dict[str, list[float]]], grown: dict[str, float]) -> str:
+    """The one line ``--quick`` ends with: the ratios of every goal."""
+
+    def ratio(backend: str, clock: str = "") -> float:
+        samples = results[backend]
+        return statistics.median(samples[f"service{clock}"]) / statistics.median(
+            samples[f"deepagents{clock}"]
+        )
+
+    return (
+        "agent_overhead: LuminaMind / deepagents per tool-call step: SQLite "
+        f"{ratio('sqlite'):.2f}x (CPU {ratio('sqlite', '/cpu'):.2f}x), memory "
+        f"{ratio('memory'):.2f}x (CPU {ratio('memory', '/cpu'):.2f}x) (goal <= 1.0x); "
+        f"one SQLite thread, {growth_line(grown)} (goal <= 1.2x)"
+    )
+
+
+async def quick() -> None:
+    """Part 1 with fewer rounds and part 3 at 200 steps; prints, writes no docs."""
+    global ROUNDS, REPS, WARMUP
+    ROUNDS, REPS, WARMUP = 2, 2, 1
+    configure_logging(level="WARNING", fmt="console")
+    ensure_peer_venv()
+    peer = PeerProcess()
+    try:
+        with tempfile.TemporaryDirectory() as tmp_name:
+            tmp = Path(tmp_name)
+            grown = await growth(tmp, 200)
+            print(growth_line(grown), flush=True)
+            results, _shape = await overhead(tmp, peer)
+    finally:
+        peer.close()
+    print(quick_line(results, grown))
+
+
 async def main() -> None:
     configure_logging(level="WARNING", fmt="console")  # as the CLI does by default
     ensure_peer_venv()
@@ -632,4 +745,6 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="fewer rounds, no docs update")
+    asyncio.run(quick() if parser.parse_args().quick else main())
