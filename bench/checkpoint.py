@@ -29,8 +29,8 @@ from langgraph.checkpoint.memory import InMemorySaver  # noqa: E402
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver  # noqa: E402
 
 from bench._report import machine_line, write_section  # noqa: E402
-from luminamind.state._redis_conn import RedisOptions  # noqa: E402
-from luminamind.state.redis_saver import AsyncRedisSaver  # noqa: E402
+from luminamind.state.redis import AsyncRedisSaver  # noqa: E402
+from luminamind.state.redis.conn import RedisOptions  # noqa: E402
 from tests.support.redis_server import RedisServer  # noqa: E402
 
 PUTS = 2000  # checkpoints per saver in the latency run (20 threads x 100 steps)

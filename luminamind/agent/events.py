@@ -7,13 +7,13 @@ from the same JSON.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from luminamind.review.decisions import HunkDecision
 from luminamind.review.hunks import Hunk
+from luminamind.state.records import ThreadInfo, ThreadStatus
 from luminamind.tools.preview import FileChange
 
 __all__ = [
@@ -33,6 +33,7 @@ __all__ = [
     "TextDelta",
     "ThreadInfo",
     "ThreadState",
+    "ThreadStatus",
     "Todo",
     "TodosChanged",
     "ToolFinished",
@@ -205,18 +206,6 @@ AgentEvent = Annotated[
     | ErrorEvent,
     Field(discriminator="type"),
 ]
-
-
-class ThreadInfo(BaseModel):
-    """A thread's metadata, shared by every surface."""
-
-    thread_id: str
-    title: str
-    surface: str
-    workspace: str
-    created_at: datetime
-    updated_at: datetime
-    status: Literal["idle", "running", "awaiting_approval", "error"] = "idle"
 
 
 class MessageView(BaseModel):

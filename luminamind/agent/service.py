@@ -64,9 +64,10 @@ from luminamind.providers import CircuitBreakers, build_chat_model
 from luminamind.rewind.models import RewindPlan, RewindResult, TurnView
 from luminamind.rewind.recorder import TurnRecorder
 from luminamind.runtime import ToolRuntime, build_tool_runtime
-from luminamind.state.checkpointer import open_checkpointer
+from luminamind.state.checkpointer import open_checkpointer, open_thread_store
+from luminamind.state.records import ThreadStatus
 from luminamind.state.snapshots import SnapshotStore, open_snapshot_store
-from luminamind.state.threads import ThreadStatus, ThreadStore, open_thread_store, title_from
+from luminamind.state.threads import ThreadStore, title_from
 from luminamind.tools.context import ToolContext
 from luminamind.tools.registry import ToolRegistry
 

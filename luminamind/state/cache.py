@@ -6,7 +6,7 @@ Backends implement `CacheBackend`, a small async key-value protocol with TTLs. V
 are `MemoryCacheBackend` (LRU, bounded by entries and bytes) and
 ``luminamind.state._cache_sqlite.SqliteCacheBackend`` (the default; one file in the data dir).
 
-A Redis backend plugs in as ``luminamind.state.redis_cache.build_redis_cache_backend(settings)``
+A Redis backend plugs in as ``luminamind.state.redis.cache.build_redis_cache_backend(settings)``
 returning a `CacheBackend`; `build_cache_backend` imports it when ``cache.backend = "redis"``,
 or when ``LUMINAMIND_REDIS_URL`` is set and ``cache.backend`` is not (replicas share the cache).
 The protocol maps onto plain Redis commands: ``aget`` = GET, ``aset`` = SET key value PX ttl,
@@ -354,7 +354,7 @@ def build_cache_backend(settings: Settings) -> CacheBackend | None:
         path = cache.path or settings.data_dir / "cache.sqlite3"
         return SqliteCacheBackend(path, max_entries=cache.max_entries)
     try:
-        from luminamind.state import redis_cache
+        from luminamind.state.redis import cache as redis_cache
 
         backend: CacheBackend = redis_cache.build_redis_cache_backend(settings)
     except (ImportError, ConfigError) as exc:  # no redis package, or no/bad LUMINAMIND_REDIS_URL

@@ -1,15 +1,16 @@
-"""The checkpointer factory: where agent threads are saved.
+"""The state factories: where agent threads are saved (`open_checkpointer`) and listed
+(`open_thread_store`), both on the backend `backend_of` picks.
 
 ``state_backend``: ``auto`` (Redis when ``LUMINAMIND_REDIS_URL`` is set, else SQLite), ``sqlite``
-(``data_dir/checkpoints.sqlite``, via ``langgraph-checkpoint-sqlite``), ``redis``
-(`luminamind.state.redis_saver`) or ``memory`` (tests; nothing survives the process).
+(``data_dir/checkpoints.sqlite``, via ``langgraph-checkpoint-sqlite``, and
+``data_dir/threads.sqlite``), ``redis`` (`luminamind.state.redis`) or ``memory`` (tests; nothing
+survives the process).
 A checkpointer that cannot be opened is a `CheckpointError` naming the file or URL: unlike the
 cache, a dead checkpointer is never silently replaced.
 """
 
 from __future__ import annotations
 
-import importlib
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -21,10 +22,19 @@ from langgraph.checkpoint.memory import InMemorySaver
 
 from luminamind.config import Settings
 from luminamind.errors import CheckpointError, ConfigError
+from luminamind.state.threads import MemoryThreadStore, SqliteThreadStore, ThreadStore
 
-__all__ = ["CHECKPOINT_FILE", "backend_of", "checkpoint_path", "open_checkpointer"]
+__all__ = [
+    "CHECKPOINT_FILE",
+    "THREADS_FILE",
+    "backend_of",
+    "checkpoint_path",
+    "open_checkpointer",
+    "open_thread_store",
+]
 
 CHECKPOINT_FILE = "checkpoints.sqlite"
+THREADS_FILE = "threads.sqlite"
 
 
 def backend_of(settings: Settings) -> Literal["sqlite", "redis", "memory"]:
@@ -56,18 +66,30 @@ async def open_checkpointer(settings: Settings) -> AsyncIterator[BaseCheckpointS
             raise ConfigError(
                 'state_backend = "redis" needs LUMINAMIND_REDIS_URL (e.g. redis://localhost:6379/0)'
             )
-        try:
-            module = importlib.import_module("luminamind.state.redis_saver")
-        except ImportError as exc:
-            raise ConfigError(
-                f"the Redis checkpointer is not available in this installation ({exc}); "
-                'use state_backend = "sqlite"'
-            ) from exc
-        async with module.AsyncRedisSaver.from_settings(settings) as saver:
+        from luminamind.state.redis import AsyncRedisSaver  # redis-py only when used
+
+        async with AsyncRedisSaver.from_settings(settings) as saver:
             yield saver
         return
     async with _sqlite(checkpoint_path(settings)) as saver:
         yield saver
+
+
+def open_thread_store(settings: Settings) -> ThreadStore:
+    """The thread store for ``settings``, on the checkpointer's backend (`backend_of`).
+
+    Raises:
+        CheckpointError: the SQLite file cannot be opened.
+        ConfigError: the Redis backend is selected without ``LUMINAMIND_REDIS_URL``.
+    """
+    backend = backend_of(settings)
+    if backend == "memory":
+        return MemoryThreadStore()
+    if backend == "redis":
+        from luminamind.state.redis import RedisThreadStore  # redis-py only when used
+
+        return RedisThreadStore.from_settings(settings)
+    return SqliteThreadStore(settings.data_dir / THREADS_FILE)
 
 
 @asynccontextmanager

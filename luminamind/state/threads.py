@@ -13,22 +13,20 @@ import sqlite3
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal, Protocol, TypeVar
+from typing import Protocol, TypeVar
 
-from luminamind.agent.events import ThreadInfo
-from luminamind.config import Settings
 from luminamind.errors import CheckpointError, ThreadNotFoundError
+from luminamind.state.records import ThreadInfo, ThreadStatus
 
 __all__ = [
     "MemoryThreadStore",
     "SqliteThreadStore",
     "ThreadStatus",
     "ThreadStore",
-    "open_thread_store",
+    "require_thread",
     "title_from",
 ]
 
-ThreadStatus = Literal["idle", "running", "awaiting_approval", "error"]
 _T = TypeVar("_T")
 _TITLE_CHARS = 80
 
@@ -270,16 +268,3 @@ class SqliteThreadStore:
             )
 
         await self._run(op)
-
-
-def open_thread_store(settings: Settings) -> ThreadStore:
-    """The thread store for ``settings``: memory, Redis or SQLite, as the checkpointer."""
-    if settings.state_backend == "memory":
-        return MemoryThreadStore()
-    if settings.state_backend == "redis" or (
-        settings.state_backend == "auto" and settings.redis_url is not None
-    ):
-        from luminamind.state.redis_threads import RedisThreadStore  # redis only when used
-
-        return RedisThreadStore.from_settings(settings)
-    return SqliteThreadStore(settings.data_dir / "threads.sqlite")

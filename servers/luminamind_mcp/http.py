@@ -134,7 +134,7 @@ def event_log(settings: Settings) -> EventLog:
     if settings.redis_url is None:
         return MemoryEventLog(max_events=max_events, ttl_seconds=ttl_seconds)
     # Imported here: only Redis deployments pay for redis-py.
-    from luminamind.state._redis_conn import RedisOptions, connect_async
+    from luminamind.state.redis.conn import RedisOptions, connect_async
 
     client = connect_async(RedisOptions.from_settings(settings))
     return RedisEventLog(

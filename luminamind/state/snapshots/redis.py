@@ -19,8 +19,8 @@ import redis.exceptions
 
 from luminamind.config import Settings
 from luminamind.errors import CheckpointError
-from luminamind.state._redis_conn import RedisClient, RedisOptions, aclose_client, connect_async
-from luminamind.state._redis_keys import ThreadKeys
+from luminamind.state.redis.conn import RedisClient, RedisOptions, aclose_client, connect_async
+from luminamind.state.redis.keys import ThreadKeys
 from luminamind.state.snapshots.records import (
     FileRecord,
     ScanEntry,

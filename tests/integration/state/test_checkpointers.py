@@ -27,8 +27,8 @@ from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.types import Command, interrupt
 
-from luminamind.state._redis_conn import RedisOptions
-from luminamind.state.redis_saver import AsyncRedisSaver, RedisSaver
+from luminamind.state.redis import AsyncRedisSaver, RedisSaver
+from luminamind.state.redis.conn import RedisOptions
 from tests.support.redis_server import RedisServer
 
 SaverFactory = Callable[[], AbstractAsyncContextManager[BaseCheckpointSaver[Any]]]

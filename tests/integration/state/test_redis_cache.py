@@ -9,9 +9,9 @@ import redis
 from pydantic import SecretStr
 
 from luminamind.config import Settings
-from luminamind.state._redis_conn import RedisOptions
 from luminamind.state.cache import ToolCache, build_cache_backend, build_tool_cache
-from luminamind.state.redis_cache import RedisCacheBackend
+from luminamind.state.redis.cache import RedisCacheBackend
+from luminamind.state.redis.conn import RedisOptions
 
 
 @pytest.mark.parametrize("cluster", [False, True], ids=["standalone", "cluster"])

@@ -21,11 +21,11 @@ from pydantic import SecretStr
 
 from luminamind.config import Settings
 from luminamind.errors import CheckpointError
-from luminamind.state._redis_conn import RedisOptions
 from luminamind.state.cache import ToolCache
 from luminamind.state.checkpointer import open_checkpointer
-from luminamind.state.redis_cache import RedisCacheBackend
-from luminamind.state.redis_saver import AsyncRedisSaver
+from luminamind.state.redis import AsyncRedisSaver
+from luminamind.state.redis.cache import RedisCacheBackend
+from luminamind.state.redis.conn import RedisOptions
 from tests.support.redis_server import RedisServer, free_port
 
 _FAST = {"retries": 1, "socket_timeout": 1.0, "connect_timeout": 0.5}

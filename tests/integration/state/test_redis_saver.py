@@ -16,9 +16,9 @@ from langgraph.checkpoint.conformance.test_utils import (
 )
 
 from luminamind.errors import CheckpointError, ConfigError
-from luminamind.state._redis_codec import check_server_version
-from luminamind.state._redis_conn import RedisOptions, _parse_sentinel, redact_url
-from luminamind.state.redis_saver import AsyncRedisSaver, RedisSaver
+from luminamind.state.redis import AsyncRedisSaver, RedisSaver
+from luminamind.state.redis.base import check_server_version
+from luminamind.state.redis.conn import RedisOptions, _parse_sentinel, redact_url
 from tests.support.redis_server import RedisServer, valkey_binary
 
 

@@ -12,14 +12,9 @@ from pydantic import SecretStr
 
 from luminamind.config import Settings
 from luminamind.errors import CheckpointError, ThreadNotFoundError
-from luminamind.state._redis_conn import RedisOptions
-from luminamind.state.redis_threads import RedisThreadStore
-from luminamind.state.threads import (
-    MemoryThreadStore,
-    SqliteThreadStore,
-    ThreadStore,
-    open_thread_store,
-)
+from luminamind.state.checkpointer import open_thread_store
+from luminamind.state.redis import RedisOptions, RedisThreadStore
+from luminamind.state.threads import MemoryThreadStore, SqliteThreadStore, ThreadStore
 from tests.support.redis_server import free_port
 
 

@@ -1,6 +1,14 @@
-"""What the sync and async Redis savers share: identifiers, script arguments, decoding, errors.
+"""What the sync and async Redis savers share: identifiers, script arguments, decoding, errors,
+and the control flow of every operation.
 
-Nothing here does I/O, so the two savers cannot drift apart in how they store a checkpoint.
+Nothing here does I/O. Each operation is written once as a *plan*: a generator that yields the
+Redis calls to make (zero-argument callables: a command, a script or a pipeline's ``execute``)
+and receives their replies, as httpx writes its auth flow once for both of its clients.
+`RedisSaver` runs plans with `plan.run_plan` (calling each step), `AsyncRedisSaver` with
+`plan.arun_plan` (awaiting each step): the two cannot drift apart in what they store or in the
+order they do it.
+A failing step is thrown back into the plan, so its `BaseRedisSaver._guard` turns it into a
+`CheckpointError` the same way for both.
 """
 
 from __future__ import annotations
@@ -10,7 +18,8 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from functools import partial
+from typing import Any, Self
 
 import redis.exceptions
 from langchain_core.runnables import RunnableConfig
@@ -28,9 +37,14 @@ from langgraph.checkpoint.base import (
 )
 from langgraph.checkpoint.serde.base import SerializerProtocol
 
+from luminamind.config import Settings
 from luminamind.errors import CheckpointError
-from luminamind.state._redis_conn import RedisOptions
-from luminamind.state._redis_keys import (
+from luminamind.state.redis.conn import RedisClient, RedisOptions
+from luminamind.state.redis.keys import (
+    GET_SCRIPT,
+    PRUNE_SCRIPT,
+    PUT_SCRIPT,
+    PUT_WRITES_SCRIPT,
     SEP,
     ThreadKeys,
     check_id,
@@ -39,8 +53,10 @@ from luminamind.state._redis_keys import (
     split_netstrings,
     unpack_typed,
 )
+from luminamind.state.redis.plan import Listing, Plan
 
-__all__ = ["RedisSaverCore", "Target", "check_server_version"]
+__all__ = ["BaseRedisSaver", "Target", "check_server_version"]
+
 
 _MIN_VERSION = (6, 0)
 _EMPTY = ("empty", b"")  # a channel with no value at this version (as InMemorySaver stores it)
@@ -65,11 +81,13 @@ class Target:
     checkpoint_id: str | None
 
 
-class RedisSaverCore(BaseCheckpointSaver[str]):
-    """Codec and bookkeeping shared by `RedisSaver` and `AsyncRedisSaver`.
+class BaseRedisSaver(BaseCheckpointSaver[str]):
+    """Codec, bookkeeping and control flow shared by `RedisSaver` and `AsyncRedisSaver`.
 
     Args:
         options: the connection options (URL, cluster flag, timeouts, retries).
+        client: a client to use (blocking or asyncio, as the subclass); by default the
+            subclass's `_connect` makes one from ``options``.
         ttl_seconds: expire a thread this long after its last write (None keeps it forever).
         prefix: the first part of every key, so several deployments can share a database.
         serde: LangGraph's serializer (default: JsonPlusSerializer).
@@ -79,6 +97,7 @@ class RedisSaverCore(BaseCheckpointSaver[str]):
         self,
         options: RedisOptions,
         *,
+        client: RedisClient | None = None,
         ttl_seconds: float | None = None,
         prefix: str = "lm",
         serde: SerializerProtocol | None = None,
@@ -89,6 +108,26 @@ class RedisSaverCore(BaseCheckpointSaver[str]):
         self.options = options
         self.ttl_seconds = ttl_seconds
         self.prefix = prefix
+        self.client = client if client is not None else self._connect(options)
+        self._put = self.client.register_script(PUT_SCRIPT)
+        self._put_writes = self.client.register_script(PUT_WRITES_SCRIPT)
+        self._get = self.client.register_script(GET_SCRIPT)
+        self._prune = self.client.register_script(PRUNE_SCRIPT)
+
+    @staticmethod
+    def _connect(opts: RedisOptions) -> RedisClient:
+        """A client for ``opts``: blocking in `RedisSaver`, asyncio in `AsyncRedisSaver`."""
+        raise NotImplementedError
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Self:
+        """A saver for ``LUMINAMIND_REDIS_URL``, not yet connected: enter it (``with`` or
+        ``async with``), or call ``setup`` / await ``asetup``."""
+        return cls(
+            RedisOptions.from_settings(settings),
+            ttl_seconds=settings.redis_ttl_seconds,
+            prefix=settings.redis_key_prefix,
+        )
 
     @property
     def _ttl_ms(self) -> int:
@@ -281,6 +320,128 @@ class RedisSaverCore(BaseCheckpointSaver[str]):
         if not self.ttl_seconds:
             return float("-inf")
         return time.time() * _MS - self._ttl_ms
+
+    # -- the operations, written once (see the module docstring) ------------------------------
+
+    def _setup_plan(self) -> Plan[None]:
+        """Connect and check the server version; a dead or wrong URL fails here, at start."""
+        with self._guard("connect"):
+            info = yield partial(self.client.info, "server")
+            if isinstance(info, dict) and "redis_version" not in info and self.options.cluster:
+                info = next(iter(info.values()))  # cluster: one INFO per node
+        check_server_version(info, self.options.safe_url)
+
+    def _get_tuple_plan(self, config: RunnableConfig) -> Plan[CheckpointTuple | None]:
+        target = self._target(config)
+        with self._guard("read a checkpoint"):
+            reply = yield partial(
+                self._get, target.keys.thread_keys, [target.ns, target.checkpoint_id or ""]
+            )
+        return self._decode(target.thread_id, target.ns, reply)
+
+    def _list_plan(
+        self,
+        config: RunnableConfig | None,
+        *,
+        filter: dict[str, Any] | None,  # Any: metadata values
+        before: RunnableConfig | None,
+        limit: int | None,
+    ) -> Listing:
+        """Yields steps and, as they are found, the checkpoint tuples to list."""
+        before_id = get_checkpoint_id(before) if before else None
+        if config is None:
+            with self._guard("list threads"):
+                if self.ttl_seconds:  # expired threads leave the index here, lazily
+                    yield partial(
+                        self.client.zremrangebyscore, self._threads_key, "-inf", self._live_since()
+                    )
+                raw = yield partial(
+                    self.client.zrevrangebyscore, self._threads_key, "+inf", self._live_since()
+                )
+            threads, ns, cid = [t.decode() for t in raw], None, None
+        else:
+            target = self._target(config)
+            threads, cid = [target.thread_id], target.checkpoint_id
+            ns = config["configurable"].get("checkpoint_ns")
+        remaining = limit
+        for thread_id in threads:
+            keys = self._keys(thread_id)
+            low, high = self._list_window(ns, before_id)
+            with self._guard("list checkpoints"):
+                members = yield partial(self.client.zrangebylex, keys.idx, low, high)
+            for m_ns, m_cid in self._candidates(members, ns, cid, before_id):
+                if remaining is not None and remaining <= 0:
+                    return
+                with self._guard("read a checkpoint"):
+                    reply = yield partial(self._get, keys.thread_keys, [m_ns, m_cid])
+                found = self._decode(thread_id, m_ns, reply, filter=filter)
+                if found is not None:
+                    if remaining is not None:
+                        remaining -= 1
+                    yield found
+
+    def _put_plan(
+        self,
+        config: RunnableConfig,
+        checkpoint: Checkpoint,
+        metadata: CheckpointMetadata,
+        new_versions: ChannelVersions,
+    ) -> Plan[RunnableConfig]:
+        target, args, saved = self._put_args(config, checkpoint, metadata, new_versions)
+        with self._guard("save a checkpoint"):
+            yield partial(self._put, self._script_keys(target.keys, with_index=True), args)
+            if self.options.cluster:
+                yield partial(self.client.zadd, target.keys.threads, {target.thread_id: args[4]})
+        return saved
+
+    def _put_writes_plan(
+        self,
+        config: RunnableConfig,
+        writes: Sequence[tuple[str, Any]],  # Any: channel values
+        task_id: str,
+        task_path: str,
+    ) -> Plan[None]:
+        if not writes:
+            return
+        target, args = self._writes_args(config, writes, task_id, task_path)
+        with self._guard("save pending writes"):
+            yield partial(self._put_writes, target.keys.thread_keys, args)
+
+    def _delete_thread_plan(self, thread_id: str) -> Plan[None]:
+        keys = self._keys(thread_id)
+        with self._guard("delete a thread"):
+            yield partial(self.client.delete, *keys.thread_keys)
+            yield partial(self.client.zrem, keys.threads, str(thread_id))
+
+    def _copy_thread_plan(self, source_thread_id: str, target_thread_id: str) -> Plan[None]:
+        src, dst = self._keys(source_thread_id), self._keys(target_thread_id)
+        with self._guard("copy a thread"):
+            pipe = self.client.pipeline(transaction=not self.options.cluster)
+            pipe.hgetall(src.cp).zrange(src.idx, 0, -1).hgetall(src.blob).hgetall(src.wk)
+            cp, idx, blob, wk = yield pipe.execute
+            if not idx:
+                return
+            pipe = self.client.pipeline(transaction=not self.options.cluster)
+            pipe.hset(dst.cp, mapping=cp).zadd(dst.idx, dict.fromkeys(idx, 0))
+            if blob:
+                pipe.hset(dst.blob, mapping=blob)
+            if wk:
+                pipe.hset(dst.wk, mapping=wk).zadd(dst.wz, dict.fromkeys(wk, 0))
+            if self._ttl_ms:
+                for key in dst.thread_keys:
+                    pipe.pexpire(key, self._ttl_ms)
+            yield pipe.execute
+            yield partial(self.client.zadd, dst.threads, {str(target_thread_id): self._now_ms()})
+
+    def _prune_plan(self, thread_ids: Sequence[str], strategy: str) -> Plan[None]:
+        if strategy not in {"keep_latest", "delete"}:
+            raise CheckpointError(f"unknown prune strategy {strategy!r}: keep_latest or delete")
+        for thread_id in thread_ids:
+            if strategy == "delete":
+                yield from self._delete_thread_plan(thread_id)
+                continue
+            with self._guard("prune a thread"):
+                yield partial(self._prune, self._keys(thread_id).thread_keys, [])
 
     def get_next_version(self, current: str | None, channel: None) -> str:
         """Versions as the SQLite saver makes them: a zero-padded counter and a random suffix."""

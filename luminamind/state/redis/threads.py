@@ -17,11 +17,11 @@ from datetime import UTC, datetime
 
 import redis.exceptions
 
-from luminamind.agent.events import ThreadInfo
 from luminamind.config import Settings
 from luminamind.errors import CheckpointError
-from luminamind.state._redis_conn import RedisClient, RedisOptions, aclose_client, connect_async
-from luminamind.state._redis_keys import ThreadKeys
+from luminamind.state.records import ThreadInfo, ThreadStatus
+from luminamind.state.redis.conn import RedisClient, RedisOptions, aclose_client, connect_async
+from luminamind.state.redis.keys import ThreadKeys
 from luminamind.state.threads import require_thread
 
 __all__ = ["RedisThreadStore"]
@@ -161,7 +161,7 @@ class RedisThreadStore:
         with self._guard(operation):
             return bool(await self._update([self._key(thread_id)], args))
 
-    async def set_status(self, thread_id: str, status: str) -> None:
+    async def set_status(self, thread_id: str, status: ThreadStatus) -> None:
         now = _now()
         fields = {"status": status, "updated_at": now.isoformat()}
         if await self._set(thread_id, "update a thread", fields):

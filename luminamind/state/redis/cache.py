@@ -9,7 +9,7 @@ backend for a while, so a dead Redis slows no tool call down and fails none.
 from __future__ import annotations
 
 from luminamind.config import Settings
-from luminamind.state._redis_conn import RedisClient, RedisOptions, aclose_client, connect_async
+from luminamind.state.redis.conn import RedisClient, RedisOptions, aclose_client, connect_async
 
 __all__ = ["RedisCacheBackend", "build_redis_cache_backend"]
 
