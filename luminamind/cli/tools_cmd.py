@@ -19,6 +19,7 @@ from luminamind.errors import (
 )
 from luminamind.runtime import build_tool_runtime
 from luminamind.tools.approval import ApprovalPolicy
+from luminamind.tools.arguments import loads_arguments
 from luminamind.tools.catalog import build_default_registry
 from luminamind.tools.registry import ToolRegistry, ToolSpec
 
@@ -109,14 +110,9 @@ def call_tool(
     """
     state: CliState = ctx.obj
     try:
-        arguments = json.loads(args)
-    except json.JSONDecodeError as exc:
-        fail(ToolArgumentsError(f"--args is not valid JSON: {exc}"), exit_code=2)
-    if not isinstance(arguments, dict):
-        fail(
-            ToolArgumentsError('--args must be a JSON object, e.g. {"path": "README.md"}'),
-            exit_code=2,
-        )
+        arguments = loads_arguments(args, source="--args")
+    except ToolArgumentsError as exc:
+        fail(exc, exit_code=2)
     runtime = build_tool_runtime(state.settings(), surface="cli", use_cache=not no_cache)
     approved = yes
     try:

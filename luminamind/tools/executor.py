@@ -25,6 +25,7 @@ from luminamind.observability.metrics import get_metrics
 from luminamind.observability.tracing import span
 from luminamind.security.redaction import redact, redact_text
 from luminamind.tools.approval import ApprovalPolicy
+from luminamind.tools.arguments import argument_shape_problem, check_shape
 from luminamind.tools.context import ToolContext
 from luminamind.tools.preview import FileChange
 from luminamind.tools.registry import ToolRegistry, ToolSpec
@@ -134,6 +135,8 @@ class ToolExecutor:
             if arguments is None
             else {"_invalid": repr(arguments)[:200]}
         )
+        if (problem := argument_shape_problem(raw_args)) is not None:
+            raw_args = {"_invalid": problem}  # the audit record's redaction recurses too
         outcome = "error"
         error: LuminaError | None = None
         spec: ToolSpec | None = None
@@ -291,6 +294,7 @@ def _validate(spec: ToolSpec, arguments: Mapping[str, Any] | None) -> BaseModel:
         raise ToolArgumentsError(
             f"{spec.name}: arguments must be a JSON object, got {type(arguments).__name__}"
         )
+    check_shape(arguments, tool=spec.name)
     try:
         return spec.args_model.model_validate(dict(arguments or {}))
     except ValidationError as exc:

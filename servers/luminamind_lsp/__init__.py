@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 
 from luminamind.config import Settings
@@ -9,6 +10,7 @@ from luminamind.config_problems import SettingProblem
 from luminamind_lsp.commands import COMMANDS as AGENT_COMMANDS
 from luminamind_lsp.commands import register_commands
 from luminamind_lsp.features import register_features
+from luminamind_lsp.guarded_io import GuardedStdin, register_invalid_message
 from luminamind_lsp.server import LuminaLanguageServer
 from luminamind_lsp.thread_commands import THREAD_COMMANDS, register_thread_commands
 
@@ -26,9 +28,11 @@ def build_server(
     register_features(server)
     register_commands(server)
     register_thread_commands(server)
+    register_invalid_message(server)
     return server
 
 
 def serve_stdio(settings: Settings | None = None, problems: Sequence[SettingProblem] = ()) -> None:
     """Serve LSP over stdin/stdout until the client exits (``problems``: reported to it)."""
-    build_server(settings, problems).start_io()
+    # GuardedStdin: a body too deep for json.loads becomes an error reply, not a traceback.
+    build_server(settings, problems).start_io(GuardedStdin(sys.stdin.buffer))  # type: ignore[arg-type]

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import json
 import math
 import time
@@ -35,13 +36,29 @@ __all__ = ["Admission", "HostOriginPolicy", "RateLimiter", "is_loopback"]
 
 _log = structlog.get_logger(__name__)
 
-_LOOPBACK = ("127.0.0.1", "localhost", "::1")
 _MAX_BUCKETS = 10_000
 
 
 def is_loopback(host: str) -> bool:
-    """True for the addresses only this machine can reach."""
-    return host in _LOOPBACK or host.startswith("127.")
+    """True for a bind address only this machine can reach, judged from its text alone.
+
+    An address literal in 127.0.0.0/8 or ``::1`` (brackets, a zone or the IPv4-mapped form
+    allowed), or the name ``localhost``. Any other name is not loopback, however it resolves or
+    looks: ``127.wild.test`` is a DNS name anyone can point anywhere, and ``127.1`` or
+    ``0x7f.1`` are inet_aton spellings this check does not try to read. Those need a token.
+    """
+    text = host.strip()
+    if text.lower() == "localhost":
+        return True
+    if text.startswith("[") and text.endswith("]"):
+        text = text[1:-1]
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped.is_loopback
+    return address.is_loopback
 
 
 def _matches(value: str, patterns: Sequence[str]) -> bool:

@@ -61,11 +61,31 @@ def test_public_bind_checks_only_what_is_configured() -> None:
     )
 
 
-def test_is_loopback() -> None:
-    assert is_loopback("127.0.0.1")
-    assert is_loopback("::1")
-    assert not is_loopback("0.0.0.0")
-    assert not is_loopback("192.168.1.2")
+@pytest.mark.parametrize(
+    "host",
+    ["127.0.0.1", "127.3.4.5", "::1", "[::1]", "localhost", "LOCALHOST", "::ffff:127.0.0.1"],
+)
+def test_loopback_literals(host: str) -> None:
+    assert is_loopback(host)
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        "0.0.0.0",
+        "::",
+        "192.168.1.2",
+        "127.wild.test",  # a DNS name that merely starts like a loopback address
+        "127.0.0.1.nip.io",
+        "127.1",  # inet_aton shorthand: not read, so not trusted
+        "0x7f.0.0.1",
+        "localhost.",  # a fully qualified name, resolved by DNS
+        "localhost.example.com",
+        "",
+    ],
+)
+def test_names_and_other_addresses_are_not_loopback(host: str) -> None:
+    assert not is_loopback(host)
 
 
 def _roots(*uris: str) -> list[types.Root]:
