@@ -13,6 +13,7 @@ from luminamind.observability.audit import AuditLog
 from luminamind.tools.approval import ApprovalPolicy
 from luminamind.tools.catalog import build_default_registry
 from luminamind.tools.context import ToolContext
+from luminamind.tools.editor import EditorRegistry
 from luminamind.tools.executor import ChangeRecorder, ToolExecutor, ToolResultCache
 from luminamind.tools.registry import ToolRegistry
 
@@ -37,6 +38,7 @@ def build_tool_runtime(
     cache: ToolResultCache | None = None,
     use_cache: bool = True,
     recorder: ChangeRecorder | None = None,
+    editors: EditorRegistry | None = None,
 ) -> ToolRuntime:
     """Build the registry, executor and context a surface uses.
 
@@ -47,6 +49,7 @@ def build_tool_runtime(
         cache: a tool-result cache; by default one is built from ``settings.cache``.
         use_cache: False disables the tool-result cache (``--no-cache``).
         recorder: records what agent turns change in the workspace (for rewind).
+        editors: the editors threads run in (the ACP surface attaches them).
     """
     registry = registry or build_default_registry()
     if cache is None and use_cache and settings.cache.enabled:
@@ -62,7 +65,7 @@ def build_tool_runtime(
         settings=settings,
         registry=registry,
         executor=executor,
-        context=ToolContext.from_settings(settings, surface=surface),
+        context=ToolContext.from_settings(settings, surface=surface, editors=editors),
     )
 
 

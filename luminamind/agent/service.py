@@ -69,6 +69,7 @@ from luminamind.state.records import ThreadStatus
 from luminamind.state.snapshots import SnapshotStore, open_snapshot_store
 from luminamind.state.threads import ThreadStore, title_from
 from luminamind.tools.context import ToolContext
+from luminamind.tools.editor import EditorRegistry
 from luminamind.tools.registry import ToolRegistry
 
 __all__ = ["STEP_LIMIT_PREFIX", "AgentService"]
@@ -132,6 +133,7 @@ class AgentService:
         model: str | BaseChatModel | None = None,
         registry: ToolRegistry | None = None,
         prebuild: bool = True,
+        editors: EditorRegistry | None = None,
     ) -> AsyncIterator[AgentService]:
         """Open the checkpointer and thread store for the life of the block.
 
@@ -146,6 +148,7 @@ class AgentService:
             registry: the tools (the built-in ones by default).
             prebuild: start building the agent (importing the provider SDK takes seconds) in
                 a worker thread right away, so the first run does not wait for it.
+            editors: the editors threads run in (ACP); their file and shell tools go through it.
 
         Raises:
             CheckpointError: the checkpointer or the thread store cannot be opened.
@@ -167,6 +170,7 @@ class AgentService:
                 surface=surface,
                 registry=registry,
                 recorder=TurnRecorder(snapshots, settings.rewind) if snapshots else None,
+                editors=editors,
             )
             store = open_thread_store(settings)
             closer = getattr(store, "aclose", None)  # the Redis store holds a connection pool
@@ -243,6 +247,7 @@ class AgentService:
             settings=base.settings,
             thread_id=thread_id,
             surface=base.surface,
+            editors=base.editors,
         )
 
     # --- public API ---------------------------------------------------------------------------

@@ -67,6 +67,7 @@ def langchain_tool(spec: ToolSpec, executor: ToolExecutor, context: ToolContext)
             thread_id=thread_id_of(config),
             surface=context.surface,
             progress=context.progress,
+            editors=context.editors,
         )
         try:
             result = await executor.acall(spec.name, kwargs, context=call_context, approved=True)

@@ -162,14 +162,23 @@ def _count_error(
 
 
 def plan_replacements(
-    ctx: ToolContext, path: str, replacements: list[Replacement], *, expected_sha256: str | None
+    ctx: ToolContext,
+    path: str,
+    replacements: list[Replacement],
+    *,
+    expected_sha256: str | None,
+    current: TextFile | None = None,
 ) -> ReplacePlan:
-    """Apply ``replacements`` to the file's text in memory, or raise naming the one that failed."""
+    """Apply ``replacements`` to the file's text in memory, or raise naming the one that failed.
+
+    ``current`` is the file as the editor holds it (ACP); by default it is read from disk.
+    """
     tool = "multi_replace_in_file"
     target = ctx.workspace.resolve(path, write=True)
     shown = ctx.workspace.relative(target)
     limits = ctx.settings.limits
-    current = read_text_file(target, shown=shown, max_bytes=limits.max_file_bytes, tool=tool)
+    if current is None:
+        current = read_text_file(target, shown=shown, max_bytes=limits.max_file_bytes, tool=tool)
     if expected_sha256 is not None and current.sha256 != expected_sha256.lower():
         raise ToolExecutionError(
             f"{tool}: '{shown}' changed since it was read (its SHA-256 is {current.sha256}, not "

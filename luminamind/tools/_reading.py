@@ -266,6 +266,28 @@ def _read(
     return _read_large(path, shown, offset, limit, encoding, cap), info.st_size
 
 
+async def _read_in_editor(
+    ctx: ToolContext, path: Path, shown: str, offset: int, limit: int | None
+) -> tuple[_Read, int]:
+    """The editor's text of ``path`` (unsaved edits included), sliced as a file on disk is.
+
+    Editors hold text, so the slice is of its UTF-8 form; the hash is of that text, which is
+    what a write through the same editor compares against.
+    """
+    assert ctx.editor is not None
+    if await asyncio.to_thread(path.is_dir):
+        raise ToolExecutionError(f"read_file: '{shown}' is a directory; use list_directory")
+    data = (await ctx.editor.read_text(path)).encode("utf-8", "surrogatepass")
+    limits = ctx.settings.limits
+    if len(data) > limits.max_file_bytes and offset == 0 and limit is None:
+        raise ToolExecutionError(
+            f"read_file: '{shown}' is {len(data)} bytes, above the {limits.max_file_bytes}-byte "
+            "limit (limits.max_file_bytes); read a slice with offset and limit (e.g. limit=200)"
+        )
+    read = _slice_small(data, path, shown, offset, limit, "utf-8", limits.max_read_bytes)
+    return read, len(data)
+
+
 def _hint(read: _Read, offset: int, max_bytes: int) -> str | None:
     window = read.window
     following = offset + window.count
@@ -315,7 +337,12 @@ async def read_file(
             ) from None
     resolved = ctx.workspace.resolve(path)
     shown = ctx.workspace.relative(resolved)
-    done = _read_on_loop(ctx, resolved, shown, offset, limit, encoding)
+    editor = ctx.editor
+    done: tuple[_Read, int] | None
+    if editor is not None and editor.reads:
+        done = await _read_in_editor(ctx, resolved, shown, offset, limit)
+    else:
+        done = _read_on_loop(ctx, resolved, shown, offset, limit, encoding)
     if done is None:
         done = await asyncio.to_thread(_read, ctx, resolved, shown, offset, limit, encoding)
     read, size = done

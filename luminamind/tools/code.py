@@ -21,6 +21,7 @@ from luminamind.tools._edit import (
     plan_replacements,
     write_plan,
 )
+from luminamind.tools._textfile import TextFile, sha256_hex
 from luminamind.tools._tree import TreeEntry, TreeResult
 from luminamind.tools.context import ToolContext
 from luminamind.tools.preview import FileChange, unified_diff
@@ -290,10 +291,21 @@ async def multi_replace_in_file(
     count differs, nothing is written and the error names the replacement and the lines where
     it matched. The file is written atomically, keeping its mode.
     """
+    current = await _editor_text(ctx, path, "multi_replace_in_file")
     plan = await asyncio.to_thread(
-        plan_replacements, ctx, path, replacements, expected_sha256=expected_sha256
+        plan_replacements,
+        ctx,
+        path,
+        replacements,
+        expected_sha256=expected_sha256,
+        current=current,
     )
-    await asyncio.to_thread(write_plan, [plan.change], tool="multi_replace_in_file")
+    editor = ctx.editor
+    if editor is not None and editor.writes:
+        if plan.change.new_text is not None and plan.change.new_text != plan.change.old_text:
+            await editor.write_text(plan.change.path, plan.change.new_text)
+    else:
+        await asyncio.to_thread(write_plan, [plan.change], tool="multi_replace_in_file")
     diff = unified_diff(plan.change.shown, plan.change.old_text, plan.change.new_text)
     cap = ctx.settings.limits.max_output_bytes
     return MultiReplaceResult(
@@ -343,15 +355,37 @@ async def apply_patch(
     return ApplyPatchResult(files=plan.files, notice=notice)
 
 
+async def _editor_text(ctx: ToolContext, path: str, tool: str) -> TextFile | None:
+    """The file as the thread's editor holds it (unsaved edits included); None: use the disk."""
+    editor = ctx.editor
+    if editor is None or not editor.reads:
+        return None
+    target = ctx.workspace.resolve(path, write=True)
+    shown = ctx.workspace.relative(target)
+    if await asyncio.to_thread(target.is_dir):
+        raise ToolExecutionError(f"{tool}: '{shown}' is a directory, not a file")
+    text = await editor.read_text(target)
+    data = text.encode("utf-8", "surrogatepass")
+    limit = ctx.settings.limits.max_file_bytes
+    if len(data) > limit:
+        raise ToolExecutionError(
+            f"{tool}: '{shown}' is {len(data)} bytes, above the {limit}-byte limit "
+            "(limits.max_file_bytes); edit it with a narrower tool or raise the limit"
+        )
+    return TextFile(path=target, text=text, sha256=sha256_hex(data), size=len(data))
+
+
 async def _preview_replace(ctx: ToolContext, args: BaseModel) -> list[FileChange]:
     params = args.model_dump()
     replacements = [Replacement.model_validate(r) for r in params["replacements"]]
+    current = await _editor_text(ctx, params["path"], "multi_replace_in_file")
     plan = await asyncio.to_thread(
         plan_replacements,
         ctx,
         params["path"],
         replacements,
         expected_sha256=params["expected_sha256"],
+        current=current,
     )
     return [plan.change.preview()]
 

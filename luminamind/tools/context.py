@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from luminamind.config import Settings
 from luminamind.security.workspace import Workspace
+from luminamind.tools.editor import Editor, EditorRegistry
 
 __all__ = ["ProgressCallback", "ToolContext"]
 
@@ -28,6 +29,8 @@ class ToolContext:
         thread_id: the agent thread the call belongs to, when there is one.
         surface: who called (``cli``, ``agent``, ``mcp``, ``lsp``), for the audit log and metrics.
         progress: awaited by long tools to report progress.
+        editors: the editors threads run in (ACP); file and shell tools go through the
+            thread's editor when it has one (see `luminamind.tools.editor`).
     """
 
     workspace: Workspace
@@ -35,10 +38,21 @@ class ToolContext:
     thread_id: str | None = None
     surface: str = "cli"
     progress: ProgressCallback = field(default=_no_progress)
+    editors: EditorRegistry | None = None
+
+    @property
+    def editor(self) -> Editor | None:
+        """The editor this call's thread runs in, if any."""
+        return self.editors.get(self.thread_id) if self.editors is not None else None
 
     @classmethod
     def from_settings(
-        cls, settings: Settings, *, surface: str = "cli", thread_id: str | None = None
+        cls,
+        settings: Settings,
+        *,
+        surface: str = "cli",
+        thread_id: str | None = None,
+        editors: EditorRegistry | None = None,
     ) -> ToolContext:
         """Build a context whose workspace comes from the settings."""
         from luminamind.security.workspace import WorkspaceRoot
@@ -47,4 +61,10 @@ class ToolContext:
             settings.workspace,
             extra_roots=[WorkspaceRoot(r.path, r.mode) for r in settings.extra_roots],
         )
-        return cls(workspace=workspace, settings=settings, surface=surface, thread_id=thread_id)
+        return cls(
+            workspace=workspace,
+            settings=settings,
+            surface=surface,
+            thread_id=thread_id,
+            editors=editors,
+        )

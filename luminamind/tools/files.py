@@ -98,6 +98,32 @@ def _write(resolved: Path, shown: str, data: bytes, expected: str | None, parent
     return info is None
 
 
+async def _write_in_editor(
+    ctx: ToolContext, resolved: Path, shown: str, content: str, expected: str | None
+) -> bool:
+    """Write through the editor (it records the change); the same checks as on disk first."""
+    assert ctx.editor is not None
+    info = lstat_or_none(resolved)
+    if info is not None and not stat.S_ISREG(info.st_mode):
+        kind = "a directory" if stat.S_ISDIR(info.st_mode) else "not a regular file"
+        raise ToolExecutionError(f"write_file: '{shown}' is {kind}; it is left alone")
+    if expected is not None:
+        if info is None:
+            current = None
+        elif ctx.editor.reads:  # the editor's buffer is what the agent read
+            current = sha256_hex((await ctx.editor.read_text(resolved)).encode("utf-8"))
+        else:
+            current = sha256_hex(await asyncio.to_thread(resolved.read_bytes))
+        if current != expected.lower():
+            state = "no longer exists" if current is None else "changed since it was read"
+            raise ToolExecutionError(
+                f"write_file: '{shown}' {state}; nothing was written. "
+                "Read it again with read_file and redo the change"
+            )
+    await ctx.editor.write_text(resolved, content)
+    return info is None
+
+
 @tool(family="files", name="write_file", destructive=True, needs_approval=True)
 async def _write_file(
     ctx: ToolContext,
@@ -133,9 +159,13 @@ async def _write_file(
             f"write_file: {len(data)} bytes is above the {cap}-byte limit "
             "(limits.max_write_bytes); write the file in smaller pieces or raise the limit"
         )
-    created = await asyncio.to_thread(
-        _write, resolved, shown, data, expected_sha256, create_parents
-    )
+    editor = ctx.editor
+    if editor is not None and editor.writes:
+        created = await _write_in_editor(ctx, resolved, shown, content, expected_sha256)
+    else:
+        created = await asyncio.to_thread(
+            _write, resolved, shown, data, expected_sha256, create_parents
+        )
     return WriteFileResult(
         path=shown, bytes_written=len(data), created=created, sha256=sha256_hex(data)
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import signal
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated
 
@@ -28,6 +29,7 @@ from luminamind.tools._shell_run import (
     run_pipeline,
 )
 from luminamind.tools.context import ToolContext
+from luminamind.tools.editor import Editor
 from luminamind.tools.registry import tool
 
 __all__ = ["TOOLS", "ShellResult", "sandbox_note", "shell"]
@@ -156,6 +158,49 @@ def _signal_name(code: int | None) -> str | None:
         return f"signal {-code}"
 
 
+async def _run_in_editor(
+    ctx: ToolContext,
+    editor: Editor,
+    command: str,
+    stage: Sequence[str],
+    executable: str,
+    workdir: Path,
+    env: dict[str, str],
+    time_limit: float,
+) -> ShellResult:
+    timeout = time_limit
+    ran = await editor.run_command(
+        [executable, *stage[1:]],
+        cwd=workdir,
+        env=env,
+        time_limit=timeout,
+        max_output_bytes=ctx.settings.shell.max_output_bytes,
+    )
+    notes = ["Ran in the editor's terminal (stdout and stderr merged), not sandboxed."]
+    if ran.timed_out:
+        notes.append(f"The command ran longer than {timeout:g} s and was stopped.")
+    if ran.truncated:
+        notes.append("The editor's terminal kept only the end of the output.")
+    return ShellResult(
+        command=command,
+        argv=[list(stage)],
+        cwd=ctx.workspace.relative(workdir),
+        exit_code=ran.exit_code,
+        signal=ran.signal,
+        stage_exit_codes=[ran.exit_code],
+        stdout=ran.output,
+        stderr="",
+        stdout_bytes=len(ran.output.encode("utf-8", "replace")),
+        stderr_bytes=0,
+        stdout_truncated=ran.truncated,
+        stderr_truncated=False,
+        timed_out=ran.timed_out,
+        timeout_seconds=timeout,
+        duration_ms=round(ran.duration_s * 1000, 2),
+        notice=" ".join(notes),
+    )
+
+
 @tool(family="shell", destructive=True, needs_approval=True, open_world=False)
 async def shell(
     ctx: ToolContext,
@@ -208,6 +253,21 @@ async def shell(
     )
     executables = [find_program(argv[0], env=env, cwd=workdir) for argv in checked.stages]
     sandbox = _sandbox(ctx, env)
+    editor = ctx.editor
+    # The editor's terminal runs what it is given outside LuminaMind's OS sandbox, so it is used
+    # only when no sandbox would apply anyway (shell.sandbox off, or none on this machine).
+    # It takes one program and its arguments: pipelines and stdin (which the terminal API has no
+    # way to feed) run locally, under the same policy.
+    if (
+        sandbox is None
+        and editor is not None
+        and editor.runs_commands
+        and len(checked.stages) == 1
+        and not stdin
+    ):
+        return await _run_in_editor(
+            ctx, editor, command, checked.stages[0], executables[0], workdir, env, timeout
+        )
     try:
         run = await run_pipeline(
             executables,
