@@ -75,7 +75,7 @@ def _register_commands() -> None:
 
     tools_cmd.register(app)
     doctor_cmd.register(app)
-    for module in ("agent_cmd", "rewind_cmd", "server_cmd", "lsp_cmd"):
+    for module in ("agent_cmd", "rewind_cmd", "server_cmd", "lsp_cmd", "acp_cmd"):
         # Command groups added by later parts register themselves when present.
         try:
             mod = __import__(f"luminamind.cli.{module}", fromlist=["register"])

@@ -1,0 +1,59 @@
+"""LuminaMind as an Agent Client Protocol agent: Zed, JetBrains IDEs, Neovim, Emacs (stdio)."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+from collections.abc import Sequence
+from typing import cast
+
+import structlog
+from acp.agent.connection import AgentSideConnection
+from acp.core import DEFAULT_STDIO_BUFFER_LIMIT_BYTES
+from acp.interfaces import Agent
+from acp.stdio import stdio_streams
+from acp.task import MessageSender, TaskSupervisor
+
+from luminamind.config import Settings
+from luminamind.config_problems import SettingProblem
+from luminamind_acp.agent import LuminaAcpAgent
+from luminamind_acp.transport import CheckedNdjsonTransport
+
+__all__ = ["LuminaAcpAgent", "serve", "serve_stdio"]
+
+
+async def serve(
+    settings: Settings,
+    problems: Sequence[SettingProblem],
+    reader: asyncio.StreamReader,
+    writer: asyncio.StreamWriter,
+) -> None:
+    """Serve one client on the given streams until it closes them."""
+    structlog.contextvars.bind_contextvars(surface="acp")
+    agent = LuminaAcpAgent(settings, problems)
+    tasks = TaskSupervisor(source="luminamind-acp")
+    transport = CheckedNdjsonTransport(reader, MessageSender(writer, tasks))
+    # cast: the SDK's Agent protocol lists its unstable methods too (fork, resume, close...);
+    # its router answers "method not found" for those this agent does not implement.
+    conn = AgentSideConnection(cast(Agent, agent), transport, listening=False)
+    try:
+        await conn.listen()
+    finally:
+        await agent.aclose()
+        await conn.close()
+        await tasks.shutdown()
+
+
+def serve_stdio(settings: Settings, problems: Sequence[SettingProblem] = ()) -> None:
+    """Serve ACP on stdin/stdout (editors start ``luminamind acp``)."""
+
+    async def main() -> None:
+        reader, writer = await stdio_streams(limit=DEFAULT_STDIO_BUFFER_LIMIT_BYTES)
+        await serve(settings, problems, reader, writer)
+
+    asyncio.run(main())
+    # Everything is closed. The interpreter's teardown would run collections over the agent
+    # stack's whole heap (2 s on a busy machine, measured); editors give an agent about that
+    # long to exit after closing its stdin before they kill it. Frozen objects are skipped.
+    gc.disable()
+    gc.freeze()

@@ -1,0 +1,164 @@
+"""An ACP client for the tests: the SDK's client side, driving ``luminamind acp`` over stdio.
+
+`EditorClient` is a real implementation of the SDK's `acp.interfaces.Client`: it records every
+``session/update``, answers ``session/request_permission`` as the test says, serves
+``fs/read_text_file`` from its own buffers (falling back to the disk, as an editor does for
+files it has not opened) and takes ``fs/write_text_file`` into its buffers, never the disk.
+Nothing is mocked: the agent is a real subprocess talking to the scripted LLM over HTTP.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import sys
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from acp import PROTOCOL_VERSION, RequestError, spawn_agent_process
+from acp.client.connection import ClientSideConnection
+from acp.schema import (
+    AllowedOutcome,
+    ClientCapabilities,
+    DeniedOutcome,
+    FileSystemCapabilities,
+    Implementation,
+    PermissionOption,
+    ReadTextFileResponse,
+    RequestPermissionResponse,
+    ToolCallUpdate,
+    WriteTextFileResponse,
+)
+
+BIN = Path(sys.executable).parent / "luminamind"
+
+
+def agent_env(home: Path, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """A private config and data dir, no developer keys, plus ``extra`` (the scripted LLM)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LUMINAMIND_", "OPENAI_"))}
+    env["LUMINAMIND_CONFIG_FILE"] = str(home / "no-config.toml")
+    env["LUMINAMIND_DATA_DIR"] = str(home / "data")
+    env["LUMINAMIND_CACHE__BACKEND"] = "memory"
+    env.update(extra or {})
+    return env
+
+
+@dataclass
+class EditorClient:
+    """What an editor does for the agent; the test sets ``answer`` and reads what happened.
+
+    ``answer``: the option id to pick (``allow_once``...), ``"cancelled"`` for a cancelled
+    request, or ``"never"`` to leave the request unanswered.
+    """
+
+    answer: str = "allow_once"
+    buffers: dict[str, str] = field(default_factory=dict)
+    fail_writes: bool = False
+    updates: list[tuple[str, Any]] = field(default_factory=list)  # Any: update models
+    permissions: list[ToolCallUpdate] = field(default_factory=list)
+    writes: list[tuple[str, str]] = field(default_factory=list)
+    reads: list[str] = field(default_factory=list)
+    asked: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def request_permission(
+        self, session_id: str, tool_call: ToolCallUpdate, options: list[PermissionOption], **_: Any
+    ) -> RequestPermissionResponse:
+        self.permissions.append(tool_call)
+        self.asked.set()
+        if self.answer == "never":
+            await asyncio.Event().wait()
+        if self.answer == "cancelled":
+            return RequestPermissionResponse(outcome=DeniedOutcome(outcome="cancelled"))
+        return RequestPermissionResponse(
+            outcome=AllowedOutcome(outcome="selected", option_id=self.answer)
+        )
+
+    async def session_update(self, session_id: str, update: Any, **_: Any) -> None:
+        self.updates.append((session_id, update))
+
+    async def read_text_file(
+        self,
+        session_id: str,
+        path: str,
+        line: int | None = None,
+        limit: int | None = None,
+        **_: Any,
+    ) -> ReadTextFileResponse:
+        self.reads.append(path)
+        if path in self.buffers:
+            return ReadTextFileResponse(content=self.buffers[path])
+        try:
+            return ReadTextFileResponse(content=Path(path).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise RequestError(-32002, "Resource not found", {"uri": path}) from None
+
+    async def write_text_file(
+        self, session_id: str, path: str, content: str, **_: Any
+    ) -> WriteTextFileResponse:
+        if self.fail_writes:
+            raise RequestError(-32603, "Internal error", {"details": "the buffer is read-only"})
+        self.writes.append((path, content))
+        self.buffers[path] = content
+        return WriteTextFileResponse()
+
+    def of_kind(self, kind: str, session_id: str | None = None) -> list[Any]:
+        """The updates of one ``sessionUpdate`` kind, in order."""
+        return [
+            u
+            for sid, u in self.updates
+            if u.session_update == kind and (session_id is None or sid == session_id)
+        ]
+
+    def text(self, session_id: str | None = None) -> str:
+        """Everything the agent said (message chunks joined)."""
+        return "".join(u.content.text for u in self.of_kind("agent_message_chunk", session_id))
+
+
+@dataclass
+class Agent:
+    """A running ``luminamind acp`` and the client connection to it."""
+
+    conn: ClientSideConnection
+    process: asyncio.subprocess.Process
+    client: EditorClient
+    log: Path
+
+    def stderr(self) -> str:
+        return self.log.read_text(encoding="utf-8", errors="replace")
+
+
+@contextlib.asynccontextmanager
+async def start_agent(
+    workspace: Path,
+    home: Path,
+    client: EditorClient,
+    *,
+    env: Mapping[str, str] | None = None,
+    fs: bool = True,
+    initialize: bool = True,
+) -> AsyncIterator[Agent]:
+    """Spawn ``luminamind acp`` and (by default) initialize it, offering ``fs/*`` when ``fs``."""
+    log = home / f"acp-{os.getpid()}-{id(client)}.log"
+    with log.open("wb") as err:
+        async with spawn_agent_process(
+            client,  # type: ignore[arg-type]  # implements the methods the tests need
+            str(BIN),
+            "acp",
+            env=agent_env(home, env),
+            cwd=workspace,
+            transport_kwargs={"stderr": err},
+        ) as (conn, process):
+            agent = Agent(conn=conn, process=process, client=client, log=log)
+            if initialize:
+                await conn.initialize(
+                    protocol_version=PROTOCOL_VERSION,
+                    client_capabilities=ClientCapabilities(
+                        fs=FileSystemCapabilities(read_text_file=fs, write_text_file=fs),
+                        terminal=False,
+                    ),
+                    client_info=Implementation(name="tests", version="1"),
+                )
+            yield agent

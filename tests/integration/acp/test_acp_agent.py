@@ -1,0 +1,253 @@
+"""``luminamind acp`` driven through the ACP SDK's client side, with the scripted LLM.
+
+Each test spawns the real agent process; the client is `acp_support.EditorClient`, a real
+implementation of the SDK's Client interface (buffers, permissions, writes recorded).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import pytest
+from acp import text_block
+from acp_support import EditorClient, start_agent
+
+from tests.support.llm_server import ScriptedLLM, Turn
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def workspace(workspace_dir: Path) -> Path:
+    (workspace_dir / "hello.txt").write_text("hello\nworld\n", encoding="utf-8")
+    return workspace_dir
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    home = tmp_path / "home"
+    home.mkdir()
+    return home
+
+
+def _edit_script(llm: ScriptedLLM, content: str = "hello\nthere\n") -> None:
+    llm.script(
+        [
+            Turn.tool_calls(("write_file", {"path": "hello.txt", "content": content})),
+            Turn.text("Edited hello.txt."),
+        ]
+    )
+
+
+async def test_initialize_advertises_what_is_implemented(
+    workspace: Path, home: Path, llm_server: ScriptedLLM
+) -> None:
+    async with start_agent(workspace, home, EditorClient(), initialize=False) as agent:
+        response = await agent.conn.initialize(protocol_version=1)
+    caps = response.agent_capabilities
+    assert response.protocol_version == 1
+    assert caps is not None
+    assert caps.load_session is True
+    assert caps.prompt_capabilities is not None
+    assert caps.prompt_capabilities.embedded_context
+    assert caps.session_capabilities is not None
+    assert caps.session_capabilities.list is not None
+    assert response.agent_info is not None
+    assert response.agent_info.name == "luminamind"
+
+
+async def test_edit_asks_with_the_diff_and_writes_through_the_editor(
+    workspace: Path, home: Path, llm_server: ScriptedLLM
+) -> None:
+    _edit_script(llm_server)
+    client = EditorClient(answer="allow_once")
+    async with start_agent(workspace, home, client, env=llm_server.env()) as agent:
+        session = await agent.conn.new_session(cwd=str(workspace))
+        assert session.modes is not None
+        assert session.modes.current_mode_id == "ask"
+        result = await agent.conn.prompt(
+            session_id=session.session_id, prompt=[text_block("Change hello.txt")]
+        )
+    assert result.stop_reason == "end_turn"
+    [asked] = client.permissions
+    [diff] = [c for c in asked.content or [] if c.type == "diff"]
+    target = str(workspace / "hello.txt")
+    assert (diff.path, diff.old_text, diff.new_text) == (target, "hello\nworld\n", "hello\nthere\n")
+    assert asked.kind == "edit"
+    assert asked.locations is not None
+    assert asked.locations[0].path == target
+    # Written through the editor (its buffer), not behind its back on disk.
+    assert client.writes == [(target, "hello\nthere\n")]
+    assert (workspace / "hello.txt").read_text(encoding="utf-8") == "hello\nworld\n"
+    finished = [u for u in client.of_kind("tool_call_update") if u.status == "completed"]
+    assert finished
+    assert finished[-1].tool_call_id == asked.tool_call_id
+    assert "Edited hello.txt." in client.text()
+    commands = client.of_kind("available_commands_update")
+    assert {c.name for c in commands[0].available_commands} >= {
+        "threads",
+        "new",
+        "model",
+        "compact",
+    }
+
+
+async def test_without_fs_capability_the_edit_goes_to_disk(
+    workspace: Path, home: Path, llm_server: ScriptedLLM
+) -> None:
+    _edit_script(llm_server)
+    client = EditorClient(answer="allow_once")
+    async with start_agent(workspace, home, client, env=llm_server.env(), fs=False) as agent:
+        session = await agent.conn.new_session(cwd=str(workspace))
+        await agent.conn.prompt(session_id=session.session_id, prompt=[text_block("Change it")])
+    assert client.writes == []
+    assert (workspace / "hello.txt").read_text(encoding="utf-8") == "hello\nthere\n"
+
+
+async def test_reading_sees_the_editors_unsaved_buffer(
+    workspace: Path, home: Path, llm_server: ScriptedLLM
+) -> None:
+    llm_server.script([Turn.tool_calls(("read_file", {"path": "hello.txt"})), Turn.text("Read.")])
+    target = str(workspace / "hello.txt")
+    client = EditorClient(buffers={target: "unsaved edit\n"})
+    async with start_agent(workspace, home, client, env=llm_server.env()) as agent:
+        session = await agent.conn.new_session(cwd=str(workspace))
+        await agent.conn.prompt(session_id=session.session_id, prompt=[text_block("Read it")])
+    assert client.reads == [target]
+    tool_result = llm_server.requests[1]["messages"][-1]["content"]
+    assert "unsaved edit" in tool_result
+    [start] = client.of_kind("tool_call")
+    assert start.kind == "read"
+    assert start.locations[0].path == target
+
+
+async def test_rejecting_writes_nothing_and_tells_the_model(
+    workspace: Path, home: Path, llm_server: ScriptedLLM
+) -> None:
+    _edit_script(llm_server)
+    client = EditorClient(answer="reject_once")
+    async with start_agent(workspace, home, client, env=llm_server.env()) as agent:
+        session = await agent.conn.new_session(cwd=str(workspace))
+        result = await agent.conn.prompt(session_id=session.session_id, prompt=[text_block("Go")])
+    assert result.stop_reason == "end_turn"
+    assert client.writes == []
+    assert (workspace / "hello.txt").read_text(encoding="utf-8") == "hello\nworld\n"
+    told = llm_server.requests[1]["messages"][-1]
+    assert told["role"] == "tool"
+    assert "rejected" in told["content"]
+    failed = [u for u in client.of_kind("tool_call_update") if u.status == "failed"]
+    assert failed
+
+
+async def test_allow_always_is_remembered_for_the_session(
+    workspace: Path, home: Path, llm_server: ScriptedLLM
+) -> None:
+    llm_server.script(
+        [
+            Turn.tool_calls(("write_file", {"path": "a.txt", "content": "1\n"})),
+            Turn.tool_calls(("write_file", {"path": "b.txt", "content": "2\n"})),
+            Turn.text("Both written."),
+        ]
+    )
+    client = EditorClient(answer="allow_always")
+    async with start_agent(workspace, home, client, env=llm_server.env()) as agent:
+        session = await agent.conn.new_session(cwd=str(workspace))
+        await agent.conn.prompt(session_id=session.session_id, prompt=[text_block("Two files")])
+    assert len(client.permissions) == 1  # the second write_file was not asked
+    assert [Path(p).name for p, _ in client.writes] == ["a.txt", "b.txt"]
+
+
+async def test_plan_mode_refuses_every_change(
+    workspace: Path, home: Path, llm_server: ScriptedLLM
+) -> None:
+    _edit_script(llm_server)
+    client = EditorClient(answer="allow_once")
+    async with start_agent(workspace, home, client, env=llm_server.env()) as agent:
+        session = await agent.conn.new_session(cwd=str(workspace))
+        await agent.conn.set_session_mode(session_id=session.session_id, mode_id="plan")
+        await agent.conn.prompt(session_id=session.session_id, prompt=[text_block("Go")])
+    assert client.permissions == []
+    assert client.writes == []
+    assert "plan mode" in llm_server.requests[1]["messages"][-1]["content"]
+    assert client.of_kind("current_mode_update")[0].current_mode_id == "plan"
+
+
+async def test_plan_updates_follow_the_todo_list(
+    workspace: Path, home: Path, llm_server: ScriptedLLM
+) -> None:
+    todos = [
+        {"content": "Read the code", "status": "completed"},
+        {"content": "Fix the bug", "status": "in_progress"},
+    ]
+    llm_server.script([Turn.tool_calls(("write_todos", {"todos": todos})), Turn.text("Planned.")])
+    client = EditorClient()
+    async with start_agent(workspace, home, client, env=llm_server.env()) as agent:
+        session = await agent.conn.new_session(cwd=str(workspace))
+        await agent.conn.prompt(session_id=session.session_id, prompt=[text_block("Plan it")])
+    [plan] = client.of_kind("plan")
+    assert [(e.content, e.status) for e in plan.entries] == [
+        ("Read the code", "completed"),
+        ("Fix the bug", "in_progress"),
+    ]
+
+
+async def test_load_replays_a_thread_and_list_shows_it(
+    workspace: Path, home: Path, llm_server: ScriptedLLM
+) -> None:
+    llm_server.script([Turn.text("First answer.")])
+    async with start_agent(workspace, home, EditorClient(), env=llm_server.env()) as agent:
+        session = await agent.conn.new_session(cwd=str(workspace))
+        await agent.conn.prompt(session_id=session.session_id, prompt=[text_block("Hi there")])
+    # A new process (the editor restarted): the thread is listed and replays.
+    client = EditorClient()
+    async with start_agent(workspace, home, client, env=llm_server.env()) as agent:
+        listed = await agent.conn.list_sessions(cwd=str(workspace))
+        assert [s.session_id for s in listed.sessions] == [session.session_id]
+        assert listed.sessions[0].title == "Hi there"
+        await agent.conn.load_session(cwd=str(workspace), session_id=session.session_id)
+    assert [u.content.text for u in client.of_kind("user_message_chunk")] == ["Hi there"]
+    assert client.text() == "First answer."
+
+
+async def test_cancel_mid_run_stops_within_a_second(
+    workspace: Path, home: Path, llm_server: ScriptedLLM
+) -> None:
+    llm_server.script([Turn.hang(30)])
+    async with start_agent(workspace, home, EditorClient(), env=llm_server.env()) as agent:
+        session = await agent.conn.new_session(cwd=str(workspace))
+        turn = asyncio.create_task(
+            agent.conn.prompt(session_id=session.session_id, prompt=[text_block("Slow")])
+        )
+        await asyncio.to_thread(llm_server.wait_for_calls, 1)
+        started = time.monotonic()
+        await agent.conn.cancel(session_id=session.session_id)
+        result = await asyncio.wait_for(turn, 5)
+        assert time.monotonic() - started < 1.0
+        assert result.stop_reason == "cancelled"
+        # The session serves the next prompt.
+        llm_server.script([Turn.text("Back.")])
+        again = await agent.conn.prompt(session_id=session.session_id, prompt=[text_block("Hi")])
+        assert again.stop_reason == "end_turn"
+
+
+async def test_two_sessions_run_concurrently(
+    workspace: Path, home: Path, llm_server: ScriptedLLM
+) -> None:
+    llm_server.script([Turn.text("warm"), Turn.text("one", delay=1.0), Turn.text("two", delay=1.0)])
+    client = EditorClient()
+    async with start_agent(workspace, home, client, env=llm_server.env()) as agent:
+        warm = await agent.conn.new_session(cwd=str(workspace))  # the agent stack is built
+        await agent.conn.prompt(session_id=warm.session_id, prompt=[text_block("warm up")])
+        first = await agent.conn.new_session(cwd=str(workspace))
+        second = await agent.conn.new_session(cwd=str(workspace))
+        started = time.monotonic()
+        results = await asyncio.gather(
+            agent.conn.prompt(session_id=first.session_id, prompt=[text_block("A")]),
+            agent.conn.prompt(session_id=second.session_id, prompt=[text_block("B")]),
+        )
+        elapsed = time.monotonic() - started
+    assert [r.stop_reason for r in results] == ["end_turn", "end_turn"]
+    assert elapsed < 1.9  # overlapped, not one after the other
+    assert {client.text(first.session_id), client.text(second.session_id)} == {"one", "two"}
