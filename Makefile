@@ -11,7 +11,7 @@ UV := $(BIN)/uv
 # The newest releases the pyproject ranges allow, in a venv of their own (make test-latest).
 LATEST_VENV := .venv-latest
 
-.PHONY: run test check lint fmt type unit vscode inspector conformance bench mcp lsp lock test-latest clean
+.PHONY: run test check lint fmt type unit vscode inspector conformance acp-client bench mcp lsp acp lock test-latest clean
 
 # uv installs from the lock in seconds and checks every hash; pip only bootstraps uv itself.
 $(STAMP): pyproject.toml $(LOCK)
@@ -24,7 +24,7 @@ $(STAMP): pyproject.toml $(LOCK)
 run: $(STAMP)
 	LUMINAMIND_BANNER=1 $(BIN)/luminamind mcp --http
 
-test: $(STAMP) lint type vscode inspector conformance unit
+test: $(STAMP) lint type vscode inspector conformance acp-client unit
 
 # The developer's inner loop: no npm, no slow tests.
 check: $(STAMP) lint type
@@ -52,6 +52,10 @@ inspector:
 conformance:
 	cd tests/mcp_conformance && npm ci --no-audit --no-fund
 
+# A small client on the official ACP TypeScript SDK (pinned, lock file) for the end-to-end test.
+acp-client:
+	cd tests/acp_client && npm ci --no-audit --no-fund
+
 # Move the lock on purpose: newest versions the pyproject ranges allow, for every supported
 # Python and platform, with hashes. Run `make test` (and commit the lock) after.
 lock: $(STAMP)
@@ -73,6 +77,9 @@ mcp: $(STAMP)
 
 lsp: $(STAMP)
 	$(BIN)/luminamind lsp
+
+acp: $(STAMP)
+	$(BIN)/luminamind acp
 
 clean:
 	rm -rf $(VENV) $(LATEST_VENV) .mypy_cache .ruff_cache .pytest_cache
