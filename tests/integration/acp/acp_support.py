@@ -23,13 +23,19 @@ from acp.client.connection import ClientSideConnection
 from acp.schema import (
     AllowedOutcome,
     ClientCapabilities,
+    CreateTerminalResponse,
     DeniedOutcome,
+    EnvVariable,
     FileSystemCapabilities,
     Implementation,
     PermissionOption,
     ReadTextFileResponse,
+    ReleaseTerminalResponse,
     RequestPermissionResponse,
+    TerminalExitStatus,
+    TerminalOutputResponse,
     ToolCallUpdate,
+    WaitForTerminalExitResponse,
     WriteTextFileResponse,
 )
 
@@ -62,6 +68,8 @@ class EditorClient:
     writes: list[tuple[str, str]] = field(default_factory=list)
     reads: list[str] = field(default_factory=list)
     asked: asyncio.Event = field(default_factory=asyncio.Event)
+    terminals: dict[str, tuple[asyncio.subprocess.Process, list[str]]] = field(default_factory=dict)
+    commands: list[list[str]] = field(default_factory=list)
 
     async def request_permission(
         self, session_id: str, tool_call: ToolCallUpdate, options: list[PermissionOption], **_: Any
@@ -104,6 +112,59 @@ class EditorClient:
         self.buffers[path] = content
         return WriteTextFileResponse()
 
+    # A terminal as an editor runs one: a real process, its output collected for terminal/output.
+    async def create_terminal(
+        self,
+        session_id: str,
+        command: str,
+        args: list[str] | None = None,
+        env: list[EnvVariable] | None = None,
+        cwd: str | None = None,
+        output_byte_limit: int | None = None,
+        **_: Any,
+    ) -> CreateTerminalResponse:
+        argv = [command, *(args or [])]
+        self.commands.append(argv)
+        process = await asyncio.create_subprocess_exec(
+            *argv,
+            cwd=cwd,
+            env={v.name: v.value for v in env or []},
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+        terminal_id = f"term-{len(self.terminals) + 1}"
+        chunks: list[str] = []
+        self.terminals[terminal_id] = (process, chunks)
+        return CreateTerminalResponse(terminal_id=terminal_id)
+
+    async def wait_for_terminal_exit(
+        self, session_id: str, terminal_id: str, **_: Any
+    ) -> WaitForTerminalExitResponse:
+        process, chunks = self.terminals[terminal_id]
+        assert process.stdout is not None
+        chunks.append((await process.stdout.read()).decode())
+        return WaitForTerminalExitResponse(exit_code=await process.wait())
+
+    async def terminal_output(
+        self, session_id: str, terminal_id: str, **_: Any
+    ) -> TerminalOutputResponse:
+        process, chunks = self.terminals[terminal_id]
+        status = (
+            TerminalExitStatus(exit_code=process.returncode)
+            if process.returncode is not None
+            else None
+        )
+        return TerminalOutputResponse(output="".join(chunks), truncated=False, exit_status=status)
+
+    async def release_terminal(
+        self, session_id: str, terminal_id: str, **_: Any
+    ) -> ReleaseTerminalResponse:
+        process, _chunks = self.terminals[terminal_id]
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+        return ReleaseTerminalResponse()
+
     def of_kind(self, kind: str, session_id: str | None = None) -> list[Any]:
         """The updates of one ``sessionUpdate`` kind, in order."""
         return [
@@ -138,6 +199,7 @@ async def start_agent(
     *,
     env: Mapping[str, str] | None = None,
     fs: bool = True,
+    terminal: bool = False,
     initialize: bool = True,
 ) -> AsyncIterator[Agent]:
     """Spawn ``luminamind acp`` and (by default) initialize it, offering ``fs/*`` when ``fs``."""
@@ -157,7 +219,7 @@ async def start_agent(
                     protocol_version=PROTOCOL_VERSION,
                     client_capabilities=ClientCapabilities(
                         fs=FileSystemCapabilities(read_text_file=fs, write_text_file=fs),
-                        terminal=False,
+                        terminal=terminal,
                     ),
                     client_info=Implementation(name="tests", version="1"),
                 )

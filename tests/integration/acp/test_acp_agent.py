@@ -123,6 +123,32 @@ async def test_reading_sees_the_editors_unsaved_buffer(
     assert start.locations[0].path == target
 
 
+async def test_shell_runs_in_the_editors_terminal(
+    workspace: Path, home: Path, llm_server: ScriptedLLM
+) -> None:
+    llm_server.script(
+        [Turn.tool_calls(("shell", {"command": "cat hello.txt"})), Turn.text("It says hello.")]
+    )
+    client = EditorClient(answer="allow_once")
+    async with start_agent(workspace, home, client, env=llm_server.env(), terminal=True) as agent:
+        session = await agent.conn.new_session(cwd=str(workspace))
+        await agent.conn.prompt(session_id=session.session_id, prompt=[text_block("Show it")])
+    [argv] = client.commands
+    assert argv[0].endswith("/cat")
+    assert argv[1:] == ["hello.txt"]
+    result = llm_server.requests[1]["messages"][-1]["content"]
+    assert '"exit_code":0' in result
+    assert "hello\\nworld" in result
+    shown = [
+        c.terminal_id
+        for u in client.of_kind("tool_call_update")
+        for c in u.content or []
+        if c.type == "terminal"
+    ]
+    assert shown
+    assert shown[0] == "term-1"
+
+
 async def test_rejecting_writes_nothing_and_tells_the_model(
     workspace: Path, home: Path, llm_server: ScriptedLLM
 ) -> None:
