@@ -130,7 +130,9 @@ async def test_shell_runs_in_the_editors_terminal(
         [Turn.tool_calls(("shell", {"command": "cat hello.txt"})), Turn.text("It says hello.")]
     )
     client = EditorClient(answer="allow_once")
-    async with start_agent(workspace, home, client, env=llm_server.env(), terminal=True) as agent:
+    # The editor's terminal is used only where LuminaMind's own OS sandbox would not apply.
+    env = {**llm_server.env(), "LUMINAMIND_SHELL__SANDBOX": "false"}
+    async with start_agent(workspace, home, client, env=env, terminal=True) as agent:
         session = await agent.conn.new_session(cwd=str(workspace))
         await agent.conn.prompt(session_id=session.session_id, prompt=[text_block("Show it")])
     [argv] = client.commands
@@ -147,6 +149,26 @@ async def test_shell_runs_in_the_editors_terminal(
     ]
     assert shown
     assert shown[0] == "term-1"
+
+
+async def test_with_the_os_sandbox_commands_stay_sandboxed_not_in_the_terminal(
+    workspace: Path, home: Path, llm_server: ScriptedLLM
+) -> None:
+    from luminamind.security.sandbox import sandbox_status
+
+    if not sandbox_status().available:
+        pytest.skip("no OS sandbox on this machine: the terminal path is the one that applies")
+    llm_server.script(
+        [Turn.tool_calls(("shell", {"command": "cat hello.txt"})), Turn.text("It says hello.")]
+    )
+    client = EditorClient(answer="allow_once")
+    async with start_agent(workspace, home, client, env=llm_server.env(), terminal=True) as agent:
+        session = await agent.conn.new_session(cwd=str(workspace))
+        await agent.conn.prompt(session_id=session.session_id, prompt=[text_block("Show it")])
+    assert client.commands == []  # the editor's terminal is outside the sandbox: not used
+    result = llm_server.requests[1]["messages"][-1]["content"]
+    assert '"exit_code":0' in result
+    assert "not sandboxed" not in result
 
 
 async def test_rejecting_writes_nothing_and_tells_the_model(
