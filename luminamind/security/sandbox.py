@@ -96,6 +96,7 @@ class SandboxStatus:
     pid_namespace: bool
     network_namespace: bool
     reason: str
+    user_namespace: bool = False
 
     def describe(self) -> str:
         """One line for doctor and the approval prompt."""
@@ -104,6 +105,7 @@ class SandboxStatus:
         parts = [f"Landlock ABI {self.landlock_abi}"]
         parts.append("PID namespace" if self.pid_namespace else "no PID namespace")
         parts.append("network namespace" if self.network_namespace else "no network namespace")
+        parts.append("user namespace" if self.user_namespace else "no user namespace")
         return "sandboxed (" + ", ".join(parts) + ")"
 
 
@@ -126,21 +128,26 @@ def sandbox_status() -> SandboxStatus:
         pid_namespace=bool(flags & _CLONE_NEWPID),
         network_namespace=bool(flags & _CLONE_NEWNET),
         reason="",
+        user_namespace=bool(flags & _CLONE_NEWUSER),
     )
 
 
 def _probe_unshare() -> int:
-    """The namespace flags a forked child manages to unshare (0 when none)."""
+    """The namespace flags a forked child manages to unshare (0 when none).
+
+    A user namespace comes first, for root too: root's capabilities then apply only inside it,
+    so a sandboxed ``date --set`` or ``mount`` fails however the policy parsed it.
+    """
     for flags in (
-        _CLONE_NEWPID | _CLONE_NEWNET,
         _CLONE_NEWUSER | _CLONE_NEWPID | _CLONE_NEWNET,
+        _CLONE_NEWPID | _CLONE_NEWNET,
     ):
         pid = os.fork()
         if pid == 0:  # pragma: no cover - the child only reports through its status
             os._exit(0 if _unshare(flags) == 0 else 1)
         _, status = os.waitpid(pid, 0)
         if os.waitstatus_to_exitcode(status) == 0:
-            return flags & ~_CLONE_NEWUSER
+            return flags
     return 0
 
 
@@ -195,7 +202,7 @@ class SandboxSpec:
             flags |= _CLONE_NEWPID
         if status.network_namespace and not self.network:
             flags |= _CLONE_NEWNET
-        if flags and os.geteuid() != 0:
+        if status.user_namespace:
             flags |= _CLONE_NEWUSER
         private = Path(tempfile.mkdtemp(prefix="luminamind-sandbox-"))
         return PreparedSandbox(

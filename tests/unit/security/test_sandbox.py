@@ -166,6 +166,13 @@ async def test_network_when_configured(
     assert "ALLOWED" in result.stdout
 
 
+async def test_no_capability_reaches_the_host(rt: ToolRuntime, workspace_dir: Path) -> None:
+    """Even run by root, the command's capabilities hold only in its own user namespace."""
+    action = "import time; time.clock_settime(time.CLOCK_REALTIME, time.time())"
+    result = await _attempt(rt, workspace_dir, action)
+    assert "DENIED" in result.stdout
+
+
 async def test_the_server_cannot_be_signalled(rt: ToolRuntime, workspace_dir: Path) -> None:
     result = await _attempt(rt, workspace_dir, f"__import__('os').kill({os.getpid()}, 0)")
     assert "DENIED" in result.stdout
