@@ -81,6 +81,13 @@ class WorkspaceRootConfig(_Section):
     mode: Literal["ro", "rw"] = "ro"
 
 
+def _default_hardlink_dirs() -> list[str]:
+    # Imported when called: luminamind.security imports this module.
+    from luminamind.security.workspace import DEFAULT_HARDLINK_DIRS
+
+    return list(DEFAULT_HARDLINK_DIRS)
+
+
 class LimitSettings(_Section):
     """Caps that keep every tool result bounded."""
 
@@ -315,6 +322,15 @@ class Settings(BaseSettings):
 
     workspace: Path = Field(default_factory=Path.cwd)
     extra_roots: list[WorkspaceRootConfig] = Field(default_factory=list)
+    hardlinks: Literal["package_dirs", "refuse", "allow"] = Field(
+        default="package_dirs",
+        description="Files with several hard links (another link may be outside the "
+        "workspace): touched only inside hardlink_dirs, never, or always",
+    )
+    hardlink_dirs: list[str] = Field(
+        default_factory=lambda: _default_hardlink_dirs(),
+        description="Directory names whose files may have several hard links (package stores)",
+    )
     data_dir: Path = Field(default_factory=default_data_dir)
 
     # The seed's names, kept so existing set-ups work unchanged.

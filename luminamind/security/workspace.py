@@ -3,11 +3,17 @@
 A path is accepted only if, after resolving every symlink (in the path itself and in any of its
 parents), it lies inside one of the configured roots. Anything else raises `PathEscapeError`
 before a byte is read or written.
+
+A regular file with more than one hard link is refused too (`HardlinkPolicy`): its other link
+may be anywhere on the same file system, outside every root, and the path says nothing about
+it. Package managers' trees (``node_modules`` from pnpm, a ``.venv`` from uv, ``.git`` objects
+from a local clone) are full of such links, so by default those directories are exempt.
 """
 
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,10 +21,40 @@ from typing import Literal
 
 from luminamind.errors import PathEscapeError, ReadOnlyPathError
 
-__all__ = ["MAX_COMPONENT_LENGTH", "MAX_PATH_LENGTH", "Workspace", "WorkspaceRoot"]
+__all__ = [
+    "DEFAULT_HARDLINK_DIRS",
+    "MAX_COMPONENT_LENGTH",
+    "MAX_PATH_LENGTH",
+    "HardlinkPolicy",
+    "Workspace",
+    "WorkspaceRoot",
+]
 
 MAX_PATH_LENGTH = 4096
 MAX_COMPONENT_LENGTH = 255
+# Directories whose files are hard-linked by design (package stores, git's local clones).
+DEFAULT_HARDLINK_DIRS = ("node_modules", ".pnpm-store", ".venv", "venv", ".git", ".tox", ".nox")
+
+
+@dataclass(frozen=True, slots=True)
+class HardlinkPolicy:
+    """Which files with several hard links the tools may touch.
+
+    Attributes:
+        mode: "package_dirs": only inside a directory named in ``dirs`` (any level below a
+            root); "refuse": never; "allow": always (the other link may be outside).
+        dirs: directory names whose files may be hard-linked.
+    """
+
+    mode: Literal["package_dirs", "refuse", "allow"] = "package_dirs"
+    dirs: frozenset[str] = frozenset(DEFAULT_HARDLINK_DIRS)
+
+    def allows(self, relative_parts: Sequence[str]) -> bool:
+        if self.mode == "allow":
+            return True
+        if self.mode == "refuse":
+            return False
+        return any(part in self.dirs for part in relative_parts[:-1])
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,10 +76,17 @@ class Workspace:
     paths relative to it.
     """
 
-    def __init__(self, root: Path | str, *, extra_roots: Sequence[WorkspaceRoot] = ()) -> None:
+    def __init__(
+        self,
+        root: Path | str,
+        *,
+        extra_roots: Sequence[WorkspaceRoot] = (),
+        hardlinks: HardlinkPolicy | None = None,
+    ) -> None:
         primary = Path(root).expanduser()
         if not primary.is_dir():
             raise PathEscapeError(f"workspace root {primary} is not a directory")
+        self.hardlinks = hardlinks or HardlinkPolicy()
         self._roots: tuple[WorkspaceRoot, ...] = (
             WorkspaceRoot(primary.resolve(strict=True), "rw"),
             *(WorkspaceRoot(r.path.expanduser().resolve(), r.mode) for r in extra_roots),
@@ -88,7 +131,24 @@ class Workspace:
             )
         if write and root.mode == "ro":
             raise ReadOnlyPathError(f"path '{raw}' is in the read-only root {root.path}")
+        self._check_links(raw, resolved, root)
         return resolved
+
+    def _check_links(self, raw: str, resolved: Path, root: WorkspaceRoot) -> None:
+        try:
+            info = os.lstat(resolved)
+        except OSError:
+            return  # missing (to be created) or unreadable: the tool reports it
+        if not stat.S_ISREG(info.st_mode) or info.st_nlink < 2:
+            return
+        if self.hardlinks.allows(resolved.relative_to(root.path).parts):
+            return
+        raise PathEscapeError(
+            f"path '{raw}' is a file with {info.st_nlink} hard links: another link may be "
+            "outside the workspace, so it is neither read nor changed. Copy it to a new file "
+            'outside LuminaMind, or set hardlinks = "allow" (or add its directory to '
+            "hardlink_dirs)"
+        )
 
     def relative(self, path: Path) -> str:
         """Show ``path`` relative to the primary root when inside it, else absolute."""

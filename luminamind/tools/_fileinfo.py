@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import codecs
+import errno
 import mimetypes
+import os
 import stat
 import unicodedata
 from datetime import UTC, datetime
@@ -14,6 +16,7 @@ from typing import Literal
 from luminamind.errors import ToolExecutionError
 
 __all__ = [
+    "PREVIEW_MAX_BYTES",
     "EntryKind",
     "decode_text",
     "describe_binary",
@@ -212,10 +215,60 @@ def make_parents(path: Path, shown: str, tool_name: str, *, create: bool = True)
         ) from None
 
 
+PREVIEW_MAX_BYTES = 512 * 1024  # of the current file, read for a preview's diff
+
+
 def preview_text(path: Path) -> str | None:
-    """The text a preview shows for ``path``: None when it is missing, a directory or binary."""
+    """The text a preview shows for ``path``: None when it is missing, a directory or binary.
+
+    Only a regular file is read: the file is opened without following a final symlink and
+    without blocking (a FIFO would wait forever for a writer), and anything but a regular file
+    is refused before a byte is read. At most `PREVIEW_MAX_BYTES` are read; a larger file's
+    text ends with a line saying how much of it was compared, so a 2 GiB file (sparse or not)
+    costs half a megabyte, not two gigabytes.
+
+    Raises:
+        ToolExecutionError: ``path`` is a FIFO, device or socket.
+    """
     try:
-        data = path.read_bytes()
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
     except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
         return None
-    return None if is_binary(data) else decode_text(data, None)[0]
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:  # the final component became a symlink: not ours to read
+            raise ToolExecutionError(f"{path.name} is a symlink; previews follow none") from None
+        raise
+    try:
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            return None
+        if not stat.S_ISREG(info.st_mode):
+            raise ToolExecutionError(
+                f"{path.name} is a {_special_kind(info.st_mode)}, not a regular file: the file "
+                "tools neither preview nor change it; pick a regular file"
+            )
+        with os.fdopen(fd, "rb", closefd=False) as handle:
+            data = handle.read(PREVIEW_MAX_BYTES + 1)
+    finally:
+        os.close(fd)
+    if is_binary(data):
+        return None
+    if len(data) <= PREVIEW_MAX_BYTES:
+        return decode_text(data, None)[0]
+    head = data[:PREVIEW_MAX_BYTES]
+    cut = head.rfind(b"\n") + 1 or len(head)
+    text = decode_text(head[:cut], None)[0]
+    return text + (
+        f"[... preview cut: the file is {info.st_size:,} bytes; only the first "
+        f"{cut:,} are compared ...]\n"
+    )
+
+
+def _special_kind(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "named pipe (FIFO)"
+    if stat.S_ISSOCK(mode):
+        return "socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "device"
+    return "special file"

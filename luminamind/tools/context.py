@@ -55,11 +55,12 @@ class ToolContext:
         editors: EditorRegistry | None = None,
     ) -> ToolContext:
         """Build a context whose workspace comes from the settings."""
-        from luminamind.security.workspace import WorkspaceRoot
+        from luminamind.security.workspace import HardlinkPolicy, WorkspaceRoot
 
         workspace = Workspace(
             settings.workspace,
             extra_roots=[WorkspaceRoot(r.path, r.mode) for r in settings.extra_roots],
+            hardlinks=HardlinkPolicy(settings.hardlinks, frozenset(settings.hardlink_dirs)),
         )
         return cls(
             workspace=workspace,

@@ -270,6 +270,8 @@ def _describe_deletion(target: Path, shown: str) -> FileChange:
     if stat.S_ISDIR(info.st_mode):
         count = sum(1 for _ in target.rglob("*"))
         return FileChange(path=shown, diff=f"Deletes directory {shown} ({count} entries)\n")
+    if not stat.S_ISREG(info.st_mode):  # a FIFO, socket or device: never opened to preview
+        return FileChange(path=shown, diff=f"Deletes special file {shown} (not a regular file)\n")
     old = preview_text(target)
     if old is None:
         return FileChange(path=shown, diff=f"Deletes binary file {shown} ({info.st_size} bytes)\n")

@@ -175,7 +175,7 @@ class WorkspaceResolver:
             *configured,
         ]
         try:
-            return Workspace(primary, extra_roots=extra)
+            return Workspace(primary, extra_roots=extra, hardlinks=self.base.hardlinks)
         except PathEscapeError as exc:
             _log.warning("roots_unusable", error=exc.message)
             return self.base
