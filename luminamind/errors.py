@@ -10,7 +10,8 @@ Every error a user can meet is one of these, and its message says what happened 
     │   ├── ToolExecutionError
     │   ├── ToolNotConfiguredError
     │   └── ToolPermissionError
-    │       └── ApprovalRequiredError
+    │       ├── ApprovalRequiredError
+    │       └── ToolRejectedError
     ├── SecurityError
     │   ├── PathEscapeError
     │   ├── ReadOnlyPathError
@@ -67,6 +68,7 @@ __all__ = [
     "ToolExecutionError",
     "ToolNotConfiguredError",
     "ToolPermissionError",
+    "ToolRejectedError",
     "TurnNotFoundError",
     "UnknownToolError",
     "UrlBlockedError",
@@ -148,6 +150,12 @@ class ApprovalRequiredError(ToolPermissionError):
     """The call needs a human approval that the caller has not given."""
 
     code = "approval_required"
+
+
+class ToolRejectedError(ToolPermissionError):
+    """A human (or the policy for when none can be asked) refused the call; nothing ran."""
+
+    code = "rejected"
 
 
 class SecurityError(LuminaError):

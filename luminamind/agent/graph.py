@@ -93,9 +93,7 @@ def _approvals(specs: list[ToolSpec], runtime: ToolRuntime) -> HumanInTheLoopMid
     workspace = runtime.context.workspace
     interrupt_on: dict[str, bool | InterruptOnConfig] = {}
     for spec in specs:
-        static = policy.mode_for(spec)
-        # Tools with a destination may escalate auto -> ask (copy_file over an existing file).
-        if static != "ask" and "destination" not in spec.args_model.model_fields:
+        if not policy.may_ask(spec):
             continue
 
         def when(request: ToolCallRequest, spec: ToolSpec = spec) -> bool:

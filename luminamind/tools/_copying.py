@@ -144,7 +144,7 @@ def _copy(
     return "file", 1, size, target is not None
 
 
-@tool(family="files", name="copy_file", destructive=True)
+@tool(family="files", name="copy_file", destructive=True, asks_to_overwrite="destination")
 async def _copy_file(
     ctx: ToolContext,
     *,

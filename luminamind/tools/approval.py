@@ -1,8 +1,8 @@
 """Which tool calls need a human: the per-tool approval policy.
 
-Defaults come from each tool's ``needs_approval`` annotation (``copy_file`` also asks when its
-destination exists); the settings' ``approvals`` table overrides them per tool with ``auto``,
-``ask`` or ``deny``.
+Defaults come from each tool's annotations: ``needs_approval`` asks for every call,
+``asks_to_overwrite`` for the calls whose path already exists (``copy_file`` over a file); the
+settings' ``approvals`` table overrides them per tool with ``auto``, ``ask`` or ``deny``.
 """
 
 from __future__ import annotations
@@ -30,21 +30,32 @@ class ApprovalPolicy:
             return self.overrides[spec.name]
         return "ask" if spec.annotations.needs_approval else "auto"
 
+    def may_ask(self, spec: ToolSpec) -> bool:
+        """Whether some call of the tool can need a human (so surfaces must be ready to ask)."""
+        mode = self.mode_for(spec)
+        return mode == "ask" or (mode == "auto" and self._guards_overwrites(spec))
+
     def mode_for_call(
         self, spec: ToolSpec, arguments: Mapping[str, Any], workspace: Workspace
     ) -> ApprovalMode:
-        """The mode for one call: an overwriting ``copy_file`` asks like ``write_file`` does."""
+        """The mode for one call: one that would overwrite (``asks_to_overwrite``) asks."""
         mode = self.mode_for(spec)
-        if mode == "auto" and spec.name not in self.overrides and _overwrites(arguments, workspace):
-            return "ask" if spec.name == "copy_file" else mode
+        if mode == "auto" and self._guards_overwrites(spec):
+            guarded = spec.annotations.asks_to_overwrite
+            assert guarded is not None  # _guards_overwrites checked it
+            if _exists(arguments.get(guarded), workspace):
+                return "ask"
         return mode
 
+    def _guards_overwrites(self, spec: ToolSpec) -> bool:
+        # An explicit policy for the tool wins over its annotation.
+        return spec.annotations.asks_to_overwrite is not None and spec.name not in self.overrides
 
-def _overwrites(arguments: Mapping[str, Any], workspace: Workspace) -> bool:
-    destination = arguments.get("destination")
-    if not isinstance(destination, str):
+
+def _exists(path: object, workspace: Workspace) -> bool:
+    if not isinstance(path, str):
         return False
     try:
-        return workspace.resolve(destination).exists()
-    except Exception:
+        return workspace.resolve(path).exists()
+    except Exception:  # a path outside the workspace: the call itself reports it
         return False

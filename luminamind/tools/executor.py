@@ -18,6 +18,7 @@ from luminamind.errors import (
     ToolArgumentsError,
     ToolExecutionError,
     ToolPermissionError,
+    ToolRejectedError,
     format_validation_errors,
 )
 from luminamind.observability.audit import AuditSink, NullAuditLog
@@ -111,6 +112,7 @@ class ToolExecutor:
         *,
         context: ToolContext,
         approved: bool = False,
+        rejected: str | None = None,
         use_cache: bool = True,
     ) -> BaseModel:
         """Run one tool call.
@@ -120,11 +122,14 @@ class ToolExecutor:
             arguments: raw JSON-like arguments (validated here).
             context: workspace, settings, thread and surface of the call.
             approved: a human (or an explicit ``--yes``) approved this call.
+            rejected: a human (or the policy for when none can be asked) refused this call,
+                for this reason: nothing runs, the refusal is audited and counted like any
+                call, and `ToolRejectedError` carries the reason back.
             use_cache: set False to bypass the result cache for this call.
 
         Raises:
-            UnknownToolError, ToolArgumentsError, ToolPermissionError, SecurityError,
-            ToolExecutionError: each with a message the caller can act on.
+            UnknownToolError, ToolArgumentsError, ToolPermissionError (ToolRejectedError),
+            SecurityError, ToolExecutionError: each with a message the caller can act on.
         """
         started = time.perf_counter()
         # Arguments come from models and clients: anything but an object is recorded, not trusted.
@@ -143,6 +148,9 @@ class ToolExecutor:
         try:
             spec = self.registry.get(name)
             args = _validate(spec, arguments)
+            if rejected is not None:
+                get_metrics().approvals_total.labels(spec.name, "rejected").inc()
+                raise ToolRejectedError(rejected)
             self._check_policy(spec, args, context, approved=approved)
             with (
                 span(

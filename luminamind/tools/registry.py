@@ -49,6 +49,9 @@ class ToolAnnotations:
         destructive: may overwrite or delete data.
         idempotent: calling twice with the same arguments has no further effect.
         needs_approval: asks a human by default (the approval policy can override it).
+        asks_to_overwrite: the argument naming a path (``"destination"``): a call whose path
+            already exists asks like ``needs_approval`` (``copy_file`` over a file). The approval
+            policy, the agent's graph and the MCP server all read this one declaration.
         cacheable: results may be served from the tool-result cache.
         cache_ttl_seconds: how long a cached result stays fresh.
         open_world: talks to the network.
@@ -58,17 +61,19 @@ class ToolAnnotations:
     destructive: bool = False
     idempotent: bool = False
     needs_approval: bool = False
+    asks_to_overwrite: str | None = None
     cacheable: bool = False
     cache_ttl_seconds: float = 3600.0
     open_world: bool = False
 
-    def as_dict(self) -> dict[str, bool | float]:
+    def as_dict(self) -> dict[str, bool | float | str | None]:
         """A JSON-ready view (``luminamind tools --json``)."""
         return {
             "read_only": self.read_only,
             "destructive": self.destructive,
             "idempotent": self.idempotent,
             "needs_approval": self.needs_approval,
+            "asks_to_overwrite": self.asks_to_overwrite,
             "cacheable": self.cacheable,
             "cache_ttl_seconds": self.cache_ttl_seconds,
             "open_world": self.open_world,
@@ -145,6 +150,7 @@ def tool(
     destructive: bool = False,
     idempotent: bool = False,
     needs_approval: bool = False,
+    asks_to_overwrite: str | None = None,
     cacheable: bool = False,
     cache_ttl_seconds: float = 3600.0,
     open_world: bool = False,
@@ -159,11 +165,14 @@ def tool(
         result = hints.get("return")
         if not (isinstance(result, type) and issubclass(result, BaseModel)):
             raise TypeError(f"tool {tool_name} must return a pydantic model")
+        args_model = _build_args_model(tool_name, func)
+        if asks_to_overwrite is not None and asks_to_overwrite not in args_model.model_fields:
+            raise TypeError(f"tool {tool_name} has no argument {asks_to_overwrite!r} to guard")
         return ToolSpec(
             name=tool_name,
             description=inspect.cleandoc(func.__doc__ or ""),
             family=family,
-            args_model=_build_args_model(tool_name, func),
+            args_model=args_model,
             result_model=result,
             func=func,
             annotations=ToolAnnotations(
@@ -171,6 +180,7 @@ def tool(
                 destructive=destructive,
                 idempotent=idempotent or read_only,
                 needs_approval=needs_approval,
+                asks_to_overwrite=asks_to_overwrite,
                 cacheable=cacheable,
                 cache_ttl_seconds=cache_ttl_seconds,
                 open_world=open_world,

@@ -103,7 +103,7 @@ class RegistryTools:
                 "\n\nNeeds approval: the server asks the user through MCP elicitation, showing the "
                 f"diff for file changes. With clients that cannot be asked, {fallback}."
             )
-        if spec.annotations.destructive:
+        if self._runtime.executor.policy.may_ask(spec):
             return (
                 "\n\nAsks for approval the same way when a call would overwrite an existing file; "
                 f"with clients that cannot be asked, {fallback}."
@@ -146,11 +146,10 @@ class RegistryTools:
         self, spec: ToolSpec, arguments: dict[str, Any] | None, context: ToolContext
     ) -> str:
         executor = self._runtime.executor
-        mode = executor.policy.mode_for(spec)
-        if mode == "auto" and not spec.annotations.destructive:
-            # Only a call that could overwrite something can need more than its tool's mode;
-            # skip validating the arguments twice for the rest (the executor validates them).
-            return mode
+        if not executor.policy.may_ask(spec):
+            # Only a tool that may ask needs its arguments looked at here; skip validating
+            # them twice for the rest (the executor validates them).
+            return executor.policy.mode_for(spec)
         try:
             args = executor.validate(spec.name, arguments)
         except ToolArgumentsError:
@@ -172,7 +171,7 @@ class RegistryTools:
             if self._unattended == "approve":
                 approvals.labels(spec.name, "approved").inc()
                 return True
-            return self._refuse(
+            return await self._refuse(
                 spec,
                 arguments,
                 context,
@@ -189,7 +188,7 @@ class RegistryTools:
                 approval_message(spec.name, arguments, changes, note=note)
             )
         except MCPError as exc:
-            return self._refuse(
+            return await self._refuse(
                 spec,
                 arguments,
                 context,
@@ -200,7 +199,7 @@ class RegistryTools:
             approvals.labels(spec.name, "approved").inc()
             return True
         how = "declined" if answer == "decline" else "dismissed the approval dialog"
-        return self._refuse(
+        return await self._refuse(
             spec,
             arguments,
             context,
@@ -208,20 +207,14 @@ class RegistryTools:
             "they want instead before trying again.",
         )
 
-    def _refuse(
+    async def _refuse(
         self, spec: ToolSpec, arguments: dict[str, Any], context: ToolContext, message: str
     ) -> types.CallToolResult:
-        # The call never reaches the executor (it must not run), so record the refusal here,
-        # in the same audit log and metric a refused executor call would use.
-        get_metrics().approvals_total.labels(spec.name, "rejected").inc()
-        get_metrics().tool_calls_total.labels(spec.name, context.surface, "rejected").inc()
-        self._runtime.executor.audit.record(
-            tool=spec.name,
-            arguments=arguments,
-            outcome="rejected",
-            duration_ms=0.0,
-            thread_id=context.thread_id,
-            surface=context.surface,
-            error=message,
-        )
-        return error_result(message)
+        # Through the executor like every call (it does not run): audited and counted once.
+        try:
+            await self._runtime.executor.acall(
+                spec.name, arguments, context=context, rejected=message
+            )
+        except LuminaError as exc:
+            return error_result(exc.message)
+        raise AssertionError("a rejected call cannot succeed")  # pragma: no cover

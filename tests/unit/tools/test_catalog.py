@@ -34,6 +34,8 @@ def test_contract_is_coherent(name: str) -> None:
     assert not (ann.read_only and ann.needs_approval)
     if ann.destructive:
         assert ann.needs_approval or name == "copy_file", f"{name} destroys data without approval"
+        # The one tool that asks only sometimes says when, in its annotations.
+        assert ann.needs_approval or ann.asks_to_overwrite, f"{name} never asks"
 
 
 def test_shared_argument_names() -> None:

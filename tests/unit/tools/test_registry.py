@@ -14,6 +14,7 @@ from luminamind.errors import (
     ToolArgumentsError,
     ToolExecutionError,
     ToolPermissionError,
+    ToolRejectedError,
     UnknownToolError,
 )
 from luminamind.observability.audit import AuditLog
@@ -145,3 +146,59 @@ def test_sync_call_path(context: ToolContext) -> None:
 async def test_sync_call_inside_running_loop(context: ToolContext) -> None:
     executor = ToolExecutor(ToolRegistry([echo]))
     assert executor.call("echo", {"text": "y"}, context=context) == Echo(text="y", times=1)
+
+
+class Copied(BaseModel):
+    copied: bool
+
+
+@tool(family="files", destructive=True, asks_to_overwrite="destination")
+async def put_copy(ctx: ToolContext, *, destination: str) -> Copied:
+    """Write a copy to destination (asks only when it exists)."""
+    ctx.workspace.resolve(destination).write_text("copy")
+    return Copied(copied=True)
+
+
+def test_asks_to_overwrite_names_an_argument() -> None:
+    assert put_copy.annotations.asks_to_overwrite == "destination"
+    assert put_copy.annotations.as_dict()["asks_to_overwrite"] == "destination"
+    with pytest.raises(TypeError, match="no argument 'target'"):
+
+        @tool(family="files", asks_to_overwrite="target")
+        async def bad(ctx: ToolContext, *, destination: str) -> Copied:
+            """No such argument."""
+            return Copied(copied=False)
+
+
+async def test_asks_to_overwrite_is_one_rule_for_policy_and_executor(
+    context: ToolContext, settings: Settings
+) -> None:
+    policy = ApprovalPolicy()
+    workspace = context.workspace
+    assert policy.may_ask(put_copy)
+    assert not policy.may_ask(echo)
+    assert policy.mode_for_call(put_copy, {"destination": "new.txt"}, workspace) == "auto"
+    executor = ToolExecutor(ToolRegistry([put_copy]))
+    await executor.acall("put_copy", {"destination": "new.txt"}, context=context)
+    assert policy.mode_for_call(put_copy, {"destination": "new.txt"}, workspace) == "ask"
+    with pytest.raises(ApprovalRequiredError):
+        await executor.acall("put_copy", {"destination": "new.txt"}, context=context)
+    # An explicit policy for the tool wins over its annotation.
+    trusting = ApprovalPolicy({"put_copy": "auto"})
+    assert not trusting.may_ask(put_copy)
+    assert trusting.mode_for_call(put_copy, {"destination": "new.txt"}, workspace) == "auto"
+
+
+async def test_a_rejected_call_does_not_run_and_is_audited_once(
+    context: ToolContext, settings: Settings
+) -> None:
+    executor = ToolExecutor(ToolRegistry([put_copy]), audit=AuditLog(settings.audit_log_path))
+    with pytest.raises(ToolRejectedError, match="the user declined") as info:
+        await executor.acall(
+            "put_copy", {"destination": "x.txt"}, context=context, rejected="the user declined"
+        )
+    assert info.value.code == "rejected"
+    assert not context.workspace.resolve("x.txt").exists()
+    (entry,) = [json.loads(x) for x in settings.audit_log_path.read_text().splitlines()]
+    assert (entry["tool"], entry["outcome"]) == ("put_copy", "rejected")
+    assert "the user declined" in entry["error"]
