@@ -22,6 +22,7 @@ from luminamind.config import Settings, user_config_path
 from luminamind.errors import ConfigError
 
 __all__ = [
+    "CLIENT_MODEL",
     "DEFAULT_OPENAI_MODEL",
     "ModelSpec",
     "Provider",
@@ -34,6 +35,8 @@ __all__ = [
 ]
 
 Provider = Literal["openai", "ollama"]
+# ``model.model`` naming the connected MCP client's model (sampling) instead of a provider.
+CLIENT_MODEL = "mcp:client"
 PROVIDERS: tuple[Provider, ...] = ("openai", "ollama")
 DEFAULT_OPENAI_MODEL = "glm-4.5-flash"
 
@@ -136,6 +139,11 @@ def resolve_model_spec(settings: Settings, model: str | None = None) -> ModelSpe
     )
 
 
+def _configured_model(settings: Settings) -> str | None:
+    """``model.model`` when set explicitly (the default provider's model otherwise)."""
+    return settings.model.model if "model" in settings.model.model_fields_set else None
+
+
 def _is_local(url: str) -> bool:
     """Loopback endpoints (vLLM, LM Studio, llama.cpp, test servers) need no API key."""
     host = urlsplit(url).hostname or ""
@@ -165,6 +173,8 @@ def model_key_status(settings: Settings) -> tuple[str, bool, str]:
     Nothing is built or contacted: a key is "set" when one is configured, a local endpoint
     (Ollama, a loopback OpenAI-compatible server) needs none.
     """
+    if _configured_model(settings) == CLIENT_MODEL:
+        return CLIENT_MODEL, True, "the MCP client's own model (sampling), no key needed"
     try:
         spec = resolve_model_spec(settings)
     except ConfigError as exc:
@@ -202,6 +212,14 @@ def build_chat_model(settings: Settings, *, model: str | None = None) -> BaseCha
         ConfigError: an invalid model name, base URL, or a missing API key; the message is
             `explain_model_setup`'s one-screen explanation of what to set.
     """
+    if (model or _configured_model(settings)) == CLIENT_MODEL:
+        # The connected MCP client's own model, through sampling (providers/client_model.py).
+        from luminamind.providers.client_model import ClientModel
+
+        return ClientModel(
+            max_tokens=settings.model.max_tokens or 4096,
+            metadata={"luminamind_model": CLIENT_MODEL},
+        )
     spec = resolve_model_spec(settings, model)
     timeout = settings.model.timeout_seconds
     if spec.provider == "ollama":

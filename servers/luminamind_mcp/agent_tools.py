@@ -194,8 +194,12 @@ _AGENT_MODULE = "luminamind.agent.service"
 def _default_opener(settings: Settings) -> AbstractAsyncContextManager[AgentService]:
     # Imported here: the agent stack costs seconds to import and tools/list must not wait.
     from luminamind.agent.service import AgentService
+    from luminamind.providers.factory import CLIENT_MODEL, model_key_status
 
-    return AgentService.open(settings, surface="mcp")
+    # No provider configured (no key, no local endpoint): the client's own model, through
+    # sampling (a client without it is told how to configure a provider when a run starts).
+    _, usable, _ = model_key_status(settings)
+    return AgentService.open(settings, surface="mcp", model=None if usable else CLIENT_MODEL)
 
 
 async def warm_up() -> None:

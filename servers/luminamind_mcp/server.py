@@ -179,14 +179,20 @@ class McpApp:
             async def progress(step: float, message: str) -> None:
                 await context.progress(step, None, message)
 
-            return await self.agent.acall(
-                params.name,
-                params.arguments,
-                workspace=context.workspace,
-                asker=Asker(ctx),
-                progress=progress,
-                log=self.client_log(ctx),
-            )
+            # Imported here: LangChain loads with the agent, not with the server.
+            from luminamind.providers.client_model import using_sampler
+            from luminamind_mcp.sampling import McpSampler, client_can_sample
+
+            # The run's model calls reach this client's model when the agent uses it.
+            with using_sampler(McpSampler(ctx) if client_can_sample(ctx) else None):
+                return await self.agent.acall(
+                    params.name,
+                    params.arguments,
+                    workspace=context.workspace,
+                    asker=Asker(ctx),
+                    progress=progress,
+                    log=self.client_log(ctx),
+                )
         started = time.perf_counter()
         result = await self.tools.acall(
             params.name, params.arguments, context=context, asker=Asker(ctx)
