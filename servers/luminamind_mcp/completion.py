@@ -24,7 +24,6 @@ from mcp_types import INVALID_PARAMS
 
 from luminamind.errors import LuminaError
 from luminamind.security.workspace import Workspace
-from luminamind.tools._ignore import ALWAYS_SKIPPED, IgnoreRules
 from luminamind_mcp.prompts import PROMPTS
 
 __all__ = ["MAX_VALUES", "Completer", "complete_path"]
@@ -53,6 +52,10 @@ def complete_path(workspace: Workspace, value: str) -> types.CompleteResult:
     Raises:
         MCPError: ``INVALID_PARAMS`` when ``value`` leads outside the workspace.
     """
+    # Imported here: pathspec is not needed until a client first completes a path, and the
+    # stdio server's start-up is measured (bench/mcp.py).
+    from luminamind.tools._ignore import ALWAYS_SKIPPED, IgnoreRules
+
     head, _, prefix = value.rpartition("/")
     try:
         directory = workspace.resolve(head or ".")
