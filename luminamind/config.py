@@ -33,6 +33,7 @@ from luminamind.config_sources import (
 )
 
 __all__ = [
+    "DEFAULT_HARDLINK_DIRS",
     "ApprovalMode",
     "CacheSettings",
     "LimitSettings",
@@ -81,10 +82,13 @@ class WorkspaceRootConfig(_Section):
     mode: Literal["ro", "rw"] = "ro"
 
 
-def _default_hardlink_dirs() -> list[str]:
-    # Imported when called: luminamind.security imports this module.
-    from luminamind.security.workspace import DEFAULT_HARDLINK_DIRS
+# Package-manager directories where hard-linked files are expected (the default of
+# ``hardlink_dirs``; `luminamind.security.workspace` applies it). Defined here, below security:
+# config never imports upward (the layering contract in make lint).
+DEFAULT_HARDLINK_DIRS = ("node_modules", ".pnpm-store", ".venv", "venv", ".git", ".tox", ".nox")
 
+
+def _default_hardlink_dirs() -> list[str]:
     return list(DEFAULT_HARDLINK_DIRS)
 
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from luminamind.config import DEFAULT_HARDLINK_DIRS
 from luminamind.errors import PathEscapeError, ReadOnlyPathError
 
 __all__ = [
@@ -32,8 +33,8 @@ __all__ = [
 
 MAX_PATH_LENGTH = 4096
 MAX_COMPONENT_LENGTH = 255
-# Directories whose files are hard-linked by design (package stores, git's local clones).
-DEFAULT_HARDLINK_DIRS = ("node_modules", ".pnpm-store", ".venv", "venv", ".git", ".tox", ".nox")
+# DEFAULT_HARDLINK_DIRS (re-exported): directories whose files are hard-linked by design
+# (package stores, git's local clones).
 
 
 @dataclass(frozen=True, slots=True)
