@@ -180,6 +180,10 @@ class ShellSettings(_Section):
         default_factory=list,
         description="Environment variables passed to commands although their names look secret",
     )
+    extra_python_modules: list[str] = Field(
+        default_factory=list,
+        description="Modules 'python -m' may run beyond the built-in list (pytest, mypy...)",
+    )
     sandbox: bool = Field(
         default=True,
         description="Run every command in the OS sandbox (Linux Landlock + namespaces) when "

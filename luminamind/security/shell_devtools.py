@@ -12,14 +12,20 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from luminamind.security.shell_programs import (
+    INLINE_CODE,
+    LAUNCHERS,
+    SHELLS,
+    TEXT_RULES,
+    WRAPPERS,
     Stage,
     options_of,
     positionals_of,
+    rule_name,
     walk,
     words,
 )
 
-__all__ = ["DEV_RULES", "GIT_SUBCOMMANDS"]
+__all__ = ["DEV_RULES", "GIT_SUBCOMMANDS", "PYTHON_MODULES"]
 
 # Built-in git commands; anything else would be an alias, and an alias can be '!shell code'.
 GIT_SUBCOMMANDS = words(
@@ -108,6 +114,10 @@ def _git_common(stage: Stage, sub: str, rest: list[str]) -> None:
     given = set(rest)
     for arg in rest:
         name = arg.split("=", 1)[0]
+        if sub == "apply" and name == "--unsafe-paths":
+            raise stage.refuse(
+                "apply with '--unsafe-paths' (it writes outside the repository)", "drop it"
+            )
         if name in ("--upload-pack", "--receive-pack", "--exec") or (
             sub in ("clone", "ls-remote", "archive") and arg == "-u"
         ):
@@ -163,6 +173,7 @@ def _python(stage: Stage) -> None:
             break
         skip, module = _python_flags(stage, args, i)
         if module is not None:
+            _python_module(stage, module)
             if module == "pip":
                 pip_args = args[i + skip :]
                 _pip(_sub_stage(stage, pip_args))
@@ -174,6 +185,28 @@ def _python(stage: Stage) -> None:
         raise stage.refuse(
             "with code on stdin", "write a script to the workspace with write_file and run it"
         )
+
+
+# Modules ``python -m`` may run: tools that run the project's own files (as ``python script.py``
+# does) or only read them. Not the ones that take code as an argument or on stdin (timeit -s,
+# pdb -c, code, cProfile -c...), extract archives (tarfile, zipfile), serve (http.server) or
+# install (ensurepip). shell.extra_python_modules adds more.
+PYTHON_MODULES = words(
+    """pytest unittest doctest pip mypy ruff black isort flake8 pyflakes pylint coverage
+    build venv json.tool py_compile compileall tokenize tabnanny ast dis pydoc_data
+    platform sysconfig site calendar"""
+)
+
+
+def _python_module(stage: Stage, module: str) -> None:
+    if module in PYTHON_MODULES or module in stage.python_modules:
+        return
+    raise stage.refuse(
+        f"-m {module} (only these modules may run: {', '.join(sorted(PYTHON_MODULES))}; "
+        "others can run code given inline, extract archives or serve)",
+        "run a script in the workspace, or ask the user to add the module to "
+        "shell.extra_python_modules",
+    )
 
 
 def _python_flags(stage: Stage, args: list[str], i: int) -> tuple[int, str | None]:
@@ -263,7 +296,8 @@ def _npm(stage: Stage) -> None:
 
 def _npx(stage: Stage) -> None:
     no_install = False
-    for arg in stage.args:
+    command: list[str] = []
+    for k, arg in enumerate(stage.args):
         name = arg.split("=", 1)[0]
         if name in ("-c", "--call", "--shell"):
             raise stage.refuse(f"with '{name}' (it runs a shell command)", "run it directly")
@@ -272,13 +306,32 @@ def _npx(stage: Stage) -> None:
             no_install = True
         if arg in ("--no", "--no-install", "--offline"):
             no_install = True
+        if arg == "--":
+            command = stage.args[k + 1 :]
+            break
         if not arg.startswith("-"):
+            command = stage.args[k:]
             break
     if not (no_install or stage.allow_package_install):
         raise stage.refuse(
             "without '--no' (without a terminal, npx downloads and runs missing packages)",
             "run 'npx --no NAME' to use only packages the project has installed",
         )
+    if command:
+        _check_run_command(stage, command)
+
+
+def _check_run_command(stage: Stage, command: list[str]) -> None:
+    """The program npx / npm exec runs: a known program is checked in full, like a stage.
+
+    A package binary the policy does not know (tsc, eslint) runs the project's own code, as
+    ``npm test`` does; shells, launchers and interpreters get their usual checks, so
+    ``npx --no -- bash -c ...`` or ``npm exec -- node -e ...`` are refused.
+    """
+    base = rule_name(command[0].rsplit("/", 1)[-1])
+    known = base in DEV_RULES or base in TEXT_RULES or base in WRAPPERS
+    if known or base in SHELLS or base in LAUNCHERS or base in INLINE_CODE:
+        stage.check_subcommand(command)
 
 
 def _node(stage: Stage) -> None:

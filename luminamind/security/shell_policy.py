@@ -76,6 +76,7 @@ class ShellPolicy:
     allow_pipelines: bool = True
     allow_package_install: bool = False
     max_stages: int = 8
+    extra_python_modules: frozenset[str] = frozenset()
 
     @classmethod
     def from_settings(cls, shell: ShellSettings) -> ShellPolicy:
@@ -85,6 +86,7 @@ class ShellPolicy:
             blocked_programs=frozenset(shell.blocked_programs),
             allow_pipelines=shell.allow_pipelines,
             allow_package_install=shell.allow_package_install,
+            extra_python_modules=frozenset(shell.extra_python_modules),
         )
 
     def check(
@@ -125,6 +127,7 @@ class ShellPolicy:
             args=list(argv[1:]),
             has_stdin=has_stdin,
             allow_package_install=self.allow_package_install,
+            python_modules=self.extra_python_modules,
             check_subcommand=lambda sub: self.check_argv(
                 sub, resolve_path=resolve_path, has_stdin=True
             ),

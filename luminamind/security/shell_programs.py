@@ -16,13 +16,16 @@ from luminamind.errors import CommandBlockedError
 from luminamind.security.shell_scripts import scan_awk, scan_sed
 
 __all__ = [
+    "DANGEROUS_LONG_OPTIONS",
     "LAUNCHERS",
     "NO_FILE_PROGRAMS",
     "SHELLS",
     "TEXT_RULES",
+    "WRAPPERS",
     "Opt",
     "Pos",
     "Stage",
+    "canonical_long_options",
     "check_program",
     "mark_value",
     "options_of",
@@ -44,11 +47,78 @@ SHELLS = words(
 )
 # Programs whose job is to start another program the policy would not see.
 LAUNCHERS = words(
-    """sudo doas su runuser pkexec eval exec command builtin nohup setsid timeout nice ionice
-        chrt taskset stdbuf unbuffer time watch flock strace ltrace gdb lldb valgrind chroot
+    """sudo doas su runuser pkexec eval exec command builtin nohup setsid
+        chrt taskset unbuffer time watch flock strace ltrace gdb lldb valgrind chroot
         unshare nsenter firejail script expect ssh rsh socat nc ncat netcat osascript xdg-open
         open at batch crontab systemd-run parallel entr"""
 )
+# Programs that run the command after their own options, unchanged: the policy checks that
+# command in full (``timeout 5 bash`` is refused as ``bash`` is). Their options taking a value,
+# and how many positionals come before the command (timeout's duration).
+WRAPPERS: dict[str, tuple[frozenset[str], int]] = {
+    "timeout": (frozenset({"-s", "-k", "--signal", "--kill-after"}), 1),
+    "nice": (frozenset({"-n", "--adjustment"}), 0),
+    "ionice": (frozenset({"-c", "-n", "-p", "-P", "-u", "--class", "--classdata"}), 0),
+    "stdbuf": (frozenset({"-i", "-o", "-e", "--input", "--output", "--error"}), 0),
+}
+# Long options that make a program run code, name files from its input or change the system.
+# GNU getopt_long, git's parse-options, npm's nopt and argparse accept any unambiguous prefix
+# (``make --eva``, ``git --upload-pac``, ``date --se``), so every argument that is a prefix of
+# one of these is read as it before the rules look (see `canonical_long_options`).
+DANGEROUS_LONG_OPTIONS: dict[str, tuple[str, ...]] = {
+    "make": ("--eval", "--file", "--makefile"),
+    "git": (
+        "--upload-pack",
+        "--receive-pack",
+        "--exec",
+        "--exec-path",
+        "--config-env",
+        "--config",
+        "--open-files-in-pager",
+        "--unsafe-paths",
+        "--git-dir",
+        "--work-tree",
+        "--namespace",
+    ),
+    "date": ("--set",),
+    "sort": ("--compress-program", "--files0-from", "--output"),
+    "rg": ("--pre", "--hostname-bin", "--pre-glob"),
+    "npx": ("--call", "--shell", "--package", "--yes"),
+    "npm": ("--call", "--shell", "--package", "--yes", "--global", "--location"),
+    "xargs": ("--interactive", "--open-tty", "--arg-file"),
+    "node": ("--eval", "--print", "--interactive", "--require", "--import", "--loader"),
+    "cargo": ("--config",),
+    "du": ("--files0-from", "--exclude-from"),
+    "wc": ("--files0-from",),
+    "grep": ("--file", "--exclude-from"),
+    "tee": ("--output-error",),
+    "env": ("--split-string", "--chdir"),
+}
+# The shortest prefix read as a dangerous option: ``--e`` alone is too short to mean --eval
+# to anyone reading the command, but getopt takes it, so one letter is enough.
+_MIN_PREFIX = 1
+
+
+def canonical_long_options(name: str, args: list[str]) -> list[str]:
+    """``args`` with each unambiguous-or-not prefix of a dangerous long option spelled out.
+
+    A prefix that is also a prefix of a harmless option would be ambiguous to getopt, which
+    then refuses to run: reading it as the dangerous option refuses nothing that could run.
+    """
+    dangerous = DANGEROUS_LONG_OPTIONS.get(name)
+    if not dangerous:
+        return args
+    out: list[str] = []
+    for arg in args:
+        option, eq, value = arg.partition("=")
+        if option.startswith("--") and len(option) - 2 >= _MIN_PREFIX and option not in dangerous:
+            full = next((d for d in dangerous if d.startswith(option)), None)
+            if full is not None:
+                arg = full + eq + value
+        out.append(arg)
+    return out
+
+
 # Programs that never open a file named by an argument: all their arguments are data.
 NO_FILE_PROGRAMS = words("echo printf basename dirname which true false sleep uname pwd seq yes")
 # Programs xargs may run: no argument appended from stdin can make them run code or write.
@@ -90,6 +160,7 @@ class Stage:
     has_stdin: bool
     allow_package_install: bool
     check_subcommand: Callable[[list[str]], None]
+    python_modules: frozenset[str] = frozenset()  # beyond the built-in ``python -m`` list
     data: set[int] = field(default_factory=set)
     writes: set[int] = field(default_factory=set)
     named_reads: list[str] = field(default_factory=list)
@@ -464,6 +535,12 @@ def _sort(stage: Stage) -> None:
     for opt in options_of(items):
         if opt.name == "--compress-program":
             raise stage.refuse("with '--compress-program' (it runs a program)", "drop it")
+        if opt.name == "--files0-from":
+            raise stage.refuse(
+                "with '--files0-from' (it reads the names of its files from a file the policy "
+                "cannot see)",
+                "name the files as arguments",
+            )
         if opt.name in ("-o", "--output") and opt.value_index is not None:
             stage.mark_write(opt.value_index)
         elif opt.name in ("-k", "-t", "-S"):
@@ -482,9 +559,15 @@ def _date(stage: Stage) -> None:
 
 def _make(stage: Stage) -> None:
     for arg in stage.args:
-        name = arg.split("=", 1)[0]
+        name, eq, value = arg.partition("=")
         if name in ("--eval", "-E") or arg.startswith("-E"):
             raise stage.refuse("with '--eval' (it runs make code given inline)", "use a Makefile")
+        if eq and not name.startswith("-") and ("$(" in value or "${" in value):
+            raise stage.refuse(
+                f"with the variable '{name}' holding make code ('$(...)' runs functions such "
+                "as $(shell ...) when expanded)",
+                "put the value in the Makefile, or give a plain value",
+            )
         if "=" in arg and name in ("SHELL", ".SHELLFLAGS", "MAKEFLAGS", "MAKESHELL"):
             raise stage.refuse(
                 f"overriding {name} (it changes the program recipes run under)",
@@ -492,8 +575,26 @@ def _make(stage: Stage) -> None:
             )
 
 
+def _wrapper(stage: Stage) -> None:
+    """timeout, nice, ionice, stdbuf: their own options, then a command checked in full."""
+    valued, before = WRAPPERS[stage.name]
+    items = walk(stage.args, takes_value=valued, stop_at_positional=True)
+    for opt in options_of(items):
+        mark_value(stage, opt)
+    positionals = positionals_of(items)
+    if len(positionals) <= before:
+        return  # no command: the wrapper prints usage or its own state
+    start = positionals[before].index
+    stage.mark_data(*range(len(stage.args)))  # every argument is checked by the sub-check
+    stage.check_subcommand(stage.args[start:])
+
+
 def check_program(stage: Stage, rules: Mapping[str, Callable[[Stage], None]]) -> None:
     """Apply the program's rule from ``rules`` (if it has one); raise if it is refused."""
+    stage.args = canonical_long_options(stage.name, stage.args)
+    if stage.name in WRAPPERS:
+        _wrapper(stage)
+        return
     if stage.name in NO_FILE_PROGRAMS:
         stage.mark_data(*range(len(stage.args)))
         return

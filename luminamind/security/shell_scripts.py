@@ -308,6 +308,12 @@ def scan_awk(program: str) -> ScriptFiles:
         ) from None
     found = ScriptFiles()
     for k, tok in enumerate(tokens):
+        if tok.kind == "name" and tok.text in ("ARGV", "ARGC"):
+            raise _refuse(
+                "awk program",
+                f"using {tok.text} (changing it makes awk read files the policy never saw)",
+                "name the files as arguments",
+            )
         if tok.kind == "name" and tok.text == "system":
             raise _refuse(
                 "awk program",

@@ -38,6 +38,11 @@ _FIXED_ENV = {
     "GIT_EDITOR": "true",
     "GIT_SEQUENCE_EDITOR": "true",
     "GIT_TERMINAL_PROMPT": "0",
+    # A repository's .git/config can name a program git runs on 'git status' (core.fsmonitor);
+    # command-line scope (these variables) wins over the repository's file.
+    "GIT_CONFIG_COUNT": "1",
+    "GIT_CONFIG_KEY_0": "core.fsmonitor",
+    "GIT_CONFIG_VALUE_0": "false",
 }
 
 

@@ -227,7 +227,7 @@ BLOCKED: list[tuple[str, str]] = [
     ("zsh", "never starts a shell"),
     ("busybox sh", "never starts a shell"),
     ("sudo ls", "runs another program"),
-    ("timeout 5 sh", "runs another program"),
+    ("timeout 5 sh", "not an allowed program"),
     ("nohup ls", "runs another program"),
     ("./evil", "not by path"),
     ("/usr/bin/ls", "not by path"),
@@ -529,3 +529,88 @@ def test_awk_scanner_reports_files() -> None:
     assert found.reads == ["c.txt"]
     assert scan_awk('{ print > "/dev/stderr" }').writes == []
     assert scan_awk("{ if ($1 > 2) print ($1 > 3) }").writes == []
+
+
+# The families an adversarial run found, each closed by a mechanism rather than a rule per
+# example: GNU-style unique prefixes of long options, the command after a wrapper or '--',
+# the python -m allowlist, make code in variables, programs naming files from their input.
+FAMILIES: list[tuple[str, str]] = [
+    ("make --eva='$(shell touch x)'", "--eval"),
+    ("make --ev=x", "--eval"),
+    ("make 'CFLAGS=$(shell id)'", "make code"),
+    ("make 'X=${shell id}' all", "make code"),
+    ("git ls-remote --upload-pac='touch x' .", "--upload-pack"),
+    ("git fetch --upload-p=x origin", "--upload-pack"),
+    ("git push --receive-pa=x origin", "--receive-pack"),
+    ("git --exec-pa=/tmp log", "--exec-path"),
+    ("git grep --open-files-in-p=vi x", "open-files-in-pager"),
+    ("git apply --unsafe-paths p.diff", "unsafe-paths"),
+    ("git apply --unsafe-pat p.diff", "unsafe-paths"),
+    ("date --se=@1", "setting the clock"),
+    ("date --s=@1", "setting the clock"),
+    ("sort --compress-prog=sh f.txt", "--compress-program"),
+    ("sort --compress=sh f.txt", "--compress-program"),
+    ("sort --files0-from=list f.txt", "--files0-from"),
+    ("sort --files0=list", "--files0-from"),
+    ("rg --pr=sh x", "--pre"),
+    ("python3 -m timeit -s 'import os'", "-m timeit"),
+    ("python3 -m pdb -c continue x.py", "-m pdb"),
+    ("python3 -m code", "-m code"),
+    ("python3 -m tarfile -e evil.tar", "-m tarfile"),
+    ("python3 -m zipfile -e evil.zip .", "-m zipfile"),
+    ("python3 -m http.server", "-m http.server"),
+    ("python3 -mcProfile -c 'x'", "-m cProfile"),
+    ("npx --no -- bash -c 'touch x'", "never starts a shell"),
+    ("npx --no bash -c 'touch x'", "never starts a shell"),
+    ("npx --no -- node -e 'x'", "inline code"),
+    ("npx --no -- python3 -c 'x'", "inline code"),
+    ("npx --no -- env X=1", "environment"),
+    ("npm exec --no -- node -e 'x'", "inline code"),
+    ("npm exec --no -- sh", "never starts a shell"),
+    ("npx --no --cal='touch x'", "shell command"),
+    ("npx --pack=evil --no tsc", "install"),
+    ("awk 'BEGIN{ARGV[1]=\"/etc/passwd\"; ARGC=2} {print}' f.txt", "ARGV"),
+    ("awk '{ARGC=1} 1' f.txt", "ARGC"),
+    ("xargs --arg=/etc/passwd echo", "outside the workspace"),
+    ("du --files0-from=/etc/x", "outside the workspace"),
+]
+
+
+@pytest.mark.parametrize(("command", "reason"), FAMILIES, ids=[c for c, _ in FAMILIES])
+def test_attack_families(command: str, reason: str, workspace: Workspace) -> None:
+    with pytest.raises(CommandBlockedError) as info:
+        _check(command, workspace)
+    assert reason in info.value.message
+
+
+def test_wrappers_check_the_command_they_run(workspace: Workspace) -> None:
+    policy = ShellPolicy.from_settings(
+        ShellSettings(extra_allowed_programs=["timeout", "nice", "stdbuf"])
+    )
+    assert _check("timeout 5 ls", workspace, policy=policy) == [["timeout", "5", "ls"]]
+    assert _check("nice -n 5 git status", workspace, policy=policy)
+    for command, reason in [
+        ("timeout 5 sh", "never starts a shell"),
+        ("timeout -s KILL 5 python3 -c x", "inline code"),
+        ("nice -n 5 -- bash", "never starts a shell"),
+        ("stdbuf -o0 make --eva=x", "--eval"),
+        ("timeout 5 cat /etc/passwd", "outside the workspace"),
+        ("nice timeout 5 sudo ls", "runs another program"),
+    ]:
+        with pytest.raises(CommandBlockedError) as info:
+            _check(command, workspace, policy=policy)
+        assert reason in info.value.message, command
+
+
+def test_python_module_allowlist_and_its_extension(workspace: Workspace) -> None:
+    assert _check("python3 -m pytest -q", workspace)
+    assert _check("python3 -m json.tool f.json", workspace)
+    policy = ShellPolicy.from_settings(ShellSettings(extra_python_modules=["mypkg.cli"]))
+    assert _check("python3 -m mypkg.cli", workspace, policy=policy)
+    with pytest.raises(CommandBlockedError, match="extra_python_modules"):
+        _check("python3 -m mypkg.cli", workspace)
+
+
+def test_project_binaries_run_through_npx(workspace: Workspace) -> None:
+    assert _check("npx --no tsc --noEmit", workspace) == [["npx", "--no", "tsc", "--noEmit"]]
+    assert _check("npx --no -- eslint .", workspace)
