@@ -299,3 +299,37 @@ async def test_two_sessions_run_concurrently(
     assert [r.stop_reason for r in results] == ["end_turn", "end_turn"]
     assert elapsed < 1.9  # overlapped, not one after the other
     assert {client.text(first.session_id), client.text(second.session_id)} == {"one", "two"}
+
+
+async def test_slash_commands_threads_model_new_and_compact(
+    workspace: Path, home: Path, llm_server: ScriptedLLM
+) -> None:
+    llm_server.script(
+        [
+            Turn.text("First answer."),
+            Turn.text("Summary: the user said hi."),
+            Turn.text("Carrying on."),
+        ]
+    )
+    client = EditorClient()
+    async with start_agent(workspace, home, client, env=llm_server.env()) as agent:
+        conn = agent.conn
+        session = await conn.new_session(cwd=str(workspace))
+        sid = session.session_id
+        await conn.prompt(session_id=sid, prompt=[text_block("hi")])
+        await conn.prompt(session_id=sid, prompt=[text_block("/threads")])
+        assert f"`{sid}` hi" in client.text(sid)
+        await conn.prompt(session_id=sid, prompt=[text_block("/model")])
+        assert "Model: `openai:scripted`" in client.text(sid)
+        await conn.prompt(session_id=sid, prompt=[text_block("/compact")])
+        assert "Compacted: the session goes on in thread" in client.text(sid)
+        await conn.prompt(session_id=sid, prompt=[text_block("and now?")])
+        listed = await conn.list_sessions(cwd=str(workspace))
+        await conn.prompt(session_id=sid, prompt=[text_block("/new")])
+        assert "Started a new thread" in client.text(sid)
+    # The summary request ran in the old thread; the next prompt started a new one with it.
+    assert "Summarise this conversation" in llm_server.requests[1]["messages"][-1]["content"]
+    carried = llm_server.requests[2]["messages"][-1]["content"]
+    assert carried.startswith(f"Summary of the earlier conversation (thread {sid})")
+    assert carried.endswith("and now?")
+    assert len(listed.sessions) == 2
