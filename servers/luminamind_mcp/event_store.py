@@ -41,8 +41,10 @@ __all__ = [
 # How many events one session keeps (the oldest go first) and for how long after the last one.
 DEFAULT_MAX_EVENTS = 2_000
 DEFAULT_TTL_SECONDS = 3_600.0
-# Sessions a memory log remembers at once (the least recently written go first).
+# Sessions a memory log remembers at once (the least recently written go first), and the
+# characters of messages it keeps in all.
 _MAX_SESSIONS = 1_024
+DEFAULT_MAX_BYTES = 64 * 1024 * 1024
 
 _MESSAGE: TypeAdapter[types.JSONRPCMessage] = TypeAdapter(types.JSONRPCMessage)
 
@@ -130,7 +132,11 @@ class _Session:
 
 
 class MemoryEventLog:
-    """Events in this process's memory, bounded per session, in sessions and in time."""
+    """Events in this process's memory, bounded per session, in sessions, in bytes and in time.
+
+    ``max_bytes`` caps the messages kept across all sessions (tool results can be large): past
+    it, the oldest events of the least recently written sessions go first.
+    """
 
     def __init__(
         self,
@@ -138,23 +144,40 @@ class MemoryEventLog:
         max_events: int = DEFAULT_MAX_EVENTS,
         ttl_seconds: float = DEFAULT_TTL_SECONDS,
         max_sessions: int = _MAX_SESSIONS,
+        max_bytes: int = DEFAULT_MAX_BYTES,
     ) -> None:
         self.max_events = max_events
         self.ttl_seconds = ttl_seconds
         self._max_sessions = max_sessions
+        self._max_bytes = max_bytes
+        self._bytes = 0
         self._sessions: OrderedDict[str, _Session] = OrderedDict()
 
     def for_session(self, session_id: str) -> SessionEvents:
         """The SDK event store of one session."""
         return SessionEvents(self, session_id)
 
+    def _drop_session(self, session_id: str) -> None:
+        session = self._sessions.pop(session_id)
+        self._bytes -= sum(len(m or "") for _, m in session.events.values())
+
+    def _drop_oldest_event(self, session: _Session) -> None:
+        _, (_, message) = session.events.popitem(last=False)
+        self._bytes -= len(message or "")
+
     def _expire(self, now: float) -> None:
         while self._sessions:
             oldest_id, oldest = next(iter(self._sessions.items()))
             fresh = now - oldest.touched <= self.ttl_seconds
-            if fresh and len(self._sessions) <= self._max_sessions:
+            if fresh and len(self._sessions) <= self._max_sessions and oldest.events:
                 break
-            del self._sessions[oldest_id]
+            self._drop_session(oldest_id)
+        while self._bytes > self._max_bytes and self._sessions:
+            oldest_id, oldest = next(iter(self._sessions.items()))
+            if oldest.events:
+                self._drop_oldest_event(oldest)
+            else:
+                self._drop_session(oldest_id)
 
     async def append(self, session_id: str, stream_id: str, message: str | None) -> str:
         now = time.monotonic()
@@ -163,8 +186,9 @@ class MemoryEventLog:
         session.seq += 1
         session.touched = now
         session.events[session.seq] = (stream_id, message)
+        self._bytes += len(message or "")
         while len(session.events) > self.max_events:
-            session.events.popitem(last=False)
+            self._drop_oldest_event(session)
         self._expire(now)
         return str(session.seq)
 
@@ -186,6 +210,7 @@ class MemoryEventLog:
 
     async def aclose(self) -> None:
         self._sessions.clear()
+        self._bytes = 0
 
 
 def _seq(event_id: str) -> int | None:

@@ -74,3 +74,16 @@ async def test_events_expire(make_log: type) -> None:
     assert await log.after("s", first) is not None
     await anyio.sleep(0.6)
     assert await log.after("s", first) is None
+
+
+async def test_memory_keeps_a_byte_budget_across_sessions() -> None:
+    log = MemoryEventLog(max_bytes=1_000)
+    old = [await log.append("old", "1", '"' + "x" * 300 + '"') for _ in range(3)]
+    new = await log.append("new", "1", '"' + "y" * 300 + '"')
+    # 4 x 302 characters exceed 1,000: the least recently written session loses its oldest.
+    assert await log.after("old", old[0]) is None
+    found = await log.after("old", old[1])
+    assert found is not None
+    assert [e.event_id for e in found[1]] == [old[2]]
+    assert await log.after("new", new) is not None
+    await log.aclose()
