@@ -24,7 +24,7 @@ from typing import Any
 
 from langgraph.types import Interrupt
 
-from luminamind.agent.events import ActionRequest, Decision
+from luminamind.agent.events import ActionRequest, Decision, ToolFinished
 from luminamind.errors import (
     HunkDecisionError,
     LuminaError,
@@ -46,7 +46,14 @@ from luminamind.tools.context import ToolContext
 from luminamind.tools.executor import ToolExecutor
 from luminamind.tools.preview import FileChange
 
-__all__ = ["approval_value", "editor_decision", "read_back", "selection_texts", "settle_reviews"]
+__all__ = [
+    "approval_value",
+    "editor_decision",
+    "read_back",
+    "review_results",
+    "selection_texts",
+    "settle_reviews",
+]
 
 
 def approval_value(interrupt: Interrupt) -> dict[str, Any] | None:  # Any: JSON
@@ -174,6 +181,32 @@ def _recorded(
         return contextlib.nullcontext()
     paths = [change.path for change in review.changes]
     return executor.recorder.recording(context, tool=review.tool, paths=paths)
+
+
+def review_results(
+    interrupts: Sequence[Interrupt],
+    given: Sequence[Decision],
+    settled: Sequence[Decision],
+    *,
+    thread_id: str,
+) -> list[ToolFinished]:
+    """A `ToolFinished` for each review settled without running the tool (written here, or
+    every hunk rejected), so surfaces close the call as they would after the tool ran."""
+    pending = [(i, v) for i in interrupts if (v := approval_value(i)) is not None]
+    events: list[ToolFinished] = []
+    for (interrupt, value), before, after in zip(pending, given, settled, strict=False):
+        if before.type != "review" or after.type not in ("respond", "reject"):
+            continue
+        events.append(
+            ToolFinished(
+                thread_id=thread_id,
+                call_id=str(value.get("tool_call_id") or interrupt.id),
+                tool=str(value.get("name", "")),
+                status="ok" if after.type == "respond" else "error",
+                content=(after.message or "")[:4_000],
+            )
+        )
+    return events
 
 
 # --- editors that apply the change themselves ---------------------------------------------------

@@ -54,7 +54,7 @@ from luminamind.agent.events import (
 )
 from luminamind.agent.graph import AgentGraph, build_agent_graph
 from luminamind.agent.middleware import message_text
-from luminamind.agent.review import settle_reviews
+from luminamind.agent.review import review_results, settle_reviews
 from luminamind.agent.streaming import EventTranslator, message_views
 from luminamind.config import Settings
 from luminamind.errors import LuminaError, ProposalChangedError, ThreadNotFoundError
@@ -338,6 +338,7 @@ class AgentService:
                 yield ApprovalRequested(thread_id=thread_id, requests=requests)
                 return
             context = self._context(thread_id)
+            given = list(decisions)
             try:
                 decisions = await settle_reviews(
                     snapshot.interrupts, decisions, executor=self.runtime.executor, context=context
@@ -355,6 +356,10 @@ class AgentService:
                 await self._set_status(thread_id, "awaiting_approval")
                 yield ApprovalRequested(thread_id=thread_id, requests=requests)
                 return
+            for finished in review_results(
+                snapshot.interrupts, given, decisions, thread_id=thread_id
+            ):
+                yield finished
             run_input = Command(
                 resume=hitl_answers(snapshot.interrupts, decisions, executor=self.runtime.executor)
             )

@@ -4,7 +4,9 @@ The texts come from `compose` over the proposal the user saw. Before anything is
 file is read again: if it is not what the proposal was computed from, nothing is written and
 `ProposalChangedError` asks for a new review (never a blind overwrite). The write itself is
 ``write_plan``'s (stage every file, re-check the hashes, then rename), the same path the editing
-tools use, so a partial selection is exactly as atomic as a whole one.
+tools use, so a partial selection is exactly as atomic as a whole one. When the thread runs in an
+editor that takes writes (ACP), the kept text goes through the editor instead, as the tools' own
+writes do (it records the change in its buffers and undo history); deletions stay on disk.
 """
 
 from __future__ import annotations
@@ -115,6 +117,28 @@ def _sha(text: str | None) -> str | None:
     return None if text is None else sha256_hex(text.encode("utf-8"))
 
 
+async def _write_in_editor(
+    ctx: ToolContext,
+    changes: Sequence[FileChange],
+    finals: Mapping[str, str | None],
+    tool: str,
+) -> list[WrittenFile]:
+    editor = ctx.editor
+    assert editor is not None
+    planned = await asyncio.to_thread(_plan, ctx, changes, finals)  # checked before any write
+    gone = [p for p in planned if p.new_text is None]
+    if gone:
+        await asyncio.to_thread(write_plan, gone, tool=tool)
+    for change in planned:
+        if change.new_text is not None:
+            await editor.write_text(change.path, change.new_text)
+    written = {p.shown for p in planned}
+    return [
+        WrittenFile(path=c.path, sha256=_sha(finals[c.path]), changed=c.path in written)
+        for c in changes
+    ]
+
+
 async def write_selection(
     ctx: ToolContext,
     changes: Sequence[FileChange],
@@ -129,4 +153,6 @@ async def write_selection(
         ToolExecutionError: the write failed (the message says what was written, if anything).
         SecurityError: a path is outside the workspace or read-only.
     """
+    if ctx.editor is not None and ctx.editor.writes:
+        return await _write_in_editor(ctx, changes, finals, tool)
     return await asyncio.to_thread(_write, ctx, changes, finals, tool)

@@ -6,6 +6,7 @@ extend it in one place:
 - the session's mode answers first: *plan* rejects every change (read-only), *accept edits*
   approves file edits without asking (commands still ask);
 - then what the user chose "always" for this tool in this session (`SessionGrants`);
+- a change of 2 to 5 hunks is asked hunk by hunk (``hunks.py``: one request per hunk);
 - else the editor is asked with the four ACP options. ``allow_always`` / ``reject_always`` are
   remembered for the session, per tool. A rejection reaches the model as the user's decision.
   An answer naming an option that was never offered is refused as a rejection (nothing runs,
@@ -28,6 +29,7 @@ from acp.schema import (
 )
 
 from luminamind.agent.events import ActionRequest, Decision
+from luminamind_acp.hunks import ask_hunks, wants_hunks
 from luminamind_acp.modes import ModeId, changes_files
 from luminamind_acp.toolcalls import ToolCallView
 
@@ -124,6 +126,9 @@ async def decide_one(
                 message=f"The user rejects every {request.tool} call in this session.",
             )
         )
+    if wants_hunks(request):
+        decision, notice = await ask_hunks(request, view=view.hunk_update, ask=ask)
+        return PermissionAnswer(decision, notice=notice)
     response = await ask(view.permission_update(request), OPTIONS)
     outcome = response.outcome
     if isinstance(outcome, AllowedOutcome):

@@ -26,6 +26,7 @@ from acp.schema import (
 from luminamind.agent.events import (
     ActionRequest,
     FileChange,
+    Hunk,
     SubagentFinished,
     SubagentStarted,
     ToolFinished,
@@ -199,6 +200,29 @@ class ToolCallView:
             status="pending",
             content=content,
             locations=self.locations(request.tool, request.arguments, request.files),
+            raw_input=request.arguments,
+        )
+
+    def hunk_update(self, request: ActionRequest, hunk: Hunk) -> ToolCallUpdate:
+        """The ``toolCall`` of the permission request for one hunk: only that hunk's lines."""
+        path = self._abs(hunk.path)
+        return ToolCallUpdate(
+            tool_call_id=request.id,
+            title=(
+                f"{title_of(request.tool, request.arguments)}: hunk {hunk.index}/"
+                f"{len(request.hunks)} {hunk.header}".rstrip()
+            ),
+            kind=kind_of(request.tool),
+            status="pending",
+            content=[
+                FileEditToolCallContent(
+                    type="diff",
+                    path=path,
+                    old_text=hunk.old if hunk.kind != "create" else None,
+                    new_text=hunk.new if hunk.kind != "delete" else "",
+                )
+            ],
+            locations=[ToolCallLocation(path=path, line=hunk.offset + 1)],
             raw_input=request.arguments,
         )
 

@@ -57,14 +57,17 @@ class EditorClient:
     """What an editor does for the agent; the test sets ``answer`` and reads what happened.
 
     ``answer``: the option id to pick (``allow_once``...), ``"cancelled"`` for a cancelled
-    request, or ``"never"`` to leave the request unanswered.
+    request, or ``"never"`` to leave the request unanswered. ``answers``, when given, are used
+    first, one per request (a hunk-by-hunk review asks once per hunk).
     """
 
     answer: str = "allow_once"
+    answers: list[str] = field(default_factory=list)
     buffers: dict[str, str] = field(default_factory=dict)
     fail_writes: bool = False
     updates: list[tuple[str, Any]] = field(default_factory=list)  # Any: update models
     permissions: list[ToolCallUpdate] = field(default_factory=list)
+    options: list[list[str]] = field(default_factory=list)
     writes: list[tuple[str, str]] = field(default_factory=list)
     reads: list[str] = field(default_factory=list)
     asked: asyncio.Event = field(default_factory=asyncio.Event)
@@ -75,13 +78,15 @@ class EditorClient:
         self, session_id: str, tool_call: ToolCallUpdate, options: list[PermissionOption], **_: Any
     ) -> RequestPermissionResponse:
         self.permissions.append(tool_call)
+        self.options.append([o.option_id for o in options])
         self.asked.set()
-        if self.answer == "never":
+        answer = self.answers.pop(0) if self.answers else self.answer
+        if answer == "never":
             await asyncio.Event().wait()
-        if self.answer == "cancelled":
+        if answer == "cancelled":
             return RequestPermissionResponse(outcome=DeniedOutcome(outcome="cancelled"))
         return RequestPermissionResponse(
-            outcome=AllowedOutcome(outcome="selected", option_id=self.answer)
+            outcome=AllowedOutcome(outcome="selected", option_id=answer)
         )
 
     async def session_update(self, session_id: str, update: Any, **_: Any) -> None:
