@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from luminamind.review.decisions import HunkDecision
 from luminamind.review.hunks import Hunk
+from luminamind.rewind.models import TurnView
 from luminamind.state.records import ThreadInfo, ThreadStatus
 from luminamind.tools.preview import FileChange
 
@@ -225,6 +226,10 @@ class ThreadState(BaseModel):
     messages: list[MessageView]
     todos: list[Todo]
     pending_approvals: list[ActionRequest]
+    turns: list[TurnView] = Field(
+        default_factory=list,
+        description="Recorded turns with the files each changed (what rewind can undo)",
+    )
 
 
 ActionRequest.model_rebuild()

@@ -399,6 +399,7 @@ class AgentService:
             messages=message_views(values.get("messages", [])),
             todos=[Todo.model_validate(t) for t in values.get("todos") or []],
             pending_approvals=pending,
+            turns=await _rewind.thread_turns(self, thread_id),
         )
 
     async def threads(self) -> list[ThreadInfo]:

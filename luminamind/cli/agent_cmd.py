@@ -260,17 +260,12 @@ def show_thread(
     """Show a thread's messages, plan, pending approvals and turns with the files each changed."""
     state: CliState = ctx.obj
 
-    async def load(service: Any) -> tuple[Any, Any]:  # Any: the AgentService, its views
-        return await service.state(thread_id), await service.turns(thread_id)
-
     try:
-        thread, turns = asyncio.run(_with_service(state.settings(), load))
+        thread = asyncio.run(_with_service(state.settings(), lambda s: s.state(thread_id)))
     except LuminaError as exc:
         fail(exc)
     if as_json:
-        data = thread.model_dump(mode="json")
-        data["turns"] = [t.model_dump(mode="json") for t in turns]
-        sys.stdout.write(json.dumps(data, indent=2) + "\n")
+        sys.stdout.write(thread.model_dump_json(indent=2) + "\n")
         return
     out, err = _consoles()
     info = thread.info
@@ -288,7 +283,7 @@ def show_thread(
     from luminamind.cli.rewind_cmd import print_turns
 
     out.print("[bold]turns[/bold] (luminamind rewind " + info.thread_id + " --to N)")
-    print_turns(out, turns)
+    print_turns(out, thread.turns)
     printer = EventPrinter(out, err)
     if thread.todos:
         from luminamind.cli.agent_render import todo_table

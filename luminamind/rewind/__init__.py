@@ -1,7 +1,9 @@
 """Rewind: record what each agent turn changed in the workspace, and restore it (docs/rewind.md).
 
-`TurnRecorder` records around file-changing tool calls; `restore` plans and applies a rewind of
-files; `luminamind.agent.rewind` adds the conversation and is what `AgentService` exposes.
+``luminamind.rewind.recorder.TurnRecorder`` records around file-changing tool calls;
+``luminamind.rewind.restore`` plans and applies a rewind of files; `luminamind.agent.rewind` adds
+the conversation and is what `AgentService` exposes. This package itself exports only the
+views the surfaces show (light: the MCP server imports them at start-up).
 """
 
 from luminamind.rewind.models import (
@@ -11,6 +13,5 @@ from luminamind.rewind.models import (
     TurnFile,
     TurnView,
 )
-from luminamind.rewind.recorder import TurnRecorder
 
-__all__ = ["RewindFile", "RewindPlan", "RewindResult", "TurnFile", "TurnRecorder", "TurnView"]
+__all__ = ["RewindFile", "RewindPlan", "RewindResult", "TurnFile", "TurnView"]

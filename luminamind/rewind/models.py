@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, Field
 
-from luminamind.state.snapshots import TurnRecord
+if TYPE_CHECKING:  # the store (and LangGraph under it) stays out of the MCP server's start-up
+    from luminamind.state.snapshots import TurnRecord
 
 __all__ = [
     "ProblemKind",

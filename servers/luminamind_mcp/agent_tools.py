@@ -1,4 +1,5 @@
-"""The agent as MCP tools: ``run_task``, ``resume_task``, ``get_thread``, ``list_threads``.
+"""The agent as MCP tools: ``run_task``, ``resume_task``, ``get_thread``, ``list_threads``,
+``rewind_thread``.
 
 ``run_task`` streams every agent event to the client as a progress notification (when the
 client sent a progress token) and honours cancellation (``notifications/cancelled`` stops the
@@ -53,6 +54,7 @@ from luminamind.security.workspace import Workspace
 from luminamind_mcp.approval import Asker, shorten_arguments
 from luminamind_mcp.client_log import ClientLog, log_decisions, log_run_event
 from luminamind_mcp.review import review_decision, review_message, review_schema
+from luminamind_mcp.rewind import RewindOutcome, RewindThreadArgs, rewind_thread
 from luminamind_mcp.tools import error_result, json_result
 
 if TYPE_CHECKING:
@@ -64,7 +66,7 @@ __all__ = ["AGENT_TOOL_NAMES", "AgentTools", "TaskResult", "warm_up"]
 
 _log = structlog.get_logger(__name__)
 
-AGENT_TOOL_NAMES = ("run_task", "resume_task", "get_thread", "list_threads")
+AGENT_TOOL_NAMES = ("run_task", "resume_task", "get_thread", "list_threads", "rewind_thread")
 ThreadId = Field(
     pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$",
     description="Thread id (letters, digits, . _ : -); threads are shared by all surfaces.",
@@ -177,6 +179,21 @@ _SPECS: dict[str, tuple[str, type[BaseModel], type[BaseModel], types.ToolAnnotat
         ThreadList,
         types.ToolAnnotations(
             read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False
+        ),
+    ),
+    "rewind_thread": (
+        "Undo the file changes of a thread's turn (and every later turn) and go back to it in "
+        "the conversation, so the agent continues from there. The plan is shown for approval "
+        "through elicitation; files changed after the agent's edit are conflicts, never "
+        "overwritten silently. Clients without elicitation get 'awaiting_confirmation' and "
+        "call again with confirm: true.",
+        RewindThreadArgs,
+        RewindOutcome,
+        types.ToolAnnotations(
+            read_only_hint=False,
+            destructive_hint=True,
+            idempotent_hint=False,
+            open_world_hint=False,
         ),
     ),
 }
@@ -330,6 +347,10 @@ class AgentTools:
                     on_event=_reporter(progress, log, args.thread_id),
                 )
                 return json_result(TaskResult.from_outcome(outcome))
+            if isinstance(args, RewindThreadArgs):
+                # The thread's own workspace (the client's roots) is where its files are restored.
+                service = await self.service(workspace)
+                return json_result(await rewind_thread(service, args, asker))
             service = await self.service()
             if isinstance(args, GetThreadArgs):
                 return json_result(await service.state(args.thread_id))

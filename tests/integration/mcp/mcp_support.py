@@ -239,7 +239,13 @@ def check_tool_listing(tools: list[types.Tool]) -> None:
             assert "Needs approval" in tool.description, spec.name
             assert "unattended_approval" in tool.description, spec.name
     # Anything left is the agent's own tools, never a second copy of a registry tool.
-    assert set(by_name) <= {"run_task", "resume_task", "get_thread", "list_threads"}
+    assert set(by_name) <= {
+        "run_task",
+        "resume_task",
+        "get_thread",
+        "list_threads",
+        "rewind_thread",
+    }
 
 
 def check_read_only_result(name: str, result: types.CallToolResult) -> None:
