@@ -12,15 +12,17 @@ sees the conversation as it was. A turn that started the conversation clears the
 checkpoints instead. The turn's records and every later one are then dropped: the thread's next
 turn takes the number again.
 
-A surface that lets the editor write the files (the language server's WorkspaceEdit) calls
-`finish_rewind` once the editor has applied them; it checks the files are restored first.
+A surface that shows the restore as an editor edit (the language server's WorkspaceEdit) gets
+the texts from `restore_texts`, and calls `rewind` once the user has confirmed it: the files on
+disk are what the agent reads next.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Literal
 
-from luminamind.errors import RewindConflictError, RewindRefusedError, TurnNotFoundError
+from luminamind.errors import RewindRefusedError, TurnNotFoundError
 from luminamind.rewind.models import RewindPlan, RewindResult, TurnView, turn_view
 from luminamind.rewind.restore import FileTarget, apply_restore, plan_files, targets_of
 from luminamind.state.snapshots import SnapshotStore, TurnRecord
@@ -28,7 +30,7 @@ from luminamind.state.snapshots import SnapshotStore, TurnRecord
 if TYPE_CHECKING:
     from luminamind.agent.service import AgentService
 
-__all__ = ["finish_rewind", "plan_rewind", "rewind", "thread_turns"]
+__all__ = ["plan_rewind", "restore_texts", "rewind", "thread_turns"]
 
 
 def _store(service: AgentService) -> SnapshotStore:
@@ -118,6 +120,29 @@ async def plan_rewind(service: AgentService, thread_id: str, *, turn: int | None
     return plan
 
 
+async def restore_texts(
+    service: AgentService, thread_id: str, *, turn: int | None
+) -> tuple[RewindPlan, dict[str, str | None]]:
+    """The plan and, per restorable file, its text before the turn (None: removed).
+
+    For an editor that shows the restore as an edit of its buffers; files whose earlier
+    content is not text are left out (the rewind itself restores them).
+    """
+    plan, targets, blobs, _chosen = await _prepare(service, thread_id, turn)
+    by_path = {t.path: t.target for t in targets}
+    texts: dict[str, str | None] = {}
+    for f in plan.restorable:
+        target = by_path[f.path]
+        if target.kind == "absent":
+            texts[f.path] = None
+        elif target.kind == "file" and target.sha256 in blobs:
+            try:
+                texts[f.path] = blobs[target.sha256].decode("utf-8")
+            except UnicodeDecodeError:
+                continue
+    return plan, texts
+
+
 async def rewind(
     service: AgentService,
     thread_id: str,
@@ -125,12 +150,14 @@ async def rewind(
     turn: int | None,
     overwrite: bool = False,
     partial: bool = False,
+    keep: Sequence[str] = (),
 ) -> RewindResult:
     """Restore the files to their state before ``turn`` and move the conversation back to it.
 
     Args:
         overwrite: restore conflicting files too (the user saw them and chose to).
         partial: leave the files that cannot be restored as they are, restore the rest.
+        keep: files the user chose to leave as they are.
 
     Raises:
         ThreadNotFoundError, TurnNotFoundError, RewindRefusedError: nothing changed.
@@ -144,6 +171,7 @@ async def rewind(
         blobs,
         overwrite=overwrite,
         partial=partial,
+        keep=set(keep),
     )
     conversation = await _move_conversation(service, thread_id, chosen)
     return RewindResult(
@@ -152,38 +180,6 @@ async def rewind(
         message=chosen.message,
         restored=restored,
         left=left,
-        conversation=conversation,
-    )
-
-
-async def finish_rewind(
-    service: AgentService, thread_id: str, *, turn: int, left: list[str]
-) -> RewindResult:
-    """Move the conversation back once someone else (an editor) restored the files.
-
-    Args:
-        left: the files the user chose to leave as they are (conflicts, not stored).
-
-    Raises:
-        RewindConflictError: a file that should have been restored is not; nothing changed.
-    """
-    plan, _targets, _blobs, chosen = await _prepare(service, thread_id, turn)
-    pending = [f for f in plan.files if f.path not in left]
-    if pending:
-        raise RewindConflictError(
-            "the files were not all restored: "
-            + ", ".join(f.path for f in pending)
-            + "; the conversation was not moved back",
-            paths={f.path: f.reason or "not restored" for f in pending},
-        )
-    conversation = await _move_conversation(service, thread_id, chosen)
-    kept = [f for f in plan.files if f.path in left]
-    return RewindResult(
-        thread_id=thread_id,
-        turn=chosen.turn,
-        message=chosen.message,
-        restored=[],
-        left=kept,
         conversation=conversation,
     )
 

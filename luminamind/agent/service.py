@@ -435,15 +435,18 @@ class AgentService:
         turn: int | None = None,
         overwrite: bool = False,
         partial: bool = False,
+        keep: Sequence[str] = (),
     ) -> RewindResult:
         """Restore the files before ``turn`` and move the conversation back to it."""
         return await _rewind.rewind(
-            self, thread_id, turn=turn, overwrite=overwrite, partial=partial
+            self, thread_id, turn=turn, overwrite=overwrite, partial=partial, keep=keep
         )
 
-    async def finish_rewind(self, thread_id: str, *, turn: int, left: list[str]) -> RewindResult:
-        """Move the conversation back after an editor restored the files itself."""
-        return await _rewind.finish_rewind(self, thread_id, turn=turn, left=left)
+    async def restore_texts(
+        self, thread_id: str, *, turn: int | None = None
+    ) -> tuple[RewindPlan, dict[str, str | None]]:
+        """The rewind plan and the restorable files' texts (for an editor's WorkspaceEdit)."""
+        return await _rewind.restore_texts(self, thread_id, turn=turn)
 
     async def cancel(self, thread_id: str) -> bool:
         """Stop the thread's current run (the thread stays, at its last checkpoint).

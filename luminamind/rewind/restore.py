@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -121,12 +121,14 @@ def apply_restore(
     *,
     overwrite: bool,
     partial: bool,
+    keep: Collection[str] = (),
 ) -> tuple[list[str], list[RewindFile]]:
     """Restore the plan's files; returns (restored paths, files left as they are).
 
     Args:
         overwrite: conflicts are restored too (the user chose it, having seen them).
         partial: the files that cannot be restored are left as they are and the rest restored.
+        keep: files the user chose to leave as they are (restorable or not).
 
     Raises:
         RewindConflictError: problems the caller has not agreed to; nothing was changed.
@@ -135,6 +137,9 @@ def apply_restore(
     doing: list[RewindFile] = []
     left: list[RewindFile] = []
     for entry in plan.files:
+        if entry.path in keep:
+            left.append(entry.model_copy(update={"reason": entry.reason or "kept by the user"}))
+            continue
         allowed = entry.problem is None or (overwrite and entry.problem == "conflict")
         if allowed and entry.problem == "conflict":
             target = by_path[entry.path].target
@@ -143,7 +148,7 @@ def apply_restore(
             ):
                 allowed = False
         (doing if allowed else left).append(entry)
-    if left and not partial:
+    if any(e.path not in keep for e in left) and not partial:
         raise RewindConflictError(
             _problem_message(plan, left), paths={f.path: f.reason or "" for f in left}
         )

@@ -11,11 +11,12 @@ from luminamind_lsp.commands import COMMANDS as AGENT_COMMANDS
 from luminamind_lsp.commands import register_commands
 from luminamind_lsp.features import register_features
 from luminamind_lsp.guarded_io import GuardedStdin, register_invalid_message
+from luminamind_lsp.rewind_command import REWIND_COMMANDS, register_rewind_command
 from luminamind_lsp.server import LuminaLanguageServer
 from luminamind_lsp.thread_commands import THREAD_COMMANDS, register_thread_commands
 
 # Every command the server registers (and advertises in ``executeCommandProvider``).
-COMMANDS = AGENT_COMMANDS + THREAD_COMMANDS
+COMMANDS = AGENT_COMMANDS + THREAD_COMMANDS + REWIND_COMMANDS
 
 __all__ = ["COMMANDS", "LuminaLanguageServer", "build_server", "serve_stdio"]
 
@@ -29,6 +30,7 @@ def build_server(
     register_commands(server)
     register_thread_commands(server)
     register_invalid_message(server)
+    register_rewind_command(server)
     return server
 
 
