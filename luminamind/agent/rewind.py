@@ -19,6 +19,7 @@ disk are what the agent reads next.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Literal
 
@@ -94,7 +95,9 @@ async def _prepare(
     targets = targets_of(undone)
     shas = [t.target.sha256 for t in targets if t.target.kind == "file" and t.target.sha256]
     blobs = await _store(service).blobs(thread_id, shas)
-    files = plan_files(
+    # Reading and hashing every file: off the event loop, which keeps serving other clients.
+    files = await asyncio.to_thread(
+        plan_files,
         service.runtime.context.workspace,
         targets,
         blobs,
@@ -164,7 +167,8 @@ async def rewind(
         RewindConflictError: conflicts or unrestorable files not agreed to; nothing changed.
     """
     plan, targets, blobs, chosen = await _prepare(service, thread_id, turn)
-    restored, left = apply_restore(
+    restored, left = await asyncio.to_thread(
+        apply_restore,
         service.runtime.context.workspace,
         plan,
         targets,

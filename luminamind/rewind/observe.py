@@ -84,28 +84,40 @@ def _entries(directory: Path) -> list[os.DirEntry[str]]:
 def walk_files(top: Path, *, root: Path, limit: int) -> Iterator[tuple[str, Stat]]:
     """Files under ``top`` (not ignored, symlinks not followed) with their stat, up to ``limit``.
 
-    Paths are relative to ``root`` (the workspace), POSIX style.
+    Paths are relative to ``root`` (the workspace), POSIX style. Strings, not `Path` objects,
+    on the per-file path: building a Path per file cost more than the ``stat`` itself.
     """
     count = 0
-    pending = [(top, IgnoreRules.between(root, top))]
+    cut = len(str(root)) + 1
+    pending = [(str(top), IgnoreRules.between(root, top))]
     while pending:
         directory, rules = pending.pop()
-        for entry in _entries(directory):
-            path = Path(entry.path)
+        for entry in _entries(Path(directory)):
             try:
                 is_dir = entry.is_dir(follow_symlinks=False)
-                info = entry.stat(follow_symlinks=False)
             except OSError:
                 continue
             if is_dir:
+                path = Path(entry.path)
                 if entry.name in ALWAYS_SKIPPED or is_virtualenv(path):
                     continue
-                if not rules.ignored(path, is_dir=True):
-                    pending.append((path, rules.entering(path)))
+                if not (rules.layers and rules.ignored(path, is_dir=True)):
+                    pending.append((entry.path, rules.entering(path)))
                 continue
-            if rules.ignored(path, is_dir=False):
+            if rules.layers and rules.ignored(Path(entry.path), is_dir=False):
                 continue
-            yield path.relative_to(root).as_posix(), (info.st_mtime_ns, info.st_size)
+            try:
+                info = entry.stat(follow_symlinks=False)
+            except OSError:
+                continue
+            rel = entry.path[cut:]
+            yield (
+                (rel if os.sep == "/" else rel.replace(os.sep, "/")),
+                (
+                    info.st_mtime_ns,
+                    info.st_size,
+                ),
+            )
             count += 1
             if count >= limit:
                 return

@@ -49,11 +49,14 @@ class TurnRecorder:
     ) -> AsyncIterator[None]:
         """Record what the block changes in ``paths`` (None: scan the workspace)."""
         thread_id = context.thread_id
-        turn = await self._turn(thread_id)
-        if thread_id is None or turn is None:
+        if thread_id is None:
             yield
             return
         if paths is None:
+            turn = await self._turn(thread_id)
+            if turn is None:  # a scan costs: only for a thread's turn
+                yield
+                return
             async with self._scanned(context, thread_id, turn, tool):
                 yield
             return
@@ -64,7 +67,8 @@ class TurnRecorder:
             yield
         finally:
             after = await asyncio.to_thread(self._look, root, targets)
-            await self._save(thread_id, turn, tool, before, after)
+            # Into the thread's latest turn, found in the same transaction (None: no turn).
+            await self._save(thread_id, None, tool, before, after)
 
     async def _turn(self, thread_id: str | None) -> int | None:
         if thread_id is None:
@@ -81,7 +85,7 @@ class TurnRecorder:
         cap = self.settings.max_file_bytes
         for target in targets:
             state = observe(target, max_bytes=cap)
-            if state.state.kind == "directory":
+            if state.state.kind == "directory" and target.is_relative_to(root):
                 for rel, _stat in walk_files(target, root=root, limit=self.settings.max_scan_files):
                     seen[rel] = observe(root / rel, max_bytes=cap)
             else:
@@ -91,7 +95,7 @@ class TurnRecorder:
     async def _save(
         self,
         thread_id: str,
-        turn: int,
+        turn: int | None,
         tool: str,
         before: Mapping[str, Observed],
         after: Mapping[str, Observed],

@@ -14,7 +14,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["StagedWrite", "default_file_mode", "stage_write", "write_atomic"]
+__all__ = ["StagedWrite", "default_file_mode", "stage_write", "sync_directory", "write_atomic"]
 
 
 def default_file_mode() -> int:
@@ -40,11 +40,15 @@ class StagedWrite:
     temp: Path
     done: bool = False
 
-    def commit(self) -> None:
-        """Move the temp file over the target (atomic on POSIX) and sync the directory entry."""
+    def commit(self, *, sync_dir: bool = True) -> None:
+        """Move the temp file over the target (atomic on POSIX) and sync the directory entry.
+
+        ``sync_dir=False``: the caller syncs the directory once after many commits.
+        """
         os.replace(self.temp, self.path)
         self.done = True
-        _fsync_dir(self.path.parent)
+        if sync_dir:
+            sync_directory(self.path.parent)
 
     def discard(self) -> None:
         """Remove the temp file; the target is untouched."""
@@ -90,6 +94,11 @@ def write_atomic(path: Path, data: bytes, *, mode: int | None = None) -> None:
         staged.commit()
     finally:
         staged.discard()
+
+
+def sync_directory(directory: Path) -> None:
+    """Make renames in ``directory`` durable (a no-op where the filesystem refuses)."""
+    _fsync_dir(directory)
 
 
 def _fsync_dir(directory: Path) -> None:

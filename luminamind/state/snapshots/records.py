@@ -188,11 +188,14 @@ class SnapshotStore(Protocol):
     async def record(
         self,
         thread_id: str,
-        turn: int,
+        turn: int | None,
         files: Sequence[FileRecord],
         blobs: Mapping[str, bytes],
-    ) -> None:
-        """Add changes to a turn: a path already recorded keeps its ``before``, takes ``after``."""
+    ) -> int | None:
+        """Add changes to a turn (None: the thread's latest); returns it, None if none.
+
+        A path the turn already recorded keeps its ``before`` and takes the new ``after``.
+        """
         ...
 
     async def turns(self, thread_id: str) -> list[TurnRecord]:

@@ -103,11 +103,15 @@ class RedisSnapshotStore:
     async def record(
         self,
         thread_id: str,
-        turn: int,
+        turn: int | None,
         files: Sequence[FileRecord],
         blobs: Mapping[str, bytes],
-    ) -> None:
+    ) -> int | None:
         _, files_key, blobs_key, _ = self._keys(thread_id)
+        if turn is None:
+            turn = await self.latest_turn(thread_id)
+            if turn is None:
+                return None  # not an agent turn (a tool called outside a run)
         fields = [f"{turn}/{r.path}" for r in files]
         with self._guard("record a turn's files"):
             known = await self.client.hmget(files_key, fields) if fields else []
@@ -124,6 +128,7 @@ class RedisSnapshotStore:
                 pipe.hset(files_key, mapping=merged)
             await pipe.execute()
             await self._expire(files_key, blobs_key)
+        return turn
 
     async def turns(self, thread_id: str) -> list[TurnRecord]:
         turns_key, files_key, _, _ = self._keys(thread_id)

@@ -85,9 +85,10 @@ class SqliteSnapshotStore:
     def __init__(self, path: Path | None) -> None:
         self.path = path
         self._keepalive: sqlite3.Connection | None = None
-        # One writer at a time inside the process; other processes wait on SQLite's lock.
-        # (A shared-cache memory database reports "locked" at once instead of waiting.)
+        # One connection, one transaction at a time inside the process (opening a connection
+        # per call cost a third of a turn's recording); other processes wait on SQLite's lock.
         self._lock = threading.Lock()
+        self._conn: sqlite3.Connection | None = None
         if path is None:
             # A named shared-cache memory database lives while one connection holds it open.
             self._target = f"file:luminamind-snapshots-{next(_memory_ids)}?mode=memory&cache=shared"
@@ -122,11 +123,9 @@ class SqliteSnapshotStore:
     async def _run(self, fn: Callable[[sqlite3.Connection], _T]) -> _T:
         def work() -> _T:
             with self._lock:
-                return once()
-
-        def once() -> _T:
-            conn = self._connect()
-            try:
+                if self._conn is None:
+                    self._conn = self._connect()
+                conn = self._conn
                 # IMMEDIATE: take the write lock up front. A deferred transaction that reads and
                 # then writes cannot wait for another writer (SQLite reports "locked" at once).
                 conn.execute("BEGIN IMMEDIATE")
@@ -137,8 +136,6 @@ class SqliteSnapshotStore:
                     raise
                 conn.commit()
                 return result
-            finally:
-                conn.close()
 
         try:
             return await asyncio.to_thread(work)
@@ -174,16 +171,24 @@ class SqliteSnapshotStore:
     async def record(
         self,
         thread_id: str,
-        turn: int,
+        turn: int | None,
         files: Sequence[FileRecord],
         blobs: Mapping[str, bytes],
-    ) -> None:
-        def op(conn: sqlite3.Connection) -> None:
+    ) -> int | None:
+        def op(conn: sqlite3.Connection) -> int | None:
+            number = turn
+            if number is None:
+                row = conn.execute(
+                    "SELECT MAX(turn) FROM turns WHERE thread_id = ?", (thread_id,)
+                ).fetchone()
+                if not row or row[0] is None:
+                    return None  # not an agent turn (a tool called outside a run)
+                number = int(row[0])
             _put_blobs(conn, thread_id, blobs)
             for record in files:
                 row = conn.execute(
                     "SELECT record FROM files WHERE thread_id = ? AND turn = ? AND path = ?",
-                    (thread_id, turn, record.path),
+                    (thread_id, number, record.path),
                 ).fetchone()
                 if row is not None:  # the turn changed it before: keep what it was before that
                     first = file_record_from_json(row[0])
@@ -193,14 +198,15 @@ class SqliteSnapshotStore:
                     "VALUES (?, ?, ?, ?, ?)",
                     (
                         thread_id,
-                        turn,
+                        number,
                         record.path,
                         file_record_to_json(record),
                         record.before.sha256 if record.before.kind == "file" else None,
                     ),
                 )
+            return number
 
-        await self._run(op)
+        return await self._run(op)
 
     async def turns(self, thread_id: str) -> list[TurnRecord]:
         def op(conn: sqlite3.Connection) -> list[TurnRecord]:
@@ -321,6 +327,10 @@ class SqliteSnapshotStore:
         await self._run(op)
 
     async def aclose(self) -> None:
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
         if self._keepalive is not None:
             self._keepalive.close()
             self._keepalive = None
