@@ -2,7 +2,8 @@
 
 ``/threads`` lists the shared threads, ``/new`` starts a fresh thread in the session, ``/model``
 says which model answers and how to change it, ``/compact`` has the agent summarise the thread
-and carries on in a fresh thread that starts from the summary.
+and carries on in a fresh thread that starts from the summary, ``/rewind [N]`` undoes turn N and
+every later one, files and conversation (`luminamind_acp.rewind_command`).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Awaitable, Callable
 
 from acp.schema import AvailableCommand, AvailableCommandsUpdate, UnstructuredCommandInput
 
+from luminamind_acp.rewind_command import rewind_command
 from luminamind_acp.session import AcpSession
 
 __all__ = ["COMMANDS", "commands_update", "run_command"]
@@ -78,7 +80,12 @@ COMMANDS: dict[str, tuple[str, Handler]] = {
     "new": ("Start a new thread in this session", _new),
     "model": ("Show the model and how to change it", _model),
     "compact": ("Summarise this thread and continue from the summary", _compact),
+    "rewind": (
+        "Undo a turn's file changes and go back to it (the last by default)",
+        rewind_command,
+    ),
 }
+_HINTS = {"compact": "what to focus on", "rewind": "turn number (optional)"}
 
 
 def commands_update() -> AvailableCommandsUpdate:
@@ -89,9 +96,7 @@ def commands_update() -> AvailableCommandsUpdate:
             AvailableCommand(
                 name=name,
                 description=description,
-                input=UnstructuredCommandInput(hint="what to focus on")
-                if name == "compact"
-                else None,
+                input=UnstructuredCommandInput(hint=_HINTS[name]) if name in _HINTS else None,
             )
             for name, (description, _) in COMMANDS.items()
         ],
