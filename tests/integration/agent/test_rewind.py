@@ -337,3 +337,31 @@ async def test_rewind_with_the_redis_and_memory_backends(
         "assistant: Turn one done.",
         f"user: {MESSAGE_3}",
     ]
+
+
+async def test_a_shell_edit_of_an_existing_file_is_restored_and_ignored_files_are_not_scanned(
+    rw_settings: Settings, llm_server: ScriptedLLM, workspace_dir: Path
+) -> None:
+    (workspace_dir / ".gitignore").write_text("build/\n")
+    (workspace_dir / "build").mkdir()
+    llm_server.script(
+        [
+            Turn.tool_calls(
+                ("shell", {"command": "sed -i -e s/1/ONE/ edit.txt"}),
+                ("shell", {"command": "tee build/out.txt", "stdin": "generated\n"}),
+            ),
+            Turn.text("Edited with sed."),
+        ]
+    )
+    async with AgentService.open(rw_settings, surface="cli") as service:
+        events = await collect(service.stream(None, "use sed"))
+        assert isinstance(events[-1], FinalAnswer), events
+        thread = events[-1].thread_id
+        assert (workspace_dir / "edit.txt").read_text() == "version ONE\n"
+        (turn,) = await service.turns(thread)
+        assert [(f.path, f.change, f.tool) for f in turn.files] == [
+            ("edit.txt", "modified", "shell")
+        ]
+        await service.rewind(thread)
+    assert (workspace_dir / "edit.txt").read_text() == "version 1\n"
+    assert (workspace_dir / "build" / "out.txt").exists()  # ignored: neither recorded nor undone
