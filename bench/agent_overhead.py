@@ -193,23 +193,26 @@ class PeerProcess:
 # --- LuminaMind ---------------------------------------------------------------------------------
 
 
-def _settings(base: Path, backend: str) -> Settings:
+def _settings(base: Path, backend: str, steps: int = 0) -> Settings:
+    """Settings for one run; ``steps`` > 0 raises the step and tool-call limits above it."""
     workspace = base / "ws"
     workspace.mkdir(parents=True, exist_ok=True)
+    limits = {"max_steps": steps + 10, "max_tool_calls": steps + 10} if steps else {}
     return load_settings(
         workspace=workspace,
         data_dir=base / "data",
         cache={"backend": "memory"},
         state_backend=backend,
+        **limits,
     )
 
 
 @asynccontextmanager
 async def _service(
-    base: Path, backend: str, model: ScriptedToolModel, *, prebuild: bool = True
+    base: Path, backend: str, model: ScriptedToolModel, *, prebuild: bool = True, steps: int = 0
 ) -> AsyncIterator[AgentService]:
     async with AgentService.open(
-        _settings(base, backend),
+        _settings(base, backend, steps),
         surface="cli",
         model=model,
         registry=ToolRegistry([lookup]),
@@ -492,7 +495,7 @@ async def growth(tmp: Path, steps: int) -> dict[str, float]:
     base = tmp / f"growth-{steps}"
     thread = "growing"
     model = ScriptedToolModel(tool_calls=steps)
-    async with _service(base, "sqlite", model) as service:
+    async with _service(base, "sqlite", model, steps=steps) as service:
         TOOL_TIMER.reset()
         _expect_done(await run_turn(service, thread, TASK))
     starts = model.timer.starts

@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any, Required
 
 from langchain.agents import create_agent
 from langchain.agents.middleware import (
@@ -36,8 +36,10 @@ from langchain.agents.middleware import (
 )
 from langchain.agents.middleware.types import AgentState, ToolCallRequest
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import ToolCall
+from langchain_core.messages import AnyMessage, ToolCall
 from langchain_core.runnables import Runnable
+from langgraph.channels.delta import DeltaChannel
+from langgraph.graph.message import _messages_delta_reducer
 from langgraph.runtime import Runtime
 from langgraph.types import Checkpointer
 
@@ -49,16 +51,48 @@ from luminamind.agent.tools import build_langchain_tools
 from luminamind.config import Settings
 from luminamind.providers import CircuitBreakers, build_chat_model, provider_middleware
 from luminamind.runtime import ToolRuntime
+from luminamind.state.checkpointer import stores_message_deltas
 from luminamind.tools.registry import ToolSpec
 
-__all__ = ["SUMMARY_KEEP_MESSAGES", "SUMMARY_TRIGGER_TOKENS", "AgentGraph", "build_agent_graph"]
+__all__ = [
+    "MESSAGE_SNAPSHOT_EVERY",
+    "SUMMARY_KEEP_MESSAGES",
+    "SUMMARY_TRIGGER_TOKENS",
+    "AgentGraph",
+    "DeltaMessagesState",
+    "build_agent_graph",
+]
 
 # Summarise once the history passes this many (approximate) tokens, keeping the recent messages:
 # below every supported model's context window, above any ordinary task.
 SUMMARY_TRIGGER_TOKENS = 60_000
 SUMMARY_KEEP_MESSAGES = 20
 
+# A delta checkpoint replays at most this many updates of `messages` (about two per model call)
+# from the last snapshot; every this many it writes the whole list once. 1,000: a 500-call run
+# writes one snapshot, and loading any thread replays at most a few hundred kilobytes of writes.
+MESSAGE_SNAPSHOT_EVERY = 1_000
+
 ModelFactory = Callable[[str | None], BaseChatModel]
+
+
+class DeltaMessagesState(AgentState[Any]):
+    """The agent's state with ``messages`` as a `DeltaChannel` (LangGraph, beta).
+
+    A checkpoint then stores only the messages added since its parent, not the whole list, so
+    a step costs the same at message 1,000 as at message 10 (bench/agent_overhead.py). The
+    reducer is LangGraph's batch version of ``add_messages``; LangGraph gives every message an
+    id before it is written, so replaying the writes rebuilds the same list.
+    """
+
+    messages: Required[  # type: ignore[misc]  # narrows AgentState's channel to a DeltaChannel
+        Annotated[
+            list[AnyMessage],
+            DeltaChannel(_messages_delta_reducer, snapshot_frequency=MESSAGE_SNAPSHOT_EVERY),
+        ]
+    ]
+
+
 # Any: LangGraph's compiled graph is generic over state types we do not narrow here.
 CompiledAgent = Runnable[Any, Any]
 
@@ -217,6 +251,7 @@ def build_agent_graph(
         tools,
         system_prompt=prompt,
         middleware=fold_model_hooks(middleware),
+        state_schema=DeltaMessagesState if stores_message_deltas(checkpointer) else None,
         checkpointer=checkpointer,
         name="luminamind",
     )

@@ -31,6 +31,7 @@ __all__ = [
     "checkpoint_path",
     "open_checkpointer",
     "open_thread_store",
+    "stores_message_deltas",
 ]
 
 CHECKPOINT_FILE = "checkpoints.sqlite"
@@ -47,6 +48,26 @@ def backend_of(settings: Settings) -> Literal["sqlite", "redis", "memory"]:
 def checkpoint_path(settings: Settings) -> Path:
     """The SQLite checkpoint file."""
     return settings.data_dir / CHECKPOINT_FILE
+
+
+def stores_message_deltas(saver: object) -> bool:
+    """True when threads on ``saver`` keep ``messages`` as a `DeltaChannel` (new messages only).
+
+    A `DeltaChannel` checkpoint holds no message list: loading one replays the writes of its
+    ancestors back to the last snapshot, so the saver must keep every ancestor and its writes.
+    SQLite and memory do (SQLite with an indexed fast path); the Redis saver is left on full
+    lists until it serves that history itself, because its ``prune`` keeps only the latest
+    checkpoint, which would leave a delta thread without the messages it replays.
+    Existing threads written with full lists load either way (LangGraph reads a plain list as
+    a snapshot), so turning this on needs no migration.
+    """
+    if isinstance(saver, InMemorySaver):
+        return True
+    try:
+        from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+    except ImportError:  # pragma: no cover - a dependency, always installed
+        return False
+    return isinstance(saver, AsyncSqliteSaver)
 
 
 @asynccontextmanager
