@@ -16,6 +16,7 @@ fully recorded by its absence (rewind says which files it cannot restore).
 from __future__ import annotations
 
 import asyncio
+import stat
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -31,6 +32,9 @@ from luminamind.tools.context import ToolContext
 __all__ = ["TurnRecorder"]
 
 _log = structlog.get_logger(__name__)
+# Up to this many small files are looked at on the event loop (see `_look_soon`).
+_INLINE_TARGETS = 8
+_INLINE_BYTES = 256_000
 
 
 class TurnRecorder:
@@ -62,11 +66,11 @@ class TurnRecorder:
             return
         root = context.workspace.root
         targets = _targets(context, paths)
-        before = await asyncio.to_thread(self._look, root, targets)
+        before = await self._look_soon(root, targets)
         try:
             yield
         finally:
-            after = await asyncio.to_thread(self._look, root, targets)
+            after = await self._look_soon(root, targets)
             # Into the thread's latest turn, found in the same transaction (None: no turn).
             await self._save(thread_id, None, tool, before, after)
 
@@ -78,6 +82,16 @@ class TurnRecorder:
         except LuminaError as exc:
             _log.warning("rewind_record_failed", thread_id=thread_id, error=exc.message)
             return None
+
+    async def _look_soon(self, root: Path, targets: Sequence[Path]) -> dict[str, Observed]:
+        """`_look`, in a worker thread only when it may take a while.
+
+        A tool call changes a file or two: reading them takes microseconds, less than handing
+        the work to a thread and back (which was most of the recording's cost on a busy CPU).
+        """
+        if len(targets) <= _INLINE_TARGETS and all(_small_file(t, self.settings) for t in targets):
+            return self._look(root, targets)
+        return await asyncio.to_thread(self._look, root, targets)
 
     def _look(self, root: Path, targets: Sequence[Path]) -> dict[str, Observed]:
         """Each target's state; a directory stands for the files under it."""
@@ -206,3 +220,14 @@ def _targets(context: ToolContext, paths: Sequence[str]) -> list[Path]:
 
 def _relative(root: Path, target: Path) -> str:
     return target.relative_to(root).as_posix() if target.is_relative_to(root) else str(target)
+
+
+def _small_file(target: Path, settings: RewindSettings) -> bool:
+    """A regular file (or nothing) small enough to read without leaving the event loop."""
+    try:
+        info = target.lstat()
+    except OSError:
+        return True  # absent: nothing to read
+    return stat.S_ISREG(info.st_mode) and info.st_size <= min(
+        _INLINE_BYTES, settings.max_file_bytes
+    )
