@@ -76,7 +76,7 @@ def main() -> None:
         (workspace / "big.py").write_text(old)
         (workspace / "proposed.py").write_text(new)
         settings = load_settings(workspace=workspace, data_dir=workspace / ".data")
-        runtime = build_tool_runtime(settings, surface="bench", use_cache=False)
+        runtime = build_tool_runtime(settings, surface="cli", use_cache=False)
         interrupt = Interrupt(
             value={
                 "type": "tool_approval",

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from luminamind.config import Settings
 from luminamind.observability.audit import AuditLog
+from luminamind.surfaces import Surface
 from luminamind.tools.approval import ApprovalPolicy
 from luminamind.tools.catalog import build_default_registry
 from luminamind.tools.context import ToolContext
@@ -33,7 +34,7 @@ class ToolRuntime:
 def build_tool_runtime(
     settings: Settings,
     *,
-    surface: str,
+    surface: Surface,
     registry: ToolRegistry | None = None,
     cache: ToolResultCache | None = None,
     use_cache: bool = True,
@@ -70,8 +71,6 @@ def build_tool_runtime(
 
 
 def _default_cache(settings: Settings) -> ToolResultCache | None:
-    try:
-        from luminamind.state.cache import build_tool_cache
-    except ImportError:  # the cache module arrives with the web tools; run uncached until then
-        return None
+    from luminamind.state.cache import build_tool_cache  # its backends load only when used
+
     return build_tool_cache(settings)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Literal
 
 from langchain.agents.middleware import AgentMiddleware
 from langchain.agents.middleware.types import AgentState, ToolCallRequest, hook_config
@@ -79,7 +79,7 @@ class ToolEventsMiddleware(AgentMiddleware[Any, Any, Any]):
         started = time.perf_counter()
         result = await handler(request)
         if call["name"] != "task":
-            status = "error"
+            status: Literal["ok", "error"] = "error"
             content = ""
             if isinstance(result, ToolMessage):
                 status = "error" if result.status == "error" else "ok"

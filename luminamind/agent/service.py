@@ -68,6 +68,7 @@ from luminamind.state.checkpointer import open_checkpointer, open_thread_store
 from luminamind.state.records import ThreadStatus
 from luminamind.state.snapshots import SnapshotStore, open_snapshot_store
 from luminamind.state.threads import ThreadStore, title_from
+from luminamind.surfaces import Surface
 from luminamind.tools.context import ToolContext
 from luminamind.tools.editor import EditorRegistry
 from luminamind.tools.registry import ToolRegistry
@@ -81,6 +82,13 @@ STEP_LIMIT_PREFIX = "Model call limits exceeded"
 _CONTINUE = "Continue the task from where you stopped."
 _STREAM_MODES = ["messages", "updates", "custom"]
 _DONE = object()
+# The thread's status after a run that ended so (any other ending: "error").
+_STATUS_AFTER: dict[str, ThreadStatus] = {
+    "completed": "idle",
+    "awaiting_approval": "awaiting_approval",
+    "cancelled": "idle",
+    "step_limit": "idle",
+}
 # How long a new run of a thread waits for its cancelled previous run to unwind.
 _UNWIND_SECONDS = 5.0
 
@@ -101,7 +109,7 @@ class AgentService:
         self,
         settings: Settings,
         *,
-        surface: str,
+        surface: Surface,
         checkpointer: BaseCheckpointSaver[Any],  # Any: the saver's version type
         store: ThreadStore,
         runtime: ToolRuntime,
@@ -128,7 +136,7 @@ class AgentService:
         cls,
         settings: Settings,
         *,
-        surface: str,
+        surface: Surface,
         checkpointer: BaseCheckpointSaver[Any] | None = None,  # Any: the saver's version type
         model: str | BaseChatModel | None = None,
         registry: ToolRegistry | None = None,
@@ -225,10 +233,8 @@ class AgentService:
         return self._agent
 
     def _attach_llm_cache(self, model: BaseChatModel) -> None:
-        try:
-            from luminamind.state.llm_cache import build_llm_cache
-        except ImportError:  # pragma: no cover - the cache module ships with the package
-            return
+        from luminamind.state.llm_cache import build_llm_cache  # only once a model is built
+
         cache = build_llm_cache(self.settings)
         if cache is not None:
             model.cache = cache
@@ -533,13 +539,7 @@ class AgentService:
             )
             metrics.active_threads.dec()
             metrics.agent_runs_total.labels(self.surface, _outcome_label(outcome)).inc()
-            status: ThreadStatus = {
-                "completed": "idle",
-                "awaiting_approval": "awaiting_approval",
-                "cancelled": "idle",
-                "step_limit": "idle",
-            }.get(outcome, "error")  # type: ignore[assignment]  # values are ThreadStatus
-            await self._set_status(thread_id, status)
+            await self._set_status(thread_id, _STATUS_AFTER.get(outcome, "error"))
 
     def _release(self, thread_id: str, run: _Run) -> None:
         """Free the thread once the run's graph task has stopped (now, or when it does)."""

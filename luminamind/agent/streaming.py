@@ -9,7 +9,7 @@ and the ``task`` tool report (tool and subagent progress).
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Any, cast
 
 from langchain_core.messages import (
     AIMessage,
@@ -32,6 +32,12 @@ from luminamind.agent.events import (
     ToolStarted,
 )
 from luminamind.agent.middleware import message_text
+from luminamind.agent.payloads import (
+    SubagentFinishedPayload,
+    SubagentStartedPayload,
+    ToolFinishedPayload,
+    ToolStartedPayload,
+)
 
 __all__ = ["EventTranslator", "message_views"]
 
@@ -79,37 +85,45 @@ class EventTranslator:
         yield TextDelta(thread_id=self.thread_id, text=text, agent=agent)
 
     def _custom(self, data: dict[str, Any]) -> AgentEvent | None:  # Any: JSON fields
+        # The stream hands back what `emit` wrote: the payload types say what ``kind`` carries.
         kind = data.get("kind")
         tid = self.thread_id
         if kind == "tool_started":
+            started = cast(ToolStartedPayload, data)
             return ToolStarted(
                 thread_id=tid,
-                call_id=data["call_id"],
-                tool=data["tool"],
-                arguments=data.get("arguments") or {},
-                agent=data.get("agent", "main"),
+                call_id=started["call_id"],
+                tool=started["tool"],
+                arguments=started["arguments"],
+                agent=started["agent"],
             )
         if kind == "tool_finished":
+            finished = cast(ToolFinishedPayload, data)
             return ToolFinished(
                 thread_id=tid,
-                call_id=data["call_id"],
-                tool=data["tool"],
-                status=data.get("status", "ok"),
-                content=data.get("content", ""),
-                duration_ms=data.get("duration_ms"),
-                agent=data.get("agent", "main"),
+                call_id=finished["call_id"],
+                tool=finished["tool"],
+                status=finished["status"],
+                content=finished["content"],
+                duration_ms=finished["duration_ms"],
+                agent=finished["agent"],
             )
         if kind == "subagent_started":
+            delegated = cast(SubagentStartedPayload, data)
             return SubagentStarted(
-                thread_id=tid, call_id=data["call_id"], subagent=data["subagent"], task=data["task"]
+                thread_id=tid,
+                call_id=delegated["call_id"],
+                subagent=delegated["subagent"],
+                task=delegated["task"],
             )
         if kind == "subagent_finished":
+            report = cast(SubagentFinishedPayload, data)
             return SubagentFinished(
                 thread_id=tid,
-                call_id=data["call_id"],
-                subagent=data["subagent"],
-                result=data.get("result", ""),
-                status=data.get("status", "ok"),
+                call_id=report["call_id"],
+                subagent=report["subagent"],
+                result=report["result"],
+                status=report.get("status", "ok"),
             )
         return None
 

@@ -18,6 +18,7 @@ from langchain_core.tools import BaseTool, StructuredTool, ToolException
 from langgraph.config import get_stream_writer
 from pydantic import BaseModel
 
+from luminamind.agent.payloads import CustomPayload
 from luminamind.errors import LuminaError
 from luminamind.tools.context import ToolContext
 from luminamind.tools.executor import ToolExecutor
@@ -48,7 +49,7 @@ def thread_id_of(config: RunnableConfig | None) -> str | None:
     return str(value) if value is not None else None
 
 
-def emit(event: dict[str, Any]) -> None:  # Any: JSON event fields
+def emit(event: CustomPayload) -> None:
     """Write ``event`` to the graph's custom stream; a no-op outside a streamed run."""
     try:
         writer = get_stream_writer()

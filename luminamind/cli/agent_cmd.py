@@ -13,7 +13,7 @@ import sys
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 from rich.console import Console
@@ -28,6 +28,8 @@ from luminamind.errors import ConfigError, LuminaError
 
 if TYPE_CHECKING:
     from luminamind.agent.service import AgentService
+
+_T = TypeVar("_T")
 
 __all__ = ["register"]
 
@@ -213,7 +215,7 @@ def resume(
 # --- threads ----------------------------------------------------------------------------------
 
 
-async def _with_service(settings: Settings, fn: Callable[[Any], Any]) -> Any:  # Any: results
+async def _with_service(settings: Settings, fn: Callable[[AgentService], Awaitable[_T]]) -> _T:
     from luminamind.agent.service import AgentService
 
     async with AsyncExitStack() as stack:

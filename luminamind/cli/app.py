@@ -71,19 +71,19 @@ def _root(
 
 
 def _register_commands() -> None:
-    from luminamind.cli import doctor_cmd, tools_cmd
+    # Each command module imports its heavy dependencies inside its commands.
+    from luminamind.cli import (
+        acp_cmd,
+        agent_cmd,
+        doctor_cmd,
+        lsp_cmd,
+        rewind_cmd,
+        server_cmd,
+        tools_cmd,
+    )
 
-    tools_cmd.register(app)
-    doctor_cmd.register(app)
-    for module in ("agent_cmd", "rewind_cmd", "server_cmd", "lsp_cmd", "acp_cmd"):
-        # Command groups added by later parts register themselves when present.
-        try:
-            mod = __import__(f"luminamind.cli.{module}", fromlist=["register"])
-        except ModuleNotFoundError as exc:
-            if exc.name != f"luminamind.cli.{module}":
-                raise
-            continue
-        mod.register(app)
+    for module in (tools_cmd, doctor_cmd, agent_cmd, rewind_cmd, server_cmd, lsp_cmd, acp_cmd):
+        module.register(app)
 
 
 _register_commands()

@@ -13,6 +13,7 @@ from typing import Any, Protocol
 import structlog
 
 from luminamind.security.redaction import redact
+from luminamind.surfaces import Surface
 
 __all__ = ["AuditLog", "AuditSink", "NullAuditLog"]
 
@@ -30,7 +31,7 @@ class AuditSink(Protocol):
         outcome: str,
         duration_ms: float,
         thread_id: str | None,
-        surface: str,
+        surface: Surface,
         error: str | None = None,
     ) -> None:
         """Append one execution."""
@@ -52,7 +53,7 @@ class AuditLog:
         outcome: str,
         duration_ms: float,
         thread_id: str | None,
-        surface: str,
+        surface: Surface,
         error: str | None = None,
     ) -> None:
         """Append one execution; an unwritable log warns once and never fails the tool."""

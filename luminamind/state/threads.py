@@ -17,6 +17,7 @@ from typing import Protocol, TypeVar
 
 from luminamind.errors import CheckpointError, ThreadNotFoundError
 from luminamind.state.records import ThreadInfo, ThreadStatus
+from luminamind.surfaces import Surface
 
 __all__ = [
     "MemoryThreadStore",
@@ -52,7 +53,7 @@ class ThreadStore(Protocol):
     """Where thread metadata lives."""
 
     async def create(
-        self, thread_id: str, *, title: str, surface: str, workspace: str
+        self, thread_id: str, *, title: str, surface: Surface, workspace: str
     ) -> ThreadInfo:
         """Record a new thread (an existing one is returned unchanged)."""
         ...
@@ -94,7 +95,7 @@ class MemoryThreadStore:
         self._approve_all: set[str] = set()
 
     async def create(
-        self, thread_id: str, *, title: str, surface: str, workspace: str
+        self, thread_id: str, *, title: str, surface: Surface, workspace: str
     ) -> ThreadInfo:
         if thread_id not in self._threads:
             now = _now()
@@ -197,7 +198,7 @@ class SqliteThreadStore:
         )
 
     async def create(
-        self, thread_id: str, *, title: str, surface: str, workspace: str
+        self, thread_id: str, *, title: str, surface: Surface, workspace: str
     ) -> ThreadInfo:
         now = _now().isoformat()
 

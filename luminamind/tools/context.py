@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from luminamind.config import Settings
 from luminamind.security.workspace import Workspace
+from luminamind.surfaces import Surface
 from luminamind.tools.editor import Editor, EditorRegistry
 
 __all__ = ["ProgressCallback", "ToolContext"]
@@ -36,7 +37,7 @@ class ToolContext:
     workspace: Workspace
     settings: Settings
     thread_id: str | None = None
-    surface: str = "cli"
+    surface: Surface = "cli"
     progress: ProgressCallback = field(default=_no_progress)
     editors: EditorRegistry | None = None
 
@@ -50,7 +51,7 @@ class ToolContext:
         cls,
         settings: Settings,
         *,
-        surface: str = "cli",
+        surface: Surface = "cli",
         thread_id: str | None = None,
         editors: EditorRegistry | None = None,
     ) -> ToolContext:

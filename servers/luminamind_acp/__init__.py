@@ -16,8 +16,8 @@ from acp.task import MessageSender, TaskSupervisor
 
 from luminamind.config import Settings
 from luminamind.config_problems import SettingProblem
+from luminamind_acp import transport as ndjson
 from luminamind_acp.agent import LuminaAcpAgent
-from luminamind_acp.transport import CheckedNdjsonTransport
 
 __all__ = ["LuminaAcpAgent", "serve", "serve_stdio"]
 
@@ -32,7 +32,7 @@ async def serve(
     structlog.contextvars.bind_contextvars(surface="acp")
     agent = LuminaAcpAgent(settings, problems)
     tasks = TaskSupervisor(source="luminamind-acp")
-    transport = CheckedNdjsonTransport(reader, MessageSender(writer, tasks))
+    transport = ndjson.CheckedNdjsonTransport(reader, MessageSender(writer, tasks))
     # cast: the SDK's Agent protocol lists its unstable methods too (fork, resume, close...);
     # its router answers "method not found" for those this agent does not implement.
     conn = AgentSideConnection(cast(Agent, agent), transport, listening=False)

@@ -7,16 +7,11 @@ from collections.abc import Sequence
 
 from luminamind.config import Settings
 from luminamind.config_problems import SettingProblem
-from luminamind_lsp.commands import COMMANDS as AGENT_COMMANDS
-from luminamind_lsp.commands import register_commands
-from luminamind_lsp.features import register_features
-from luminamind_lsp.guarded_io import GuardedStdin, register_invalid_message
-from luminamind_lsp.rewind_command import REWIND_COMMANDS, register_rewind_command
+from luminamind_lsp import commands, features, guarded_io, rewind_command, thread_commands
 from luminamind_lsp.server import LuminaLanguageServer
-from luminamind_lsp.thread_commands import THREAD_COMMANDS, register_thread_commands
 
 # Every command the server registers (and advertises in ``executeCommandProvider``).
-COMMANDS = AGENT_COMMANDS + THREAD_COMMANDS + REWIND_COMMANDS
+COMMANDS = commands.COMMANDS + thread_commands.THREAD_COMMANDS + rewind_command.REWIND_COMMANDS
 
 __all__ = ["COMMANDS", "LuminaLanguageServer", "build_server", "serve_stdio"]
 
@@ -26,15 +21,15 @@ def build_server(
 ) -> LuminaLanguageServer:
     """A language server with every feature and command registered."""
     server = LuminaLanguageServer(settings=settings, problems=problems)
-    register_features(server)
-    register_commands(server)
-    register_thread_commands(server)
-    register_invalid_message(server)
-    register_rewind_command(server)
+    features.register_features(server)
+    commands.register_commands(server)
+    thread_commands.register_thread_commands(server)
+    guarded_io.register_invalid_message(server)
+    rewind_command.register_rewind_command(server)
     return server
 
 
 def serve_stdio(settings: Settings | None = None, problems: Sequence[SettingProblem] = ()) -> None:
     """Serve LSP over stdin/stdout until the client exits (``problems``: reported to it)."""
     # GuardedStdin: a body too deep for json.loads becomes an error reply, not a traceback.
-    build_server(settings, problems).start_io(GuardedStdin(sys.stdin.buffer))  # type: ignore[arg-type]
+    build_server(settings, problems).start_io(guarded_io.GuardedStdin(sys.stdin.buffer))  # type: ignore[arg-type]

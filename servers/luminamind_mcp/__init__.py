@@ -4,11 +4,18 @@ Built on the official ``mcp`` SDK (2.x). ``luminamind mcp`` serves stdio, ``lumi
 --http`` streamable HTTP; see docs/mcp.md.
 """
 
-from luminamind_mcp._sdk import defer_sdk_package_inits
+from luminamind_mcp import _sdk
 
 # Before the first SDK import: a server needs neither the SDK's client nor MCPServer.
-defer_sdk_package_inits()
+_sdk.defer_sdk_package_inits()
 
-from luminamind_mcp.server import INSTRUCTIONS  # noqa: E402 - after the deferral above, McpApp, ReadinessCheck, build_app, serve_stdio
+# After the deferral above (hence E402).
+from luminamind_mcp.server import (  # noqa: E402
+    INSTRUCTIONS,
+    McpApp,
+    ReadinessCheck,
+    build_app,
+    serve_stdio,
+)
 
 __all__ = ["INSTRUCTIONS", "McpApp", "ReadinessCheck", "build_app", "serve_stdio"]

@@ -15,7 +15,6 @@ the server starts: ``tools/list`` must answer fast.
 from __future__ import annotations
 
 import builtins
-import importlib
 import json
 import re
 import uuid
@@ -47,7 +46,7 @@ from luminamind.agent.events import (
     ToolFinished,
     ToolStarted,
 )
-from luminamind.agent.runs import RunOutcome, resume_run, run_turn
+from luminamind.agent.runs import RunOutcome, RunStatus, resume_run, run_turn
 from luminamind.config import Settings, WorkspaceRootConfig
 from luminamind.errors import LuminaError, format_validation_errors
 from luminamind.security.workspace import Workspace
@@ -118,7 +117,7 @@ class TaskResult(BaseModel):
     """How a run ended (`luminamind.agent.runs.RunOutcome` as MCP clients see it)."""
 
     thread_id: str
-    status: Literal["completed", "awaiting_approval", "error", "cancelled"]
+    status: RunStatus
     answer: str | None = None
     pending: list[ActionRequest] = Field(
         default_factory=list, description="Actions waiting for resume_task decisions."
@@ -205,9 +204,6 @@ def _schema(model: type[BaseModel]) -> dict[str, Any]:  # Any: JSON Schema
     return schema
 
 
-_AGENT_MODULE = "luminamind.agent.service"
-
-
 def _default_opener(settings: Settings) -> AbstractAsyncContextManager[AgentService]:
     # Imported here: the agent stack costs seconds to import and tools/list must not wait.
     from luminamind.agent.service import AgentService
@@ -219,9 +215,13 @@ def _default_opener(settings: Settings) -> AbstractAsyncContextManager[AgentServ
     return AgentService.open(settings, surface="mcp", model=None if usable else CLIENT_MODEL)
 
 
+def _import_agent_stack() -> None:
+    from luminamind.agent import service  # noqa: F401  # imported to fill the module cache
+
+
 async def warm_up() -> None:
     """Import the agent stack in a worker thread, so the event loop keeps serving meanwhile."""
-    await anyio.to_thread.run_sync(importlib.import_module, _AGENT_MODULE)
+    await anyio.to_thread.run_sync(_import_agent_stack)
 
 
 class AgentTools:

@@ -8,7 +8,6 @@ registry's schemas exactly and hand every call to `ToolExecutor` (see docs/decis
 
 from __future__ import annotations
 
-import importlib.util
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -46,7 +45,6 @@ __all__ = [
     "INSTRUCTIONS",
     "McpApp",
     "ReadinessCheck",
-    "agent_available",
     "build_app",
     "serve_stdio",
 ]
@@ -351,17 +349,9 @@ def build_app(
         runtime=runtime,
         tools=RegistryTools(runtime, unattended=unattended),
         resolver=WorkspaceResolver(runtime.context.workspace, policy=policy),
-        agent=AgentTools(settings, unattended=unattended) if agent_available() else None,
+        agent=AgentTools(settings, unattended=unattended),
         problems=problems,
     )
-
-
-def agent_available() -> bool:
-    """True when this installation has the agent (found without importing it: that is slow)."""
-    try:
-        return importlib.util.find_spec("luminamind.agent.service") is not None
-    except ModuleNotFoundError:
-        return False
 
 
 async def aserve_stdio(app: McpApp) -> None:

@@ -23,6 +23,7 @@ from luminamind.state.records import ThreadInfo, ThreadStatus
 from luminamind.state.redis.conn import RedisClient, RedisOptions, aclose_client, connect_async
 from luminamind.state.redis.keys import ThreadKeys
 from luminamind.state.threads import require_thread
+from luminamind.surfaces import Surface
 
 __all__ = ["RedisThreadStore"]
 
@@ -108,7 +109,7 @@ class RedisThreadStore:
         return ThreadInfo.model_validate({field: data[field] for field in _FIELDS})
 
     async def create(
-        self, thread_id: str, *, title: str, surface: str, workspace: str
+        self, thread_id: str, *, title: str, surface: Surface, workspace: str
     ) -> ThreadInfo:
         now = _now()
         fields = {
