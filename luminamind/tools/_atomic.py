@@ -9,12 +9,22 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import stat
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["StagedWrite", "default_file_mode", "stage_write", "sync_directory", "write_atomic"]
+from luminamind.errors import PathEscapeError
+from luminamind.security.nofollow import open_dir_nofollow
+
+__all__ = [
+    "StagedWrite",
+    "default_file_mode",
+    "stage_temp",
+    "stage_write",
+    "sync_directory",
+    "write_atomic",
+]
 
 
 def default_file_mode() -> int:
@@ -34,10 +44,17 @@ def default_file_mode() -> int:
 
 @dataclass(slots=True)
 class StagedWrite:
-    """New content written and synced to a temp file, not yet in place."""
+    """New content written and synced to a temp file, not yet in place.
+
+    The temp file lives in the target's directory and is renamed and removed relative to a
+    descriptor of that directory, opened without following symlinks (luminamind.security.
+    nofollow): a directory swapped for a symlink after the workspace check cannot send the
+    write, or the temp file, outside.
+    """
 
     path: Path
     temp: Path
+    dir_fd: int = -1
     done: bool = False
 
     def commit(self, *, sync_dir: bool = True) -> None:
@@ -45,17 +62,56 @@ class StagedWrite:
 
         ``sync_dir=False``: the caller syncs the directory once after many commits.
         """
-        os.replace(self.temp, self.path)
+        if self.dir_fd < 0:
+            self.dir_fd = open_dir_nofollow(self.path.parent)
+        os.replace(self.temp.name, self.path.name, src_dir_fd=self.dir_fd, dst_dir_fd=self.dir_fd)
         self.done = True
         if sync_dir:
-            sync_directory(self.path.parent)
+            # The rename is durable only once the directory is synced; some filesystems refuse.
+            with contextlib.suppress(OSError):
+                os.fsync(self.dir_fd)
+        self._close()
 
     def discard(self) -> None:
         """Remove the temp file; the target is untouched."""
         if not self.done:
-            with contextlib.suppress(FileNotFoundError):
-                self.temp.unlink()
+            with contextlib.suppress(FileNotFoundError, PathEscapeError):
+                if self.dir_fd < 0:
+                    self.dir_fd = open_dir_nofollow(self.path.parent)
+                os.unlink(self.temp.name, dir_fd=self.dir_fd)
             self.done = True
+        self._close()
+
+    def _close(self) -> None:
+        if self.dir_fd >= 0:
+            os.close(self.dir_fd)
+            self.dir_fd = -1
+
+
+def stage_temp(path: Path) -> tuple[StagedWrite, int]:
+    """Create an empty temp file beside ``path``; returns it staged and its open descriptor.
+
+    Raises:
+        PathEscapeError: a directory on ``path`` is now a symlink.
+    """
+    dir_fd = open_dir_nofollow(path.parent)
+    try:
+        for _ in range(100):
+            name = f".{path.name}.{secrets.token_hex(4)}.tmp"[-255:]
+            try:
+                fd = os.open(
+                    name,
+                    os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
+                    0o600,
+                    dir_fd=dir_fd,
+                )
+            except FileExistsError:
+                continue
+            return StagedWrite(path=path, temp=path.parent / name, dir_fd=dir_fd), fd
+        raise FileExistsError(f"no free temporary name beside {path}")
+    except BaseException:
+        os.close(dir_fd)
+        raise
 
 
 def stage_write(path: Path, data: bytes, *, mode: int | None = None) -> StagedWrite:
@@ -66,25 +122,23 @@ def stage_write(path: Path, data: bytes, *, mode: int | None = None) -> StagedWr
         data: the complete new content.
         mode: permission bits; by default the existing file's, else `default_file_mode`.
     """
-    if mode is None:
-        try:
-            mode = stat.S_IMODE(path.stat().st_mode)
-        except FileNotFoundError:
-            mode = default_file_mode()
-    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    temp = Path(name)
+    staged, fd = stage_temp(path)
     try:
+        if mode is None:
+            try:
+                mode = stat.S_IMODE(os.stat(path.name, dir_fd=staged.dir_fd).st_mode)
+            except FileNotFoundError:
+                mode = default_file_mode()
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        # mkstemp creates 0o600; the target keeps its own mode (an executable stays executable).
-        os.chmod(temp, mode)
+            # The temp file is 0o600; the target keeps its own mode (executables stay so).
+            os.fchmod(handle.fileno(), mode)
     except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            temp.unlink()
+        staged.discard()
         raise
-    return StagedWrite(path=path, temp=temp)
+    return staged
 
 
 def write_atomic(path: Path, data: bytes, *, mode: int | None = None) -> None:
@@ -98,14 +152,9 @@ def write_atomic(path: Path, data: bytes, *, mode: int | None = None) -> None:
 
 def sync_directory(directory: Path) -> None:
     """Make renames in ``directory`` durable (a no-op where the filesystem refuses)."""
-    _fsync_dir(directory)
-
-
-def _fsync_dir(directory: Path) -> None:
-    # The rename is durable only once the directory itself is synced; some filesystems refuse.
     try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
+        fd = open_dir_nofollow(directory)
+    except (OSError, PathEscapeError):
         return
     try:
         with contextlib.suppress(OSError):

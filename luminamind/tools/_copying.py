@@ -17,7 +17,8 @@ from typing import Annotated
 from pydantic import BaseModel, Field
 
 from luminamind.errors import ToolExecutionError
-from luminamind.tools._atomic import StagedWrite
+from luminamind.security.nofollow import open_nofollow
+from luminamind.tools._atomic import stage_temp
 from luminamind.tools._fileinfo import EntryKind, lstat_or_none, make_parents, preview_text
 from luminamind.tools.context import ToolContext
 from luminamind.tools.preview import FileChange, unified_diff
@@ -38,18 +39,26 @@ class CopyFileResult(BaseModel):
 
 
 def _copy_one(source: Path, destination: Path, mode: int) -> int:
-    """Copy a regular file atomically, streamed (never held in memory); returns its size."""
-    fd, name = tempfile.mkstemp(
-        prefix=f".{destination.name}.", suffix=".tmp", dir=destination.parent
-    )
-    staged = StagedWrite(path=destination, temp=Path(name))
+    """Copy a regular file atomically, streamed (never held in memory); returns its size.
+
+    Both ends are opened without following symlinks (luminamind.security.nofollow), so a
+    directory swapped for a symlink mid-call makes the copy fail instead of reaching outside.
+    """
+    src_fd = open_nofollow(source, os.O_RDONLY | os.O_NONBLOCK)
     try:
-        with os.fdopen(fd, "wb") as out, source.open("rb") as inp:
+        if not stat.S_ISREG(os.fstat(src_fd).st_mode):
+            raise ToolExecutionError(f"copy_file: '{source.name}' is not a regular file")
+        staged, fd = stage_temp(destination)
+    except BaseException:
+        os.close(src_fd)
+        raise
+    try:
+        with os.fdopen(fd, "wb") as out, os.fdopen(src_fd, "rb") as inp:
             shutil.copyfileobj(inp, out, 1 << 20)
             out.flush()
             os.fsync(out.fileno())
             size = out.tell()
-        os.chmod(staged.temp, mode)
+            os.fchmod(out.fileno(), mode)
         staged.commit()
     finally:
         staged.discard()

@@ -11,14 +11,16 @@ from __future__ import annotations
 import asyncio
 import codecs
 import io
+import os
 import stat
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, TextIO
+from typing import Annotated, BinaryIO, TextIO
 
 from pydantic import BaseModel, Field
 
-from luminamind.errors import ToolArgumentsError, ToolExecutionError
+from luminamind.errors import PathEscapeError, ToolArgumentsError, ToolExecutionError
+from luminamind.security.nofollow import open_nofollow
 from luminamind.tools._fileinfo import (
     decode_text,
     describe_binary,
@@ -135,9 +137,15 @@ class _Read:
 
 
 def _read_small(
-    path: Path, shown: str, offset: int, limit: int | None, encoding: str | None, max_bytes: int
+    raw: BinaryIO,
+    path: Path,
+    shown: str,
+    offset: int,
+    limit: int | None,
+    encoding: str | None,
+    max_bytes: int,
 ) -> _Read:
-    return _slice_small(path.read_bytes(), path, shown, offset, limit, encoding, max_bytes)
+    return _slice_small(raw.read(), path, shown, offset, limit, encoding, max_bytes)
 
 
 def _slice_small(
@@ -193,22 +201,28 @@ def _head_encoding(head: bytes, encoding: str | None) -> str:
 
 
 def _read_large(
-    path: Path, shown: str, offset: int, limit: int | None, encoding: str | None, max_bytes: int
+    raw: BinaryIO,
+    path: Path,
+    shown: str,
+    offset: int,
+    limit: int | None,
+    encoding: str | None,
+    max_bytes: int,
 ) -> _Read:
-    with path.open("rb") as raw:
-        head = raw.read(_HEAD_BYTES)
-        size = raw.seek(0, io.SEEK_END)
-        raw.seek(0)
-        _refuse_binary(shown, path, head, size, encoding)
-        used = _head_encoding(head, encoding)
-        # newline="\n": split at \n only and hand back \r\n untouched, as the small-file path does.
-        with io.TextIOWrapper(raw, encoding=used, errors="replace", newline="\n") as stream:
-            for skipped in range(offset):
-                if not _skip_line(stream):
-                    raise ToolExecutionError(
-                        f"read_file: offset {offset} is past the end of '{shown}' ({skipped} lines)"
-                    )
-            return _Read(_window(stream, limit, max_bytes), None, used, None)
+    # ``raw`` belongs to the caller, which opened it without following symlinks.
+    head = raw.read(_HEAD_BYTES)
+    size = raw.seek(0, io.SEEK_END)
+    raw.seek(0)
+    _refuse_binary(shown, path, head, size, encoding)
+    used = _head_encoding(head, encoding)
+    # newline="\n": split at \n only and hand back \r\n untouched, as the small-file path does.
+    with io.TextIOWrapper(raw, encoding=used, errors="replace", newline="\n") as stream:
+        for skipped in range(offset):
+            if not _skip_line(stream):
+                raise ToolExecutionError(
+                    f"read_file: offset {offset} is past the end of '{shown}' ({skipped} lines)"
+                )
+        return _Read(_window(stream, limit, max_bytes), None, used, None)
 
 
 def _read_on_loop(
@@ -226,13 +240,16 @@ def _read_on_loop(
     limits = ctx.settings.limits
     most = min(_ON_LOOP_BYTES, limits.max_file_bytes)
     try:
-        info = path.stat()
-        # Checked before opening: opening a FIFO would block.
-        if not stat.S_ISREG(info.st_mode) or info.st_size > most:
-            return None
-        data = path.read_bytes()
-    except OSError:
+        # O_NONBLOCK: a FIFO opens without waiting for a writer, and fstat turns it away.
+        fd = open_nofollow(path, os.O_RDONLY | os.O_NONBLOCK)
+    except (OSError, PathEscapeError):
         return None
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode) or info.st_size > most:
+        os.close(fd)
+        return None
+    with os.fdopen(fd, "rb") as raw:
+        data = raw.read(most + 1)
     if len(data) > most or needs_detection(data, encoding):
         return None
     read = _slice_small(data, path, shown, offset, limit, encoding, limits.max_read_bytes)
@@ -243,27 +260,36 @@ def _read(
     ctx: ToolContext, path: Path, shown: str, offset: int, limit: int | None, encoding: str | None
 ) -> tuple[_Read, int]:
     try:
-        info = path.stat()
+        # Opened without following any symlink (the path is already resolved), so a directory
+        # swapped for a link to the outside after the check fails the call instead.
+        fd = open_nofollow(path, os.O_RDONLY | os.O_NONBLOCK)
     except (FileNotFoundError, NotADirectoryError):
         raise ToolExecutionError(
             f"read_file: '{shown}' does not exist; check the path with list_directory or "
             "file_search"
         ) from None
-    if stat.S_ISDIR(info.st_mode):
-        raise ToolExecutionError(f"read_file: '{shown}' is a directory; use list_directory")
-    if not stat.S_ISREG(info.st_mode):
-        raise ToolExecutionError(f"read_file: '{shown}' is not a regular file")
-    limits = ctx.settings.limits
-    cap = limits.max_read_bytes
-    if info.st_size <= limits.max_file_bytes:
-        return _read_small(path, shown, offset, limit, encoding, cap), info.st_size
-    if offset == 0 and limit is None:
+    except IsADirectoryError:
         raise ToolExecutionError(
-            f"read_file: '{shown}' is {info.st_size} bytes, above the {limits.max_file_bytes}-byte "
-            "limit (limits.max_file_bytes); read a slice with offset and limit (e.g. limit=200), "
-            "or find the lines you need with grep_search"
-        )
-    return _read_large(path, shown, offset, limit, encoding, cap), info.st_size
+            f"read_file: '{shown}' is a directory; use list_directory"
+        ) from None
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):
+        os.close(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise ToolExecutionError(f"read_file: '{shown}' is a directory; use list_directory")
+        raise ToolExecutionError(f"read_file: '{shown}' is not a regular file")
+    with os.fdopen(fd, "rb") as raw:
+        limits = ctx.settings.limits
+        cap = limits.max_read_bytes
+        if info.st_size <= limits.max_file_bytes:
+            return _read_small(raw, path, shown, offset, limit, encoding, cap), info.st_size
+        if offset == 0 and limit is None:
+            raise ToolExecutionError(
+                f"read_file: '{shown}' is {info.st_size} bytes, above the "
+                f"{limits.max_file_bytes}-byte limit (limits.max_file_bytes); read a slice with "
+                "offset and limit (e.g. limit=200), or find the lines you need with grep_search"
+            )
+        return _read_large(raw, path, shown, offset, limit, encoding, cap), info.st_size
 
 
 async def _read_in_editor(

@@ -19,6 +19,7 @@ from typing import Annotated
 from pydantic import BaseModel, Field
 
 from luminamind.errors import ToolArgumentsError, ToolExecutionError
+from luminamind.security.nofollow import open_dir_nofollow
 from luminamind.tools._atomic import write_atomic
 from luminamind.tools._copying import CopyFileResult, copy_file
 from luminamind.tools._fileinfo import (
@@ -218,27 +219,35 @@ def _target_for_delete(ctx: ToolContext, path: str) -> Path:
 
 
 def _delete(target: Path, shown: str, recursive: bool) -> tuple[EntryKind, int]:
-    info = lstat_or_none(target)
-    if info is None:
-        raise ToolExecutionError(f"delete_file: '{shown}' does not exist")
-    kind = kind_of(info)
-    if kind != "dir":
-        target.unlink()
-        return kind, 1
-    if not recursive:
-        raise ToolExecutionError(
-            f"delete_file: '{shown}' is a directory; "
-            "pass recursive=true to delete it and its contents"
-        )
-    count = sum(1 for _ in target.rglob("*")) + 1
+    # Everything relative to the parent directory, opened without following symlinks: a
+    # directory on the path swapped for a link to the outside fails the call instead.
+    dir_fd = open_dir_nofollow(target.parent)
     try:
-        shutil.rmtree(target)  # rmtree never follows symlinks inside the tree
-    except OSError as exc:
-        raise ToolExecutionError(
-            f"delete_file: could not delete all of '{shown}' ({exc.strerror}: {exc.filename}); "
-            "some entries may already be gone"
-        ) from None
-    return "dir", count
+        try:
+            info = os.stat(target.name, dir_fd=dir_fd, follow_symlinks=False)
+        except FileNotFoundError:
+            raise ToolExecutionError(f"delete_file: '{shown}' does not exist") from None
+        kind = kind_of(info)
+        if kind != "dir":
+            os.unlink(target.name, dir_fd=dir_fd)
+            return kind, 1
+        if not recursive:
+            raise ToolExecutionError(
+                f"delete_file: '{shown}' is a directory; "
+                "pass recursive=true to delete it and its contents"
+            )
+        count = sum(1 for _ in target.rglob("*")) + 1
+        try:
+            # rmtree with dir_fd walks by descriptor and never follows symlinks inside.
+            shutil.rmtree(target.name, dir_fd=dir_fd)
+        except OSError as exc:
+            raise ToolExecutionError(
+                f"delete_file: could not delete all of '{shown}' ({exc.strerror}: "
+                f"{exc.filename}); some entries may already be gone"
+            ) from None
+        return "dir", count
+    finally:
+        os.close(dir_fd)
 
 
 @tool(family="files", name="delete_file", destructive=True, needs_approval=True)
