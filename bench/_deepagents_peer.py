@@ -75,6 +75,7 @@ class Peer:
                 await saver.setup()
                 await saver.conn.execute("PRAGMA journal_mode=WAL")
                 await saver.conn.execute("PRAGMA busy_timeout=5000")
+                await saver.conn.execute("PRAGMA synchronous=NORMAL")
             yield create_deep_agent(
                 model=self.model,
                 tools=[LOOKUP],

@@ -126,6 +126,12 @@ async def _sqlite(path: Path) -> AsyncIterator[BaseCheckpointSaver[str]]:
         # never block the writer; a busy timeout waits out another process's short write.
         await saver.conn.execute("PRAGMA journal_mode=WAL")
         await saver.conn.execute("PRAGMA busy_timeout=5000")
+        # No fsync per commit: in WAL mode a committed checkpoint survives the process being
+        # killed (it is in the OS's cache of the WAL file); only a power cut or an OS crash can
+        # roll back the last few commits, never corrupt the file (SQLite's "synchronous").
+        # FULL made every checkpoint wait about 5 ms for the disk, several per model call
+        # (bench/agent_overhead.py); the audit log makes the same trade-off.
+        await saver.conn.execute("PRAGMA synchronous=NORMAL")
     except (OSError, sqlite3.Error) as exc:
         raise CheckpointError(f"cannot open the checkpoint database {path}: {exc}") from exc
     try:
