@@ -81,7 +81,8 @@ def print_result(console: Console, result: RewindResult) -> None:
 
 def ask_yes(console: Console, question: str) -> bool:
     """A y/N question on the terminal."""
-    answer = console.input(f"{escape(question)} [y/N] ").strip().lower()
+    # Escaped whole: Rich would read "[y/N]" as a style tag and print nothing.
+    answer = console.input(escape(f"{question} [y/N] ")).strip().lower()
     return answer in {"y", "yes"}
 
 

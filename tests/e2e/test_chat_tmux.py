@@ -178,3 +178,44 @@ def test_chat_edits_a_hunk_in_the_editor_and_refuses_one_that_no_longer_applies(
     ).replace("line 38\n", "line thirty-eight\n")
     report = review_result(llm_server.calls[-1])
     assert (report["applied"], report["edited"], report["rejected"]) == ([3], [2], [1])
+
+
+def test_chat_rewind_goes_back_to_before_a_turn(
+    llm_server: ScriptedLLM, workspace_dir: Path, tmp_path: Path
+) -> None:
+    from tests.support.rewind_scenario import (
+        AFTER_TURN_1,
+        AFTER_TURN_2,
+        MESSAGE_1,
+        MESSAGE_2,
+        prepare_workspace,
+        script_two_turns,
+        snapshot_files,
+    )
+
+    prepare_workspace(workspace_dir)
+    script_two_turns(llm_server)
+    auto = {f"LUMINAMIND_APPROVALS__{t.upper()}": "auto" for t in ("write_file", "delete_file")}
+    with chat_in_tmux(
+        llm_server,
+        workspace_dir,
+        tmp_path,
+        extra_env={**auto, "LUMINAMIND_APPROVALS__SHELL": "auto"},
+    ) as tmux:
+        tmux.wait_for("thread c1")
+        tmux.send(MESSAGE_1, "Enter")
+        tmux.wait_for("Turn one done.")
+        tmux.wait_for("you:", count=2)
+        tmux.send(MESSAGE_2, "Enter")
+        tmux.wait_for("Turn two done.")
+        tmux.wait_for("you:", count=3)
+        assert snapshot_files(workspace_dir) == AFTER_TURN_2
+        tmux.send("/rewind 2", "Enter")
+        screen = tmux.wait_for("Rewind? [y/N]")
+        assert "restore gone.txt (write)" in screen
+        assert "restore made.txt (delete)" in screen
+        tmux.send("y", "Enter")
+        tmux.wait_for("Its message was:")
+        assert snapshot_files(workspace_dir) == AFTER_TURN_1
+        tmux.send("/exit", "Enter")
+        tmux.wait_for("CHAT-EXITED 0")
