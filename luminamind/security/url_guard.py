@@ -14,7 +14,7 @@ hop) goes through `UrlGuard.check`, which:
    configured allowlist (``web.allowed_hosts``: host names, ``*.suffix`` wildcards, IPs, CIDRs)
    lets it through;
 4. returns the addresses it checked, so the caller connects to exactly those (see
-   ``luminamind.tools._web_http``: the connection is pinned; a second DNS answer cannot swap in
+   ``luminamind.tools.web.http``: the connection is pinned; a second DNS answer cannot swap in
    a private address between the check and the connect, i.e. no DNS rebinding).
 """
 

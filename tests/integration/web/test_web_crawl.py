@@ -9,7 +9,7 @@ import pytest
 from support.http_servers import LocalHttpServer, Reply
 from support.web_tools import CallTool, MakeSettings
 
-from luminamind.tools._web_crawl import normalise_url
+from luminamind.tools.web.crawl import normalise_url
 
 FILLER = " ".join(["This paragraph is the page's real content, written for the crawler."] * 4)
 

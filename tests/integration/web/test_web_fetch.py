@@ -10,7 +10,7 @@ from support.web_tools import CallTool, MakeSettings
 
 from luminamind.errors import ToolArgumentsError, ToolExecutionError, UrlBlockedError
 from luminamind.security.url_guard import GuardedUrl, UrlGuard
-from luminamind.tools._web_http import WebClient
+from luminamind.tools.web.http import WebClient
 
 ARTICLE = " ".join(["LuminaMind reads the main content of pages and leaves the chrome out."] * 6)
 BOILERPLATE_PAGE = f"""<!doctype html><html><head><title>Release notes</title>

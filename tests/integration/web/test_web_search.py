@@ -11,7 +11,7 @@ from support.http_servers import LocalHttpServer, Reply, Request
 from support.web_tools import CallTool, MakeSettings
 
 from luminamind.errors import ToolExecutionError, ToolNotConfiguredError
-from luminamind.tools._web_search import choose_provider, normalise_ddgs, run_search
+from luminamind.tools.web.search import choose_provider, normalise_ddgs, run_search
 
 SERPER = {
     "searchParameters": {"q": "lumina", "gl": "us", "hl": "en", "type": "search", "page": 1},

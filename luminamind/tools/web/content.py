@@ -23,7 +23,7 @@ from urllib.parse import urljoin, urlsplit
 from luminamind.errors import ToolExecutionError
 
 if TYPE_CHECKING:
-    from luminamind.tools._web_http import FetchedBody
+    from luminamind.tools.web.http import FetchedBody
 
 __all__ = ["PageText", "decode_text", "extract_links", "refuse_binary", "to_text"]
 

@@ -23,7 +23,7 @@ from luminamind.config import WebSettings
 from luminamind.errors import ToolExecutionError, ToolNotConfiguredError
 
 if TYPE_CHECKING:
-    from luminamind.tools._web_http import WebClient
+    from luminamind.tools.web.http import WebClient
 
 __all__ = [
     "DdgsFactory",
@@ -233,7 +233,7 @@ async def run_search(
     elif client is not None:
         hits = await _keyed_search(client, provider, query, num_results)
     else:
-        from luminamind.tools._web_http import WebClient  # httpx loads on the first search
+        from luminamind.tools.web.http import WebClient  # httpx loads on the first search
 
         async with WebClient(web) as own:
             hits = await _keyed_search(own, provider, query, num_results)

@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING
 from pydantic import BaseModel, Field
 
 from luminamind.config import WebSettings
-from luminamind.tools._web_content import PageText, refuse_binary, to_text
+from luminamind.tools.web.content import PageText, refuse_binary, to_text
 
 if TYPE_CHECKING:
-    from luminamind.tools._web_http import FetchedBody, WebClient
+    from luminamind.tools.web.http import FetchedBody, WebClient
 
 __all__ = ["FetchResult", "fetch_page", "fetch_result"]
 

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from luminamind.errors import ToolExecutionError
 
 if TYPE_CHECKING:
-    from luminamind.tools._web_http import WebClient
+    from luminamind.tools.web.http import WebClient
 
 __all__ = ["CurrentWeather", "DailyWeather", "Place", "WeatherResult", "get_forecast"]
 

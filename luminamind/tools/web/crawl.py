@@ -23,11 +23,11 @@ import structlog
 from pydantic import BaseModel, Field
 
 from luminamind.errors import LuminaError
-from luminamind.tools._web_content import PageText, extract_links
-from luminamind.tools._web_fetch import fetch_page
+from luminamind.tools.web.content import PageText, extract_links
+from luminamind.tools.web.fetch import fetch_page
 
 if TYPE_CHECKING:
-    from luminamind.tools._web_http import FetchedBody, WebClient
+    from luminamind.tools.web.http import FetchedBody, WebClient
 
 __all__ = ["CrawlPage", "CrawlResult", "CrawlSkip", "crawl", "normalise_url"]
 

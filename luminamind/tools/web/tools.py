@@ -1,6 +1,6 @@
 """The web tools: ``web_search``, ``web_crawl``, ``get_weather``, ``fetch_as_markdown``.
 
-Every request they make goes through ``luminamind.tools._web_http.WebClient``: the URL guard
+Every request they make goes through ``luminamind.tools.web.http.WebClient``: the URL guard
 checks each hop (redirects included) and the connection is pinned to the checked address. All
 results are bounded (characters, bytes, pages) and say when they were cut and how to read on.
 All four are cacheable: the executor serves repeated calls from the tool-result cache.
@@ -13,22 +13,22 @@ from typing import TYPE_CHECKING, Annotated
 from pydantic import Field
 
 from luminamind.config import WebSettings
-from luminamind.tools._weather import Units, WeatherResult, get_forecast
-from luminamind.tools._web_crawl import CrawlResult, crawl
-from luminamind.tools._web_fetch import FetchResult, fetch_page, fetch_result
-from luminamind.tools._web_search import SearchResult, run_search
 from luminamind.tools.context import ToolContext
 from luminamind.tools.registry import tool
+from luminamind.tools.web.crawl import CrawlResult, crawl
+from luminamind.tools.web.fetch import FetchResult, fetch_page, fetch_result
+from luminamind.tools.web.search import SearchResult, run_search
+from luminamind.tools.web.weather import Units, WeatherResult, get_forecast
 
 if TYPE_CHECKING:
-    from luminamind.tools._web_http import WebClient
+    from luminamind.tools.web.http import WebClient
 
 __all__ = ["TOOLS", "fetch_as_markdown", "get_weather", "web_crawl", "web_search"]
 
 
 def _client(settings: WebSettings) -> WebClient:
     # httpx and the pinned network backend load on the first web call, not with the registry.
-    from luminamind.tools._web_http import WebClient
+    from luminamind.tools.web.http import WebClient
 
     return WebClient(settings)
 
