@@ -205,12 +205,33 @@ class SandboxSpec:
         if status.user_namespace:
             flags |= _CLONE_NEWUSER
         private = Path(tempfile.mkdtemp(prefix="luminamind-sandbox-"))
-        return PreparedSandbox(
-            self, private, status.landlock_abi, flags, _readable_system_paths(path_dirs)
-        )
+        readable = _readable_system_paths(tuple(path_dirs))
+        return PreparedSandbox(self, private, status.landlock_abi, flags, list(readable))
 
 
-def _readable_system_paths(path_dirs: Iterable[str]) -> list[str]:
+@functools.lru_cache(maxsize=8)
+def _readable_system_paths(path_dirs: tuple[str, ...]) -> tuple[str, ...]:
+    """What commands may read and execute, fewest rules first (computed once per PATH).
+
+    Each path is resolved, and one that lies beneath another is dropped: its rule would add
+    nothing (``/bin`` is ``/usr/bin`` on merged-/usr systems) but cost a system call per call.
+    """
+    # Not /proc: /etc/mtab resolves to this process's /proc/<pid>/mounts.
+    resolved = sorted(
+        {
+            r
+            for p in _candidate_paths(path_dirs)
+            if p and not (r := os.path.realpath(p)).startswith("/proc/")
+        }
+    )
+    kept: list[str] = []
+    for path in resolved:  # sorted, so an ancestor comes before what lies beneath it
+        if not any(path == k or path.startswith(k.rstrip("/") + "/") for k in kept):
+            kept.append(path)
+    return tuple(p for p in kept if os.path.exists(p))
+
+
+def _candidate_paths(path_dirs: Iterable[str]) -> list[str]:
     paths = [p for p in _SYSTEM_DIRS if os.path.exists(p)]
     with contextlib.suppress(OSError):
         paths += [f"/etc/{name}" for name in sorted(os.listdir("/etc")) if name not in _ETC_SECRETS]

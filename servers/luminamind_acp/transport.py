@@ -17,6 +17,8 @@ from typing import Any
 import structlog
 from acp._transport import NdjsonTransport
 
+from luminamind.tools.arguments import json_text_problem
+
 __all__ = ["CheckedNdjsonTransport", "classify"]
 
 _log = structlog.get_logger(__name__)
@@ -28,6 +30,12 @@ INVALID_REQUEST = -32600
 
 def classify(line: bytes) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:  # Any: JSON
     """``(message, None)`` for a usable JSON-RPC message, else ``(None, error response)``."""
+    # json.loads recurses per nesting level: 60,000 brackets would raise RecursionError.
+    problem = json_text_problem(line)
+    if problem is not None:
+        return None, _error(
+            INVALID_REQUEST, "Invalid Request", f"the message is refused: {problem}"
+        )
     try:
         value = json.loads(line)
     except (ValueError, UnicodeDecodeError) as exc:

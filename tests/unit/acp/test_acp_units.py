@@ -39,6 +39,7 @@ EDIT = ActionRequest(
         (b'{"id": 1, "method": "initialize"}', -32600),
         (b'{"jsonrpc": "2.0"}', -32600),
         (b'{"jsonrpc": "2.0", "id": 1, "method": 5}', -32600),
+        (b'{"jsonrpc": "2.0", "id": 1, "method": "x", "params": ' + b"[" * 60_000, -32600),
     ],
 )
 def test_malformed_lines_get_json_rpc_errors_with_a_null_id(line: bytes, code: int) -> None:
