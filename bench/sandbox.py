@@ -111,13 +111,15 @@ async def main() -> None:
         prepare = _prepare_cost(workspace)
         bwrap = _bwrap_cost(workspace)
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    load = os.getloadavg()[0]
     p50 = statistics.median(boxed) - statistics.median(plain)
     p90 = _pct(boxed, 0.9) - _pct(plain, 0.9)
     verdict = "meets" if p50 < GOAL_MS else "misses"
     lines = [
         "## Shell sandbox overhead (`bench/sandbox.py`)",
         "",
-        f"{machine_line()}; {status.describe()}; this process's peak RSS {rss_mb:.0f} MB "
+        f"{machine_line()}, load average {load:.1f} during the run; {status.describe()}; "
+        f"this process's peak RSS {rss_mb:.0f} MB "
         f'(the sandbox forks it, see below). `shell("true")` through the whole tool runtime, '
         f"{REPEATS} calls each way, alternating.",
         "",
