@@ -48,7 +48,7 @@ from acp.schema import (
 
 from luminamind import __version__
 from luminamind.config import Settings
-from luminamind.config_problems import SettingProblem
+from luminamind.config_problems import SettingProblem, blocking_problems, problems_message
 from luminamind.errors import LuminaError
 from luminamind.observability.metrics import get_metrics
 from luminamind.tools.editor import EditorRegistry
@@ -234,8 +234,7 @@ class LuminaAcpAgent:
         self._later(session.send(commands_update()))
         self._warn_mcp(session, mcp_servers)
         if self.problems:
-            listed = "\n".join(f"- {p.one_line()}" for p in self.problems)
-            self._later(session.message(f"Configuration problems:\n{listed}\n"))
+            self._later(session.message(problems_message(self.problems) + "\n"))
         _measure("session/new", "ok", started)
         return NewSessionResponse(session_id=session_id, modes=mode_state(session.mode))
 
@@ -360,6 +359,11 @@ class LuminaAcpAgent:
         try:
             if await run_command(session, text.strip()):
                 _measure("session/prompt", "ok", started)
+                return PromptResponse(stop_reason="end_turn")
+            blocking = blocking_problems(self.problems, tool=None)
+            if blocking:  # the agent would run with defaults in place of the user's settings
+                await session.message(problems_message(blocking))
+                _measure("session/prompt", "error", started)
                 return PromptResponse(stop_reason="end_turn")
             outcome = await session.turn(text)
         except asyncio.CancelledError:

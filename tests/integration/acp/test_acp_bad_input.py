@@ -221,3 +221,20 @@ async def test_a_path_outside_the_workspace_is_refused(
     read_result = llm_server.requests[1]["messages"][-1]["content"]
     assert "outside the workspace" in read_result
     assert "secret" not in read_result
+
+
+async def test_a_broken_setting_is_named_and_the_agent_keeps_serving(
+    workspace: Path, home: Path, llm_server: ScriptedLLM
+) -> None:
+    env = {**llm_server.env(), "LUMINAMIND_MODEL__TEMPERATURE": "hot"}
+    client = EditorClient()
+    async with start_agent(workspace, home, client, env=env) as agent:
+        session = await agent.conn.new_session(cwd=str(workspace))
+        done = await agent.conn.prompt(session_id=session.session_id, prompt=[text_block("hi")])
+        assert done.stop_reason == "end_turn"
+        await agent.conn.prompt(session_id=session.session_id, prompt=[text_block("/model")])
+    text = client.text(session.session_id)
+    assert "LUMINAMIND_MODEL__TEMPERATURE" in text
+    assert "cannot run until it is fixed" in text
+    assert "Model: `openai:scripted`" in text  # slash commands still answer
+    assert llm_server.requests == []  # the agent never ran with defaults in its place
