@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -35,6 +36,7 @@ from luminamind.tools.context import ToolContext
 from luminamind.tools.preview import FileChange, unified_diff
 
 __all__ = [
+    "FileReader",
     "PatchPlan",
     "PatchedFile",
     "PlannedChange",
@@ -223,8 +225,17 @@ class _FileState:
     info: PatchedFile | None = None
 
 
-def plan_patch(ctx: ToolContext, patch: str, strip: int) -> PatchPlan:
-    """Parse ``patch`` and apply every hunk in memory; raise on the first that does not fit."""
+FileReader = Callable[[Path, str], TextFile]
+"""Reads a file the way the editor has it (ACP): ``(resolved path, shown name) -> TextFile``."""
+
+
+def plan_patch(
+    ctx: ToolContext, patch: str, strip: int, *, read: FileReader | None = None
+) -> PatchPlan:
+    """Parse ``patch`` and apply every hunk in memory; raise on the first that does not fit.
+
+    ``read`` reads the files as the editor holds them (ACP); by default they are read from disk.
+    """
     tool = "apply_patch"
     limits = ctx.settings.limits
     if len(patch) > limits.max_write_bytes:
@@ -243,11 +254,15 @@ def plan_patch(ctx: ToolContext, patch: str, strip: int) -> PatchPlan:
         state = states.get(target)
         if state is None:
             shown = ctx.workspace.relative(target)
-            original = (
-                read_text_file(target, shown=shown, max_bytes=limits.max_file_bytes, tool=tool)
-                if target.exists() or target.is_symlink()
-                else None
-            )
+            original = None
+            if target.exists() or target.is_symlink():
+                original = (
+                    read(target, shown)
+                    if read is not None
+                    else read_text_file(
+                        target, shown=shown, max_bytes=limits.max_file_bytes, tool=tool
+                    )
+                )
             state = _FileState(target, shown, original, original.text if original else None)
             states[target] = state
         if fp.old_path is None and state.text is not None:

@@ -16,6 +16,8 @@ from luminamind.errors import ToolArgumentsError, ToolExecutionError, ToolNotCon
 from luminamind.tools import _grep, _tree
 from luminamind.tools._edit import (
     PatchedFile,
+    PatchPlan,
+    PlannedChange,
     Replacement,
     plan_patch,
     plan_replacements,
@@ -24,6 +26,7 @@ from luminamind.tools._edit import (
 from luminamind.tools._textfile import TextFile, sha256_hex
 from luminamind.tools._tree import TreeEntry, TreeResult
 from luminamind.tools.context import ToolContext
+from luminamind.tools.editor import Editor
 from luminamind.tools.preview import FileChange, unified_diff
 from luminamind.tools.registry import ToolSpec, tool
 from luminamind.tools.rg import find_rg
@@ -41,6 +44,9 @@ __all__ = [
     "multi_replace_in_file",
     "tree_view",
 ]
+
+# How long apply_patch's planner waits for the editor to hand over a file's text.
+_EDITOR_READ_SECONDS = 60.0
 
 MAX_LINE_CHARS = 500
 MAX_CONTEXT_LINES = 20
@@ -343,8 +349,14 @@ async def apply_patch(
     checked before anything is written; a hunk may sit a few lines off from its header (the
     offset is reported) but its context must match exactly.
     """
-    plan = await asyncio.to_thread(plan_patch, ctx, patch, strip)
-    await asyncio.to_thread(write_plan, plan.changes, tool="apply_patch")
+    plan = await _plan_patch(ctx, patch, strip)
+    editor = ctx.editor
+    # The editor takes whole-file writes, not deletions: a patch that deletes a file is written
+    # to disk, all of it or nothing, as without an editor.
+    if editor is not None and editor.writes and all(c.new_text is not None for c in plan.changes):
+        await _write_in_editor(editor, plan.changes)
+    else:
+        await asyncio.to_thread(write_plan, plan.changes, tool="apply_patch")
     offsets = [f for f in plan.files if any(f.offsets)]
     notice = None
     if offsets:
@@ -364,6 +376,12 @@ async def _editor_text(ctx: ToolContext, path: str, tool: str) -> TextFile | Non
     shown = ctx.workspace.relative(target)
     if await asyncio.to_thread(target.is_dir):
         raise ToolExecutionError(f"{tool}: '{shown}' is a directory, not a file")
+    return await _editor_file(ctx, editor, target, shown, tool)
+
+
+async def _editor_file(
+    ctx: ToolContext, editor: Editor, target: Path, shown: str, tool: str
+) -> TextFile:
     text = await editor.read_text(target)
     data = text.encode("utf-8", "surrogatepass")
     limit = ctx.settings.limits.max_file_bytes
@@ -373,6 +391,41 @@ async def _editor_text(ctx: ToolContext, path: str, tool: str) -> TextFile | Non
             "(limits.max_file_bytes); edit it with a narrower tool or raise the limit"
         )
     return TextFile(path=target, text=text, sha256=sha256_hex(data), size=len(data))
+
+
+async def _plan_patch(ctx: ToolContext, patch: str, strip: int) -> PatchPlan:
+    """`plan_patch` in a worker thread, reading the files through the editor when it has them."""
+    editor = ctx.editor
+    if editor is None or not editor.reads:
+        return await asyncio.to_thread(plan_patch, ctx, patch, strip)
+    loop = asyncio.get_running_loop()
+
+    def read(target: Path, shown: str) -> TextFile:
+        # The planner runs in a worker thread; the editor answers on the event loop.
+        future = asyncio.run_coroutine_threadsafe(
+            _editor_file(ctx, editor, target, shown, "apply_patch"), loop
+        )
+        return future.result(timeout=_EDITOR_READ_SECONDS)
+
+    return await asyncio.to_thread(plan_patch, ctx, patch, strip, read=read)
+
+
+async def _write_in_editor(editor: Editor, changes: list[PlannedChange]) -> None:
+    """Each changed file through the editor; a failure names what was already written."""
+    written: list[str] = []
+    for change in changes:
+        if change.new_text is None or change.new_text == change.old_text:
+            continue
+        try:
+            await editor.write_text(change.path, change.new_text)
+        except ToolExecutionError as exc:
+            if not written:
+                raise
+            raise ToolExecutionError(
+                f"apply_patch: {exc.message}; already written through the editor: "
+                f"{', '.join(written)}"
+            ) from exc
+        written.append(change.shown)
 
 
 async def _preview_replace(ctx: ToolContext, args: BaseModel) -> list[FileChange]:
@@ -392,7 +445,7 @@ async def _preview_replace(ctx: ToolContext, args: BaseModel) -> list[FileChange
 
 async def _preview_patch(ctx: ToolContext, args: BaseModel) -> list[FileChange]:
     params = args.model_dump()
-    plan = await asyncio.to_thread(plan_patch, ctx, params["patch"], params["strip"])
+    plan = await _plan_patch(ctx, params["patch"], params["strip"])
     return [change.preview() for change in plan.changes]
 
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import os
+import sys
+import threading
 from collections.abc import Sequence
 from typing import cast
 
@@ -51,9 +54,20 @@ def serve_stdio(settings: Settings, problems: Sequence[SettingProblem] = ()) -> 
         reader, writer = await stdio_streams(limit=DEFAULT_STDIO_BUFFER_LIMIT_BYTES)
         await serve(settings, problems, reader, writer)
 
-    asyncio.run(main())
-    # Everything is closed. The interpreter's teardown would run collections over the agent
-    # stack's whole heap (2 s on a busy machine, measured); editors give an agent about that
-    # long to exit after closing its stdin before they kill it. Frozen objects are skipped.
+    # Not asyncio.run: it waits for the worker threads, and one may still be importing or
+    # building the agent stack (seconds under load) when the editor closes stdin. Editors give
+    # an agent about 2 s to exit before they kill it, and that thread has nothing to save.
+    loop = asyncio.new_event_loop()
+    try:
+        loop.run_until_complete(main())
+        loop.run_until_complete(loop.shutdown_asyncgens())
+    finally:
+        loop.close()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    if threading.active_count() > 1:
+        os._exit(0)  # sessions, services and the checkpointer are closed; only imports remain
+    # The interpreter's teardown would run collections over the agent stack's whole heap (2 s on
+    # a busy machine, measured): frozen objects are skipped.
     gc.disable()
     gc.freeze()

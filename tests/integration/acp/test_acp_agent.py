@@ -94,6 +94,23 @@ async def test_edit_asks_with_the_diff_and_writes_through_the_editor(
     }
 
 
+async def test_a_patch_applies_to_the_editors_buffer_and_is_written_through_it(
+    workspace: Path, home: Path, llm_server: ScriptedLLM
+) -> None:
+    patch = "--- a/hello.txt\n+++ b/hello.txt\n@@ -1,2 +1,2 @@\n hello\n-unsaved\n+patched\n"
+    llm_server.script([Turn.tool_calls(("apply_patch", {"patch": patch})), Turn.text("Patched.")])
+    target = str(workspace / "hello.txt")
+    client = EditorClient(answer="allow_once", buffers={target: "hello\nunsaved\n"})
+    async with start_agent(workspace, home, client, env=llm_server.env()) as agent:
+        session = await agent.conn.new_session(cwd=str(workspace))
+        await agent.conn.prompt(session_id=session.session_id, prompt=[text_block("Patch it")])
+    [asked] = client.permissions
+    [diff] = [c for c in asked.content or [] if c.type == "diff"]
+    assert (diff.old_text, diff.new_text) == ("hello\nunsaved\n", "hello\npatched\n")
+    assert client.writes == [(target, "hello\npatched\n")]
+    assert (workspace / "hello.txt").read_text(encoding="utf-8") == "hello\nworld\n"
+
+
 async def test_without_fs_capability_the_edit_goes_to_disk(
     workspace: Path, home: Path, llm_server: ScriptedLLM
 ) -> None:
@@ -268,7 +285,7 @@ async def test_cancel_mid_run_stops_within_a_second(
         turn = asyncio.create_task(
             agent.conn.prompt(session_id=session.session_id, prompt=[text_block("Slow")])
         )
-        await asyncio.to_thread(llm_server.wait_for_calls, 1)
+        await asyncio.to_thread(llm_server.wait_for_calls, 1, timeout=60)
         started = time.monotonic()
         await agent.conn.cancel(session_id=session.session_id)
         result = await asyncio.wait_for(turn, 5)

@@ -68,7 +68,7 @@ async def test_a_prompt_for_a_running_session_is_refused(
         first = asyncio.create_task(
             agent.conn.prompt(session_id=session.session_id, prompt=[text_block("one")])
         )
-        await asyncio.to_thread(llm_server.wait_for_calls, 1)
+        await asyncio.to_thread(llm_server.wait_for_calls, 1, timeout=60)
         with pytest.raises(RequestError, match="already answering a prompt") as caught:
             await agent.conn.prompt(session_id=session.session_id, prompt=[text_block("two")])
         assert caught.value.code == -32600
