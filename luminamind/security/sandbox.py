@@ -31,6 +31,7 @@ import functools
 import os
 import shutil
 import signal
+import subprocess
 import sys
 import tempfile
 from collections.abc import Callable, Iterable
@@ -142,11 +143,13 @@ def _probe_unshare() -> int:
         _CLONE_NEWUSER | _CLONE_NEWPID | _CLONE_NEWNET,
         _CLONE_NEWPID | _CLONE_NEWNET,
     ):
-        pid = os.fork()
-        if pid == 0:  # pragma: no cover - the child only reports through its status
+        # The child reports through its exit status and never execs. subprocess's fork, not
+        # os.fork(), which newer Pythons warn about in a process with threads.
+        def probe(flags: int = flags) -> None:  # pragma: no cover - runs in the child
             os._exit(0 if _unshare(flags) == 0 else 1)
-        _, status = os.waitpid(pid, 0)
-        if os.waitstatus_to_exitcode(status) == 0:
+
+        done = subprocess.run([sys.executable], preexec_fn=probe, check=False)
+        if done.returncode == 0:
             return flags
     return 0
 
