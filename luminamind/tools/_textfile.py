@@ -8,11 +8,13 @@ is kept so the write can check that nobody changed the file in between.
 from __future__ import annotations
 
 import hashlib
+import os
 import stat
 from dataclasses import dataclass
 from pathlib import Path
 
 from luminamind.errors import ToolExecutionError
+from luminamind.security.nofollow import open_nofollow
 
 __all__ = ["TextFile", "detect_newline", "ensure_unchanged", "read_text_file", "sha256_hex"]
 
@@ -51,21 +53,26 @@ def read_text_file(path: Path, *, shown: str, max_bytes: int, tool: str) -> Text
         tool: the calling tool's name, for messages.
     """
     try:
-        info = path.stat()
+        # No symlink followed (the path is resolved already): a directory swapped for a link
+        # to the outside after the check fails the call (luminamind.security.nofollow).
+        fd = open_nofollow(path, os.O_RDONLY | os.O_NONBLOCK)
     except FileNotFoundError:
         raise ToolExecutionError(
             f"{tool}: '{shown}' does not exist; check the path (file_search or tree_view help)"
         ) from None
-    if stat.S_ISDIR(info.st_mode):
-        raise ToolExecutionError(f"{tool}: '{shown}' is a directory, not a file")
-    if not stat.S_ISREG(info.st_mode):
-        raise ToolExecutionError(f"{tool}: '{shown}' is not a regular file")
-    if info.st_size > max_bytes:
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode) or info.st_size > max_bytes:
+        os.close(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise ToolExecutionError(f"{tool}: '{shown}' is a directory, not a file")
+        if not stat.S_ISREG(info.st_mode):
+            raise ToolExecutionError(f"{tool}: '{shown}' is not a regular file")
         raise ToolExecutionError(
             f"{tool}: '{shown}' is {info.st_size} bytes, above the {max_bytes}-byte limit "
             "(limits.max_file_bytes); edit it with a narrower tool or raise the limit"
         )
-    data = path.read_bytes()
+    with os.fdopen(fd, "rb") as handle:
+        data = handle.read()
     if b"\x00" in data[:_BINARY_PROBE]:
         raise ToolExecutionError(
             f"{tool}: '{shown}' is a binary file ({len(data)} bytes); only text files can be edited"
@@ -87,7 +94,8 @@ def ensure_unchanged(path: Path, *, sha256: str | None, shown: str, tool: str) -
     the file is never silently overwritten.
     """
     try:
-        current: str | None = sha256_hex(path.read_bytes())
+        with os.fdopen(open_nofollow(path, os.O_RDONLY | os.O_NONBLOCK), "rb") as handle:
+            current: str | None = sha256_hex(handle.read())
     except FileNotFoundError:
         current = None
     if current == sha256:
