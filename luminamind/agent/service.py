@@ -532,6 +532,12 @@ class AgentService:
                 outcome = "error"
             except _Cancelled:
                 outcome = "cancelled"
+            except (asyncio.CancelledError, GeneratorExit):
+                # The consumer was cancelled (an editor's Cancel) or closed the stream before
+                # the run ended: the thread stays as of its last checkpoint, resumable.
+                if outcome == "error":
+                    outcome = "cancelled"
+                raise
             except ValidationError as exc:  # an answer LangGraph's schema refused
                 yield ErrorEvent(
                     thread_id=thread_id, code="invalid_decision", message=str(exc)[:2000]
