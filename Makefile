@@ -11,7 +11,7 @@ UV := $(BIN)/uv
 # The newest releases the pyproject ranges allow, in a venv of their own (make test-latest).
 LATEST_VENV := .venv-latest
 
-.PHONY: run test check lint fmt type unit vscode inspector conformance acp-client bench mcp lsp acp lock test-latest clean
+.PHONY: run test check lint fmt type unit vscode vsix vscode-e2e inspector conformance acp-client bench mcp lsp acp lock test-latest clean
 
 # uv installs from the lock in seconds and checks every hash; pip only bootstraps uv itself.
 $(STAMP): pyproject.toml $(LOCK)
@@ -24,7 +24,7 @@ $(STAMP): pyproject.toml $(LOCK)
 run: $(STAMP)
 	LUMINAMIND_BANNER=1 $(BIN)/luminamind mcp --http
 
-test: $(STAMP) lint type vscode inspector conformance acp-client unit
+test: $(STAMP) lint type vscode vsix vscode-e2e inspector conformance acp-client unit
 
 # The developer's inner loop: no npm, no slow tests.
 check: $(STAMP) lint type
@@ -44,6 +44,16 @@ unit: $(STAMP)
 
 vscode:
 	cd editor-configs/vscode && npm ci --no-audit --no-fund && npm run compile
+
+# The extension's .vsix (what users install, and what the VS Code end-to-end test installs).
+vsix: vscode
+	cd editor-configs/vscode && npx vsce package --skip-license -o luminamind.vsix </dev/null
+
+# A real VS Code for tests/e2e/test_vscode.py: Node 24, code-server and puppeteer-core, pinned
+# by tests/vscode_e2e's lock files; kept once installed. Never fails the build: what cannot be
+# installed is written to tests/vscode_e2e/.unavailable and the test skips with that reason.
+vscode-e2e:
+	bash tests/vscode_e2e/install.sh
 
 inspector:
 	cd tests/mcp_inspector && npm ci --no-audit --no-fund

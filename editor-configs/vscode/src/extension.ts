@@ -1,158 +1,161 @@
-// LuminaMind for VS Code: starts `luminamind lsp` and turns palette / context-menu commands into
-// `workspace/executeCommand` requests. Proposed edits come back from the server as
-// `workspace/applyEdit` with change annotations that need confirmation, which VS Code shows in its
-// refactor preview (a diff) before anything is written.
+// LuminaMind for VS Code: starts `luminamind lsp --stdio` (server.ts), sends the palette and
+// context-menu commands as `workspace/executeCommand` requests under a cancellable progress
+// notification (runs.ts), reviews the agent's edits in a diff tab (review.ts), and shows the
+// agent in the side bar (agentView.ts), the Threads tree (threads.ts) and the status bar.
 import * as vscode from "vscode";
-import {
-  ExecuteCommandRequest,
-  LanguageClient,
-  LanguageClientOptions,
-  ServerOptions,
-  TransportKind,
-} from "vscode-languageclient/node";
+import { AgentView } from "./agentView";
+import { EditReview, PROPOSAL_SCHEME, ProposalContent } from "./review";
+import { CommandArgument, Runner, StatusItem } from "./runs";
+import { ServerManager } from "./server";
+import { registerThreadCommands, Session, ThreadsTree } from "./threads";
 
-let client: LanguageClient | undefined;
-let output: vscode.OutputChannel;
+let server: ServerManager | undefined;
 
-interface CommandArgument {
-  prompt?: string;
-  uri?: string;
-  range?: { start: { line: number; character: number }; end: { line: number; character: number } };
-  threadId?: string;
-}
-
-function configuredThread(): string | undefined {
-  const thread = vscode.workspace.getConfiguration("luminamind").get<string>("threadId", "");
-  return thread.trim() === "" ? undefined : thread.trim();
-}
-
-function editorContext(): CommandArgument {
+function editorContext(threadId: string | undefined): CommandArgument {
   const editor = vscode.window.activeTextEditor;
-  if (!editor) {
-    return { threadId: configuredThread() };
+  const argument: CommandArgument = threadId ? { threadId } : {};
+  if (!editor || editor.document.uri.scheme !== "file") {
+    return argument;
   }
+  argument.uri = editor.document.uri.toString();
   const selection = editor.selection;
-  return {
-    uri: editor.document.uri.toString(),
-    range: selection.isEmpty
-      ? undefined
-      : {
-          start: { line: selection.start.line, character: selection.start.character },
-          end: { line: selection.end.line, character: selection.end.character },
-        },
-    threadId: configuredThread(),
-  };
+  if (!selection.isEmpty) {
+    argument.range = {
+      start: { line: selection.start.line, character: selection.start.character },
+      end: { line: selection.end.line, character: selection.end.character },
+    };
+  }
+  return argument;
 }
 
-async function runServerCommand(command: string, argument: CommandArgument): Promise<unknown> {
-  if (!client) {
-    vscode.window.showErrorMessage("LuminaMind: the language server is not running.");
-    return undefined;
+/** LuminaMind works inside a folder (its tools are confined to it): say so when none is open. */
+function needsFolder(): boolean {
+  if (vscode.workspace.workspaceFolders?.length) {
+    return false;
   }
-  try {
-    const result = await vscode.window.withProgress(
-      {
-        location: vscode.ProgressLocation.Window,
-        title: `LuminaMind: ${command.replace("luminamind.", "")}`,
-      },
-      () => client!.sendRequest(ExecuteCommandRequest.type, { command, arguments: [argument] })
-    );
-    output.appendLine(`[${command}] ${JSON.stringify(result, null, 2)}`);
-    return result;
-  } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    vscode.window.showErrorMessage(`LuminaMind: ${message}`);
-    output.appendLine(`[${command}] error: ${message}`);
-    return undefined;
-  }
+  void vscode.window
+    .showWarningMessage("LuminaMind works in a folder, and none is open: open one first.", "Open Folder")
+    .then((choice) => choice && vscode.commands.executeCommand("workbench.action.files.openFolder"));
+  return true;
 }
 
-async function promptedCommand(command: string, question: string, needsPrompt = true): Promise<void> {
-  const argument = editorContext();
-  if (needsPrompt) {
-    const prompt = await vscode.window.showInputBox({ prompt: question, ignoreFocusOut: true });
-    if (prompt === undefined || prompt.trim() === "") {
-      return;
-    }
-    argument.prompt = prompt;
-  } else {
-    argument.prompt = "";
-  }
-  await runServerCommand(command, argument);
-}
-
-async function threadCommand(command: string): Promise<void> {
-  const threadId =
-    configuredThread() ??
-    (await vscode.window.showInputBox({
-      prompt: "Thread id (empty: this workspace folder's thread)",
-      ignoreFocusOut: true,
-    }));
-  if (threadId === undefined) {
-    return;
-  }
-  const argument: CommandArgument = threadId.trim() === "" ? {} : { threadId: threadId.trim() };
-  if (command === "luminamind.reject") {
-    argument.prompt = (await vscode.window.showInputBox({ prompt: "Reason (the agent sees it)" })) ?? "";
-  }
-  await runServerCommand(command, argument);
-}
-
-function startClient(context: vscode.ExtensionContext): LanguageClient {
-  const config = vscode.workspace.getConfiguration("luminamind");
-  const command = config.get<string>("serverPath", "luminamind");
-  const args = [...config.get<string[]>("serverArgs", []), "lsp"];
-  const serverOptions: ServerOptions = {
-    run: { command, args, transport: TransportKind.stdio },
-    debug: { command, args, transport: TransportKind.stdio },
-  };
-  const clientOptions: LanguageClientOptions = {
-    documentSelector: [{ scheme: "file" }, { scheme: "untitled" }],
-    outputChannel: output,
-  };
-  const languageClient = new LanguageClient("luminamind", "LuminaMind", serverOptions, clientOptions);
-  languageClient.start().catch((error: unknown) => {
-    vscode.window.showErrorMessage(
-      `LuminaMind: cannot start '${command} lsp' (${String(error)}). Set luminamind.serverPath.`
-    );
-  });
-  context.subscriptions.push(languageClient);
-  return languageClient;
-}
-
-export function activate(context: vscode.ExtensionContext): void {
-  output = vscode.window.createOutputChannel("LuminaMind");
-  client = startClient(context);
-  const register = (id: string, handler: () => Promise<void>) =>
+export async function activate(context: vscode.ExtensionContext): Promise<void> {
+  const output = vscode.window.createOutputChannel("LuminaMind");
+  const content = new ProposalContent();
+  const status = new StatusItem();
+  const session = new Session(context.workspaceState);
+  let review: EditReview | undefined;
+  server = new ServerManager(output, (params, fallback) => review!.review(params, fallback));
+  review = new EditReview(content, () => server?.client, output);
+  const runner = new Runner(server, status, output);
+  const tree = new ThreadsTree(runner, session, () => server?.running ?? false);
+  const view = new AgentView(runner, session, review, () => server?.running ?? false);
+  context.subscriptions.push(
+    output,
+    status,
+    server,
+    review,
+    view,
+    vscode.workspace.registerTextDocumentContentProvider(PROPOSAL_SCHEME, content),
+    vscode.window.registerWebviewViewProvider(AgentView.id, view, { webviewOptions: { retainContextWhenHidden: true } }),
+    vscode.window.registerTreeDataProvider("luminamind.threadsView", tree),
+    server.onDidChangeRunning((up) => {
+      status.setServer(up);
+      tree.refresh();
+      void view.reload();
+    }),
+    review.onDidChangePending((files) => status.setApproval(files !== undefined)),
+    session.onDidChangeThread(() => tree.refresh())
+  );
+  const register = (id: string, handler: (...args: never[]) => unknown) =>
     context.subscriptions.push(vscode.commands.registerCommand(id, handler));
 
-  register("luminamind.client.ask", () => promptedCommand("luminamind.ask", "Ask LuminaMind"));
-  register("luminamind.client.explain", () =>
-    promptedCommand("luminamind.explain", "Explain", false)
-  );
-  register("luminamind.client.edit", () =>
-    promptedCommand("luminamind.edit", "How should LuminaMind change this code?")
-  );
-  register("luminamind.client.runTask", () =>
-    promptedCommand("luminamind.runTask", "Task for LuminaMind")
-  );
-  register("luminamind.client.threads", async () => {
-    await runServerCommand("luminamind.threads", {});
-    output.show(true);
-  });
-  register("luminamind.client.approve", () => threadCommand("luminamind.approve"));
-  register("luminamind.client.reject", () => threadCommand("luminamind.reject"));
-  register("luminamind.client.cancel", () => threadCommand("luminamind.cancel"));
-  register("luminamind.client.restart", async () => {
-    if (client) {
-      await client.stop();
+  const agentCommand = async (command: string, question: string | undefined, needsEditor = false) => {
+    if (needsFolder()) {
+      return;
     }
-    client = startClient(context);
+    const argument = editorContext(session.threadId);
+    if (needsEditor && argument.uri === undefined) {
+      void vscode.window.showWarningMessage("LuminaMind: open a file (and select the code) first.");
+      return;
+    }
+    if (question !== undefined) {
+      const prompt = await vscode.window.showInputBox({ prompt: question, ignoreFocusOut: true });
+      if (prompt === undefined || prompt.trim() === "") {
+        return;
+      }
+      argument.prompt = prompt;
+    } else {
+      argument.prompt = "";
+    }
+    await runner.run(command, argument);
+    tree.refresh();
+  };
+
+  register("luminamind.client.ask", () => agentCommand("luminamind.ask", "Ask LuminaMind"));
+  register("luminamind.client.explain", () => agentCommand("luminamind.explain", undefined, true));
+  register("luminamind.client.edit", () =>
+    agentCommand("luminamind.edit", "How should LuminaMind change this code?", true)
+  );
+  register("luminamind.client.runTask", () => agentCommand("luminamind.runTask", "Task for LuminaMind"));
+  register("luminamind.client.threads", async () => {
+    const result = await runner.request("luminamind.threads", {});
+    if (result !== undefined) {
+      output.appendLine(`[luminamind.threads] ${JSON.stringify(result, null, 2)}`);
+      output.show(true);
+      tree.refresh();
+    }
   });
+  register("luminamind.client.approve", async () => {
+    if (needsFolder()) {
+      return;
+    }
+    const threadId = session.threadId;
+    await runner.run("luminamind.approve", threadId ? { threadId } : {});
+    tree.refresh();
+  });
+  register("luminamind.client.reject", async () => {
+    if (needsFolder()) {
+      return;
+    }
+    const reason = await vscode.window.showInputBox({
+      prompt: "Why? (the agent sees it; empty: just no)",
+      ignoreFocusOut: true,
+    });
+    if (reason === undefined) {
+      return;
+    }
+    const threadId = session.threadId;
+    await runner.run("luminamind.reject", threadId ? { threadId, prompt: reason } : { prompt: reason });
+    tree.refresh();
+  });
+  register("luminamind.client.cancel", async () => {
+    const threadId = session.threadId;
+    const result = await runner.request<{ cancelled: boolean }>("luminamind.cancel", threadId ? { threadId } : {});
+    if (result && !result.cancelled) {
+      void vscode.window.showInformationMessage("LuminaMind: nothing is running in this thread.");
+    }
+  });
+  register("luminamind.client.restart", async () => {
+    await server?.restart();
+    if (server?.running) {
+      void vscode.window.showInformationMessage("LuminaMind: the language server restarted.");
+    }
+  });
+  register("luminamind.client.openView", () => vscode.commands.executeCommand(`${AgentView.id}.focus`));
+  register("luminamind.client.showLog", () => output.show(true));
+  register("luminamind.client.applyProposal", () => review?.apply());
+  register("luminamind.client.discardProposal", () => review?.discard());
+  registerThreadCommands(context, tree, session, runner);
+
+  if (!vscode.workspace.workspaceFolders?.length) {
+    status.setServer(false);
+    server.notRunningReason = "no folder is open (LuminaMind works in a folder)";
+    return;
+  }
+  await server.start();
 }
 
 export async function deactivate(): Promise<void> {
-  if (client) {
-    await client.stop();
-  }
+  await server?.stop();
 }

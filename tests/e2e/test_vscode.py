@@ -1,0 +1,121 @@
+"""LuminaMind in a real VS Code: code-server with the extension installed from its .vsix, driven in
+headless chromium against the scripted model (tests/e2e/vscode/agent_flow.js has the steps).
+
+Needs what `make vscode-e2e` installs (code-server, Node 24, puppeteer-core) and `make vsix`
+builds, plus Debian's chromium; without them the test skips and says why. Screenshots of every
+step go to a folder the failure message names; with LUMINAMIND_VSCODE_SHOTS=DIR they are also
+copied there (how the extension README's screenshots are made).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.support.llm_script import LLMRequest, Turn
+from tests.support.llm_server import ScriptedLLM
+from tests.support.vscode import E2E_DIR, CodeServer, run_scenario, unavailable_reason
+
+pytestmark = pytest.mark.slow
+
+SCENARIO = Path(__file__).parent / "vscode" / "agent_flow.js"
+
+
+def _step(word: str) -> Callable[[LLMRequest], bool]:
+    def matches(request: LLMRequest) -> bool:
+        return word in request.last_user_text
+
+    return matches
+
+
+def _script(llm: ScriptedLLM) -> None:
+    llm.script([Turn.text("hello.py prints a greeting.")], when=_step("STEP-ASK"))
+    llm.script(
+        [
+            Turn.tool_calls(
+                ("write_file", {"path": "hello.py", "content": 'print("hello, world")\n'})
+            ),
+            Turn.text("Changed the greeting."),
+        ],
+        when=_step("STEP-EDIT-APPLY"),
+    )
+    llm.script(
+        [
+            Turn.tool_calls(("write_file", {"path": "hello.py", "content": 'print("goodbye")\n'})),
+            Turn.text("Left it as it was."),
+        ],
+        when=_step("STEP-EDIT-DISCARD"),
+    )
+    llm.script([Turn.text("too late", delay=60)], when=_step("STEP-SLOW"))
+    llm.script(
+        [Turn.tool_calls(("shell", {"command": "ls"})), Turn.text("Listed the files.")],
+        when=_step("STEP-SHELL-APPROVE"),
+    )
+    llm.script(
+        [
+            Turn.tool_calls(("shell", {"command": "rm -rf build"})),
+            Turn.text("Understood, I will not clean it."),
+        ],
+        when=_step("STEP-SHELL-REJECT"),
+    )
+    llm.script(
+        [
+            Turn.tool_calls(
+                (
+                    "write_todos",
+                    {
+                        "todos": [
+                            {"content": "Read hello.py", "status": "completed"},
+                            {"content": "Answer in Markdown", "status": "in_progress"},
+                        ]
+                    },
+                )
+            ),
+            Turn.text("Here is **Markdown** in the view."),
+        ],
+        when=_step("STEP-VIEW"),
+    )
+    # Explain Selection sends no words of the user's: the one request no route takes.
+    llm.script([Turn.text("It prints the word hello.")])
+
+
+def test_a_new_user_in_vscode(tmp_path: Path, llm_server: ScriptedLLM) -> None:
+    reason = unavailable_reason()
+    if reason is not None:
+        pytest.skip(f"NO REAL VS CODE HERE, the VS Code end-to-end test did not run: {reason}")
+    # Outside pytest's temporary folders (other runs rotate those away): the last run's
+    # screenshots and logs stay until the next run.
+    run = E2E_DIR / "work" / "agent-flow"
+    shutil.rmtree(run, ignore_errors=True)
+    workspace = run / "workspace"
+    workspace.mkdir(parents=True)
+    (workspace / "hello.py").write_text('print("hello")\n')
+    _script(llm_server)
+    shots = run / "screenshots"
+    env = {
+        **os.environ,
+        **llm_server.env(),
+        "LUMINAMIND_DATA_DIR": str(tmp_path / "luminamind-data"),
+        "LUMINAMIND_CACHE__BACKEND": "memory",
+    }
+    with CodeServer(run / "code-server", workspace, env=env) as server:
+        result = run_scenario(SCENARIO, server, shots=shots)
+    keep = os.environ.get("LUMINAMIND_VSCODE_SHOTS")
+    if keep:
+        shutil.copytree(shots, keep, dirs_exist_ok=True)
+    assert result.passed, (
+        f"the VS Code scenario failed; screenshots of each step: {shots}\n"
+        f"code-server log: {server.log}\n{result.output[-8000:]}"
+    )
+    # What the agent was told, as the model saw it.
+    applied = [c for c in llm_server.calls if "STEP-EDIT-APPLY" in c.last_user_text]
+    assert "applied it" in str(applied[-1].tool_results)
+    discarded = [c for c in llm_server.calls if "STEP-EDIT-DISCARD" in c.last_user_text]
+    assert "discarded the change to hello.py" in str(discarded[-1].tool_results)
+    rejected = [c for c in llm_server.calls if "STEP-SHELL-REJECT" in c.last_user_text]
+    assert "not now" in str(rejected[-1].tool_results)
+    assert (workspace / "hello.py").read_text() == 'print("hello, world")\n'
