@@ -47,7 +47,7 @@ vscode:
 
 # The extension's .vsix (what users install, and what the VS Code end-to-end test installs).
 vsix: vscode
-	cd editor-configs/vscode && npx vsce package --skip-license -o luminamind.vsix </dev/null
+	cd editor-configs/vscode && npm run package </dev/null
 
 # A real VS Code for tests/e2e/test_vscode.py: Node 24, code-server and puppeteer-core, pinned
 # by tests/vscode_e2e's lock files; kept once installed. Never fails the build: what cannot be

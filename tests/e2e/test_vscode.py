@@ -18,7 +18,13 @@ import pytest
 
 from tests.support.llm_script import LLMRequest, Turn
 from tests.support.llm_server import ScriptedLLM
-from tests.support.vscode import E2E_DIR, CodeServer, run_scenario, unavailable_reason
+from tests.support.vscode import (
+    E2E_DIR,
+    LUMINAMIND,
+    CodeServer,
+    run_scenario,
+    unavailable_reason,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -119,3 +125,43 @@ def test_a_new_user_in_vscode(tmp_path: Path, llm_server: ScriptedLLM) -> None:
     rejected = [c for c in llm_server.calls if "STEP-SHELL-REJECT" in c.last_user_text]
     assert "not now" in str(rejected[-1].tool_results)
     assert (workspace / "hello.py").read_text() == 'print("hello, world")\n'
+
+
+def test_what_a_user_sees_when_the_server_cannot_run(tmp_path: Path) -> None:
+    reason = unavailable_reason()
+    if reason is not None:
+        pytest.skip(f"NO REAL VS CODE HERE, the VS Code end-to-end test did not run: {reason}")
+    run = E2E_DIR / "work" / "bad-input"
+    shutil.rmtree(run, ignore_errors=True)
+    workspace = run / "workspace"
+    workspace.mkdir(parents=True)
+    (workspace / "hello.py").write_text('print("hello")\n')
+    exiting = run / "exiting-server.sh"
+    exiting.write_text('#!/bin/sh\necho "luminamind: no model for you" >&2\nexit 3\n')
+    misconfigured = run / "misconfigured-server.sh"
+    misconfigured.write_text(
+        f'#!/bin/sh\nLUMINAMIND_MODEL__MAX_RETRIES=lots exec "{LUMINAMIND}" "$@"\n'
+    )
+    for script in (exiting, misconfigured):
+        script.chmod(0o755)
+    env = {**os.environ, "LUMINAMIND_DATA_DIR": str(tmp_path / "luminamind-data")}
+    with CodeServer(
+        run / "code-server",
+        workspace,
+        env=env,
+        server_path=Path("/nonexistent/luminamind"),
+    ) as server:
+        result = run_scenario(
+            SCENARIO.parent / "bad_input.js",
+            server,
+            shots=run / "screenshots",
+            env={
+                "SETTINGS_FILE": str(server.data / "User" / "settings.json"),
+                "EXITING_SERVER": str(exiting),
+                "MISCONFIGURED_SERVER": str(misconfigured),
+            },
+        )
+    assert result.passed, (
+        f"the VS Code bad-input scenario failed; screenshots: {run / 'screenshots'}\n"
+        f"code-server log: {server.log}\n{result.output[-8000:]}"
+    )

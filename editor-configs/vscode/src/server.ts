@@ -53,6 +53,8 @@ export class ServerManager implements vscode.Disposable {
   readonly onDidChangeRunning = this.changed.event;
   private stderrTail: string[] = [];
   private spawnedAt = 0;
+  private exited: Promise<number | null> = Promise.resolve(null);
+  private reported = false;
   private crashes: number[] = [];
 
   constructor(
@@ -83,6 +85,7 @@ export class ServerManager implements vscode.Disposable {
     const serverOptions: ServerOptions = async () => {
       this.stderrTail = [];
       this.spawnedAt = Date.now();
+      this.reported = false;
       this.output.appendLine(`[luminamind] starting: ${command} ${args.join(" ")}`);
       const child = cp.spawn(command, args, { cwd: folder, env: process.env });
       child.stderr.on("data", (chunk: Buffer) => {
@@ -93,15 +96,21 @@ export class ServerManager implements vscode.Disposable {
         }
         this.stderrTail = this.stderrTail.slice(-STDERR_LINES);
       });
-      child.on("error", (error) => this.stderrTail.push(String(error)));
+      // "close" comes after the process exited and its stderr was read to the end.
+      this.exited = new Promise((resolve) => {
+        child.on("close", (code) => resolve(code));
+        child.on("error", (error) => {
+          this.stderrTail.push(String(error));
+          resolve(null);
+        });
+      });
       return child;
     };
     const clientOptions: LanguageClientOptions = {
       documentSelector: [{ scheme: "file" }, { scheme: "untitled" }],
       outputChannel: this.output,
       initializationFailedHandler: (error) => {
-        this.notRunningReason = `the language server failed to start: ${this.startFailure(error)}`;
-        void offerSetting(`LuminaMind: ${this.notRunningReason}`);
+        void this.reportFailure("the language server failed to start", error);
         return false; // no retry: the same command line would fail the same way
       },
       errorHandler: {
@@ -127,12 +136,8 @@ export class ServerManager implements vscode.Disposable {
       this.changed.fire(true);
     } catch (error) {
       this.client = undefined;
-      if (this.notRunningReason === "" || this.notRunningReason.startsWith("the LuminaMind language server has not")) {
-        this.notRunningReason = `the language server failed to start: ${this.startFailure(error)}`;
-        void offerSetting(`LuminaMind: ${this.notRunningReason}`);
-      }
-      this.output.appendLine(`[luminamind] ${this.notRunningReason}`);
       this.changed.fire(false);
+      await this.reportFailure("the language server failed to start", error);
     }
   }
 
@@ -156,25 +161,32 @@ export class ServerManager implements vscode.Disposable {
     await this.start();
   }
 
-  private startFailure(error: unknown): string {
-    const tail = this.stderrTail.filter((l) => !l.startsWith("{")).slice(-3).join(" | ");
-    const raw = this.stderrTail.slice(-2).join(" | ");
-    const reason = tail || raw;
-    return reason ? `${reason} (${String(error)})` : String(error);
+  /** Tell the user (once per start) why the server is not running, in its own words. */
+  private async reportFailure(what: string, error?: unknown): Promise<void> {
+    if (this.reported) {
+      return;
+    }
+    this.reported = true;
+    // The reason is usually the last thing the server printed: wait for it to be read.
+    const code = await Promise.race([this.exited, new Promise<undefined>((r) => setTimeout(() => r(undefined), 3000))]);
+    const plain = this.stderrTail.filter((l) => !l.startsWith("{")).slice(-3).join(" | ");
+    const said = plain || this.stderrTail.slice(-2).join(" | ");
+    const status = typeof code === "number" ? `exit status ${code}` : error !== undefined ? String(error) : "";
+    this.notRunningReason = `${what}: ${said || "it printed nothing"}` + (status ? ` (${status})` : "");
+    this.output.appendLine(`[luminamind] ${this.notRunningReason}`);
+    await offerSetting(`LuminaMind: ${this.notRunningReason}`);
   }
 
   private onClosed(): { action: CloseAction; message?: string; handled?: boolean } {
     this.changed.fire(false);
     const now = Date.now();
     if (now - this.spawnedAt < START_GRACE_MS) {
-      this.notRunningReason = `the language server exited at start: ${this.startFailure("exited")}`;
-      void offerSetting(`LuminaMind: ${this.notRunningReason}`);
+      void this.reportFailure("the language server exited at start");
       return { action: CloseAction.DoNotRestart, handled: true };
     }
     this.crashes = [...this.crashes.filter((t) => now - t < 180_000), now];
     if (this.crashes.length > 3) {
-      this.notRunningReason = `the language server stopped ${this.crashes.length} times in 3 minutes: ${this.startFailure("exited")}`;
-      void offerSetting(`LuminaMind: ${this.notRunningReason}`);
+      void this.reportFailure(`the language server stopped ${this.crashes.length} times in 3 minutes`);
       return { action: CloseAction.DoNotRestart, handled: true };
     }
     this.output.appendLine("[luminamind] the language server stopped; restarting it");

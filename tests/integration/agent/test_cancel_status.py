@@ -22,7 +22,8 @@ def memory_settings(llm_settings: Settings) -> Settings:
 
 
 async def _started(llm: ScriptedLLM) -> None:
-    async with asyncio.timeout(10):
+    # Generous: the first run of a session builds the graph, seconds on a loaded machine.
+    async with asyncio.timeout(60):
         while not llm.calls:
             await asyncio.sleep(0.02)
 
