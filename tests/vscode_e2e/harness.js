@@ -173,28 +173,50 @@ class VSCode {
     return found;
   }
 
-  /** Click the button labelled `label` on the notification matching `pattern`. */
+  /** Click the button labelled `label` on the notification matching `pattern` (toast or center). */
   async clickNotificationButton(pattern, label) {
     await this.waitForNotification(pattern);
-    const clicked = await this.page.evaluate(
-      (source, flags, wanted) => {
-        const re = new RegExp(source, flags);
-        for (const toast of document.querySelectorAll(".notifications-toasts .notification-toast")) {
-          const message = (toast.querySelector(".notification-list-item-message") || toast).textContent;
-          if (!re.test(message.replace(/\s+/g, " "))) continue;
-          for (const button of toast.querySelectorAll(".notification-list-item-buttons-container .monaco-button")) {
-            if (button.textContent.trim() === wanted) {
-              button.click();
-              return true;
+    const click = (container) =>
+      this.page.evaluate(
+        (source, flags, wanted, where) => {
+          const re = new RegExp(source, flags);
+          for (const item of document.querySelectorAll(`${where} .notification-list-item`)) {
+            const message = (item.querySelector(".notification-list-item-message") || item).textContent;
+            if (!re.test(message.replace(/\s+/g, " "))) continue;
+            for (const button of item.querySelectorAll(".notification-list-item-buttons-container .monaco-button")) {
+              if (button.textContent.trim() === wanted) {
+                button.click();
+                return true;
+              }
             }
           }
+          return false;
+        },
+        pattern.source,
+        pattern.flags,
+        label,
+        container
+      );
+    let clicked = await click(".notifications-toasts");
+    if (!clicked) {
+      // The toast was hidden: its buttons are on the same notification in the center.
+      await this.page.evaluate(() => {
+        const center = document.querySelector(".notifications-center");
+        if (!center || !center.classList.contains("visible")) {
+          const bell = document.getElementById("status.notifications");
+          (bell && (bell.querySelector("a") || bell))?.click();
         }
-        return false;
-      },
-      pattern.source,
-      pattern.flags,
-      label
-    );
+      });
+      await sleep(500);
+      clicked = await click(".notifications-center");
+      await this.page.evaluate(() => {
+        const center = document.querySelector(".notifications-center");
+        if (center && center.classList.contains("visible")) {
+          const bell = document.getElementById("status.notifications");
+          (bell && (bell.querySelector("a") || bell))?.click();
+        }
+      });
+    }
     if (!clicked) {
       throw new Error(`no "${label}" button on the notification ${pattern}: ${JSON.stringify(await this.notifications())}`);
     }

@@ -22,9 +22,11 @@ async function setServerPath(vs, current, value) {
   );
   void marked;
   await vs.page.click("[data-lm-field]");
-  await vs.page.keyboard.down("Control");
-  await vs.page.keyboard.press("KeyA");
-  await vs.page.keyboard.up("Control");
+  await vs.page.evaluate(() => {
+    const field = document.querySelector("[data-lm-field]");
+    field.focus();
+    field.select(); // what a triple click does; the typed path then replaces the old one
+  });
   await vs.page.keyboard.type(value, { delay: 5 });
   await vs.page.keyboard.press("Tab");
   await vs.waitFor(`luminamind.serverPath = ${value} in the settings file`, async () =>
