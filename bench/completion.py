@@ -30,7 +30,7 @@ from mcp.client.stdio import StdioServerParameters, stdio_client  # noqa: E402
 
 from bench._report import machine_line, write_section  # noqa: E402
 from luminamind.security.workspace import Workspace  # noqa: E402
-from luminamind.tools._ignore import ALWAYS_SKIPPED, IgnoreRules  # noqa: E402
+from luminamind.tools.files.ignore import ALWAYS_SKIPPED, IgnoreRules  # noqa: E402
 from luminamind_mcp.completion import complete_path  # noqa: E402
 
 DIRS, FILES = 200, 100

@@ -20,9 +20,9 @@ from luminamind.errors import ProposalChangedError, ReviewError, ToolExecutionEr
 from luminamind.review.decisions import compose
 from luminamind.review.hunks import Hunk
 from luminamind.tools._edit import PlannedChange, write_plan
-from luminamind.tools._fileinfo import preview_text
-from luminamind.tools._textfile import sha256_hex
 from luminamind.tools.context import ToolContext
+from luminamind.tools.files.fileinfo import preview_text
+from luminamind.tools.files.textfile import sha256_hex
 from luminamind.tools.preview import FileChange
 
 __all__ = ["WrittenFile", "final_texts", "write_selection"]

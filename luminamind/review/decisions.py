@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from luminamind.errors import HunkDecisionError, HunkEditError
 from luminamind.review.hunks import Hunk, split_lines
-from luminamind.tools._textfile import detect_newline
+from luminamind.tools.files.textfile import detect_newline
 from luminamind.tools.preview import PatienceSequenceMatcher
 
 __all__ = [

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from luminamind.state.snapshots import ABSENT, FileState
-from luminamind.tools._ignore import ALWAYS_SKIPPED, IgnoreRules, is_virtualenv
+from luminamind.tools.files.ignore import ALWAYS_SKIPPED, IgnoreRules, is_virtualenv
 
 __all__ = ["Observed", "Stat", "observe", "scan_tree", "walk_files"]
 

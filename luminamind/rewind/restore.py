@@ -23,7 +23,7 @@ from luminamind.rewind.models import RestoreAction, RewindFile, RewindPlan
 from luminamind.rewind.observe import observe
 from luminamind.security.workspace import Workspace
 from luminamind.state.snapshots import FileState, TurnRecord
-from luminamind.tools._atomic import StagedWrite, stage_write, sync_directory
+from luminamind.tools.files.atomic import StagedWrite, stage_write, sync_directory
 from luminamind.tools.preview import unified_diff
 
 __all__ = ["FileTarget", "apply_restore", "plan_files", "targets_of"]

@@ -17,7 +17,6 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from luminamind.errors import ToolArgumentsError, ToolExecutionError
-from luminamind.tools._atomic import StagedWrite, default_file_mode, stage_write
 from luminamind.tools._patch import (
     PatchApplyError,
     PatchParseError,
@@ -25,14 +24,15 @@ from luminamind.tools._patch import (
     parse_patch,
     split_lines,
 )
-from luminamind.tools._textfile import (
+from luminamind.tools.context import ToolContext
+from luminamind.tools.files.atomic import StagedWrite, default_file_mode, stage_write
+from luminamind.tools.files.textfile import (
     TextFile,
     detect_newline,
     ensure_unchanged,
     read_text_file,
     sha256_hex,
 )
-from luminamind.tools.context import ToolContext
 from luminamind.tools.preview import FileChange, unified_diff
 
 __all__ = [

@@ -18,7 +18,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from luminamind.security.workspace import Workspace
-from luminamind.tools._ignore import ALWAYS_SKIPPED, IgnoreRules, is_virtualenv
+from luminamind.tools.files.ignore import ALWAYS_SKIPPED, IgnoreRules, is_virtualenv
 
 __all__ = ["Node", "TreeEntry", "TreeResult", "TreeWalk", "render", "tree_result", "walk"]
 

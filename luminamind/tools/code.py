@@ -23,10 +23,10 @@ from luminamind.tools._edit import (
     plan_replacements,
     write_plan,
 )
-from luminamind.tools._textfile import TextFile, sha256_hex
 from luminamind.tools._tree import TreeEntry, TreeResult
 from luminamind.tools.context import ToolContext
 from luminamind.tools.editor import Editor
+from luminamind.tools.files.textfile import TextFile, sha256_hex
 from luminamind.tools.preview import FileChange, unified_diff
 from luminamind.tools.registry import ToolSpec, tool
 from luminamind.tools.rg import find_rg

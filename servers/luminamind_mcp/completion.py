@@ -54,7 +54,7 @@ def complete_path(workspace: Workspace, value: str) -> types.CompleteResult:
     """
     # Imported here: pathspec is not needed until a client first completes a path, and the
     # stdio server's start-up is measured (bench/mcp.py).
-    from luminamind.tools._ignore import ALWAYS_SKIPPED, IgnoreRules
+    from luminamind.tools.files.ignore import ALWAYS_SKIPPED, IgnoreRules
 
     head, _, prefix = value.rpartition("/")
     try:

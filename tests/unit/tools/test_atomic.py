@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from luminamind.tools._atomic import default_file_mode, stage_write, write_atomic
+from luminamind.tools.files.atomic import default_file_mode, stage_write, write_atomic
 
 
 def test_replaces_content_and_keeps_mode(tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ from luminamind.errors import ToolArgumentsError, ToolExecutionError
 from luminamind.runtime import ToolRuntime, build_tool_runtime
 from luminamind.tools import ToolRegistry
 from luminamind.tools import files as file_tools
-from luminamind.tools._textfile import sha256_hex
+from luminamind.tools.files.textfile import sha256_hex
 
 
 def runtime_with(workspace_dir: Path, tmp_path: Path, **limits: int) -> ToolRuntime:
@@ -238,7 +238,7 @@ async def test_small_files_read_on_the_loop_match_the_worker_thread_path(
 ) -> None:
     # Small UTF-8 files skip the worker thread, and text that fits the cap skips the
     # line-by-line window; every answer, errors included, must be what the slow paths give.
-    from luminamind.tools import _reading
+    from luminamind.tools.files import reading as _reading
 
     rt = runtime_with(workspace_dir, tmp_path, max_read_bytes=64)
     files = {

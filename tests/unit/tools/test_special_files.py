@@ -12,7 +12,7 @@ import pytest
 from luminamind.config import Settings
 from luminamind.errors import CommandBlockedError, PathEscapeError, ToolExecutionError
 from luminamind.runtime import ToolRuntime, build_tool_runtime
-from luminamind.tools._fileinfo import PREVIEW_MAX_BYTES
+from luminamind.tools.files.fileinfo import PREVIEW_MAX_BYTES
 
 
 def _rt(settings: Settings, **changes: object) -> ToolRuntime:

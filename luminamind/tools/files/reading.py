@@ -21,15 +21,15 @@ from pydantic import BaseModel, Field
 
 from luminamind.errors import PathEscapeError, ToolArgumentsError, ToolExecutionError
 from luminamind.security.nofollow import open_nofollow
-from luminamind.tools._fileinfo import (
+from luminamind.tools.context import ToolContext
+from luminamind.tools.files.fileinfo import (
     decode_text,
     describe_binary,
     is_binary,
     is_wide_encoding,
     needs_detection,
 )
-from luminamind.tools._textfile import sha256_hex
-from luminamind.tools.context import ToolContext
+from luminamind.tools.files.textfile import sha256_hex
 from luminamind.tools.registry import tool
 
 __all__ = ["ReadFileResult", "read_file"]

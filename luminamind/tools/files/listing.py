@@ -13,8 +13,8 @@ from pathspec.patterns.gitwildmatch import GitWildMatchPatternError
 from pydantic import BaseModel, Field
 
 from luminamind.errors import ToolArgumentsError, ToolExecutionError
-from luminamind.tools._fileinfo import EntryKind, kind_of, mtime_iso
 from luminamind.tools.context import ToolContext
+from luminamind.tools.files.fileinfo import EntryKind, kind_of, mtime_iso
 from luminamind.tools.registry import tool
 from luminamind.tools.rg import find_rg
 

@@ -20,19 +20,19 @@ from pydantic import BaseModel, Field
 
 from luminamind.errors import ToolArgumentsError, ToolExecutionError
 from luminamind.security.nofollow import open_dir_nofollow
-from luminamind.tools._atomic import write_atomic
-from luminamind.tools._copying import CopyFileResult, copy_file
-from luminamind.tools._fileinfo import (
+from luminamind.tools.context import ToolContext
+from luminamind.tools.files.atomic import write_atomic
+from luminamind.tools.files.copying import CopyFileResult, copy_file
+from luminamind.tools.files.fileinfo import (
     EntryKind,
     kind_of,
     lstat_or_none,
     make_parents,
     preview_text,
 )
-from luminamind.tools._listing import file_search, list_directory
-from luminamind.tools._reading import ReadFileResult, read_file
-from luminamind.tools._textfile import sha256_hex
-from luminamind.tools.context import ToolContext
+from luminamind.tools.files.listing import file_search, list_directory
+from luminamind.tools.files.reading import ReadFileResult, read_file
+from luminamind.tools.files.textfile import sha256_hex
 from luminamind.tools.preview import FileChange, unified_diff
 from luminamind.tools.registry import ToolSpec, tool
 

@@ -18,9 +18,9 @@ from pydantic import BaseModel, Field
 
 from luminamind.errors import ToolExecutionError
 from luminamind.security.nofollow import open_nofollow
-from luminamind.tools._atomic import stage_temp
-from luminamind.tools._fileinfo import EntryKind, lstat_or_none, make_parents, preview_text
 from luminamind.tools.context import ToolContext
+from luminamind.tools.files.atomic import stage_temp
+from luminamind.tools.files.fileinfo import EntryKind, lstat_or_none, make_parents, preview_text
 from luminamind.tools.preview import FileChange, unified_diff
 from luminamind.tools.registry import ToolSpec, tool
 
