@@ -254,6 +254,11 @@ class AgentTools:
                 input_schema=_schema(args),
                 output_schema=result.model_json_schema(),
                 annotations=annotations,
+                # MCP tasks (2025-11-25): the long runs may be called as a task
+                # (`luminamind_mcp.tasks`); the quick reads may not.
+                execution=types.ToolExecution(task_support="optional")
+                if name in ("run_task", "resume_task")
+                else None,
             )
             for name, (description, args, result, annotations) in _SPECS.items()
         ]
@@ -310,14 +315,15 @@ class AgentTools:
         arguments: dict[str, Any] | None,  # Any: JSON arguments
         *,
         workspace: Workspace,
-        asker: Asker,
+        asker: Asker | None,
         progress: Progress,
         log: ClientLog | None = None,
     ) -> types.CallToolResult:
         """Run one agent tool; errors become ``isError`` results.
 
-        ``log`` receives the run's events worth a log line (`log_run_event`), at the levels
-        the client chose.
+        ``asker`` None: nobody can be asked (a run in the background, as an MCP task); approvals
+        follow the unattended policy. ``log`` receives the run's events worth a log line
+        (`log_run_event`), at the levels the client chose.
         """
         _, args_model, _, _ = _SPECS[name]
         try:
@@ -361,7 +367,7 @@ class AgentTools:
             return error_result(f"{name}: {exc.message}")
 
     def _decider(
-        self, asker: Asker, log: ClientLog | None, thread_id: str
+        self, asker: Asker | None, log: ClientLog | None, thread_id: str
     ) -> Callable[[Sequence[ActionRequest]], Awaitable[builtins.list[Decision] | None]]:
         async def decide(pending: Sequence[ActionRequest]) -> builtins.list[Decision] | None:
             decisions = await self._decide(pending, asker)
@@ -372,10 +378,10 @@ class AgentTools:
         return decide
 
     async def _decide(
-        self, pending: Sequence[ActionRequest], asker: Asker
+        self, pending: Sequence[ActionRequest], asker: Asker | None
     ) -> builtins.list[Decision] | None:
         """Decisions for every pending action, or None to leave them for resume_task."""
-        if not asker.available:
+        if asker is None or not asker.available:
             if self._unattended == "approve":
                 return [Decision(type="approve") for _ in pending]
             return None

@@ -76,6 +76,10 @@ def create_http_app(app: McpApp) -> Starlette:
         # Content-Type.
         security_settings=TransportSecuritySettings(enable_dns_rebinding_protection=False),
     )
+    if app.tasks is not None:
+        # A task's creating session is "live" while this process serves it; after that its
+        # principal (same token) may reach the task from a new session.
+        app.tasks.live = lambda key: key.startswith("http:") and manager.serves(key[5:])
     endpoint = ResumeGate(
         StreamableHTTPASGIApp(manager), manager, shared=isinstance(events, RedisEventLog)
     )

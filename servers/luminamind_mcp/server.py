@@ -21,6 +21,7 @@ import structlog
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.lowlevel import Server
 from mcp.server.stdio import stdio_server
+from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from luminamind import __version__
 from luminamind.config import Settings
@@ -39,6 +40,7 @@ from luminamind_mcp.completion import Completer
 from luminamind_mcp.resources import THREAD_TEMPLATE, ThreadResources
 from luminamind_mcp.roots import RootsPolicy, WorkspaceResolver
 from luminamind_mcp.stdio import answer_unreadable, pipe_stdio
+from luminamind_mcp.tasks import McpTasks, TaskRun, tasks_capability
 from luminamind_mcp.tools import RegistryTools, error_result
 
 __all__ = [
@@ -90,6 +92,7 @@ class McpApp:
     readiness: dict[str, ReadinessCheck] = field(default_factory=dict)
     problems: Sequence[SettingProblem] = ()
     log_levels: LogLevels = field(default_factory=LogLevels)
+    tasks: McpTasks | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         if self.agent is not None:
@@ -97,7 +100,7 @@ class McpApp:
             if clash:
                 raise ValueError(f"agent tools clash with registry tools: {sorted(clash)}")
         resources = ThreadResources(self.agent) if self.agent is not None else None
-        self.server = Server(
+        self.server = _Server(
             "luminamind",
             version=__version__,
             title="LuminaMind",
@@ -139,6 +142,11 @@ class McpApp:
             ]
         self.server.middleware.append(_count_requests)
         self.server.middleware.append(check_level)
+        if self.agent is not None:
+            # MCP tasks: run_task / resume_task in the background, polled with tasks/*.
+            self.tasks = McpTasks(self.settings, self._prepare_task)
+            self.tasks.register(self.server)
+            self.server.tasks = tasks_capability()
         self.readiness.setdefault("workspace", self._workspace_ready)
         if self.agent is not None:
             self.readiness.setdefault("checkpointer", self.agent.ready)
@@ -149,6 +157,8 @@ class McpApp:
         try:
             yield {}
         finally:
+            if self.tasks is not None:
+                await self.tasks.aclose()
             if self.agent is not None:
                 await self.agent.aclose()
 
@@ -197,6 +207,32 @@ class McpApp:
         )
         await _log_tool_call(self.client_log(ctx), params.name, result, started)
         return result
+
+    async def _prepare_task(
+        self,
+        ctx: Ctx,
+        name: str,
+        arguments: dict[str, Any] | None,  # Any: JSON arguments
+    ) -> TaskRun:
+        """The background run of one agent tool call made as an MCP task.
+
+        The workspace is read now, while the request (and its connection's roots) is live.
+        Nobody is asked during the run: approvals follow ``server.unattended_approval``, and
+        with ``deny`` the task waits as ``input_required`` for ``resume_task``.
+        """
+        refusal = self._config_refusal(name) if self.problems else None
+        context = await self.tool_context(ctx)
+        agent = self.agent
+        assert agent is not None
+
+        async def run(progress: Callable[[float, str], Awaitable[None]]) -> types.CallToolResult:
+            if refusal is not None:
+                return refusal
+            return await agent.acall(
+                name, arguments, workspace=context.workspace, asker=None, progress=progress
+            )
+
+        return run
 
     def _config_refusal(self, name: str) -> types.CallToolResult | None:
         """An error result naming the broken settings ``name`` needs, or None to go ahead."""
@@ -279,6 +315,35 @@ class McpApp:
             await ctx.session.report_progress(done, total, message or None)
 
         return replace(self.runtime.context, workspace=workspace, progress=progress)
+
+
+class _Server(Server[Any]):  # Any: no lifespan state
+    """The SDK's server, declaring the ``tasks`` capability when tasks are served.
+
+    The SDK derives capabilities from registered handlers and knows none for tasks (it has
+    their types only), so the capability is added here, on handshake-era connections (tasks
+    are a 2025-11-25 feature; 2026-07-28 moved them to an extension).
+    """
+
+    tasks: types.ServerTasksCapability | None = None
+
+    def get_capabilities(
+        self,
+        notification_options: Any = None,  # Any: the SDK's NotificationOptions
+        experimental_capabilities: dict[str, dict[str, Any]] | None = None,
+        extensions: dict[str, dict[str, Any]] | None = None,
+        *,
+        protocol_version: str | None = None,
+    ) -> types.ServerCapabilities:
+        capabilities = super().get_capabilities(
+            notification_options,
+            experimental_capabilities,
+            extensions,
+            protocol_version=protocol_version,
+        )
+        if self.tasks is None or protocol_version in MODERN_PROTOCOL_VERSIONS:
+            return capabilities
+        return capabilities.model_copy(update={"tasks": self.tasks})
 
 
 async def _count_requests(ctx: Ctx, call_next: CallNext) -> HandlerResult:
