@@ -156,6 +156,7 @@ class McpTasks:
         self._changed: dict[str, anyio.Event] = {}
         self._progress: dict[str, str] = {}
         self._listeners: dict[str, tuple[str, ServerSession]] = {}
+        self._closing = False
 
     def store(self) -> TaskStore:
         """The record store, opened on first use (so ``tools/list`` never waits for it)."""
@@ -164,7 +165,8 @@ class McpTasks:
         return self._store
 
     async def aclose(self) -> None:
-        """Stop the runs of this process (their tasks end ``cancelled``) and close the store."""
+        """Stop the runs of this process (their tasks end ``failed``) and close the store."""
+        self._closing = True
         for run in list(self._running.values()):
             run.cancel()
         if self._running:
@@ -293,8 +295,14 @@ class McpTasks:
             try:
                 result = await run(progress)
             except asyncio.CancelledError:
-                # tasks/cancel (or shutdown): the run driver stopped the run first.
-                result = error_result("run_task: the task was cancelled")
+                # tasks/cancel (the task stays cancelled) or shutdown: the run driver stopped
+                # the run first, the thread keeps its last checkpoint.
+                result = error_result(
+                    f"{record.tool}: the server stopped before the run ended; "
+                    f"resume_task(thread_id={record.thread_id!r}) continues the thread"
+                    if self._closing
+                    else f"{record.tool}: the task was cancelled"
+                )
             except Exception as exc:  # the task fails with what went wrong; the server goes on
                 _log.exception("mcp_task_crashed", task_id=task_id)
                 result = error_result(f"{record.tool}: {type(exc).__name__}: {exc}")
