@@ -1,7 +1,8 @@
 """MCP tasks (2025-11-25): run_task and resume_task called as tasks, polled, cancelled, resumed.
 
 A real ``luminamind mcp --http`` process (task records in SQLite under its data dir) runs the
-agent against the scripted LLM; the client is the official MCP client. Its typed
+agent against the scripted LLM, and two replicas sharing a real Redis show a task reached from
+the other replica and after a restart; the client is the official MCP client. Its typed
 ``send_request`` checks a ``tools/call`` answer against ``CallToolResult``, which a
 ``CreateTaskResult`` is not (the SDK has the task types but no task support), so the
 task-augmented call goes through the same client's dispatcher and is validated here as a
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -23,10 +25,11 @@ from mcp.client.extension import NotificationBinding
 from mcp.client.session import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
-from mcp_support import TOKEN, HttpServer, start_http_server, stop, text_of
+from mcp_support import TOKEN, HttpServer, populate, start_http_server, stop, text_of
 from mcp_types.version import LATEST_HANDSHAKE_VERSION
 
 from tests.support.llm_server import ScriptedLLM, Turn
+from tests.support.redis_server import RedisServer
 
 pytestmark = pytest.mark.slow
 
@@ -293,3 +296,58 @@ async def test_an_approval_waits_as_input_required_and_resume_task_continues_it(
         data = structured(await client.result(task.task_id))
         assert data["answer"] == "Written after approval."
     assert target.read_text() == "later\n"
+
+
+@pytest.fixture(scope="module")
+def redis_replicas(
+    _llm_server_session: ScriptedLLM,
+    redis_server: RedisServer,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[list[HttpServer], dict[str, str]]]:
+    """Two replicas whose checkpoints, threads and task records live in one real Redis."""
+    redis_server.start()
+    redis_server.flush()
+    workspace = tmp_path_factory.mktemp("tasks-redis-ws").resolve()
+    populate(workspace)
+    env = _llm_server_session.env() | {
+        "LUMINAMIND_REDIS_URL": redis_server.url,
+        "LUMINAMIND_MCP_TOKEN": TOKEN,
+        "LUMINAMIND_SERVER__RATE_LIMIT_PER_MINUTE": "100000",
+    }
+    homes = [tmp_path_factory.mktemp(f"tasks-redis-{i}") for i in range(2)]
+    with ThreadPoolExecutor(2) as pool:
+        futures = [pool.submit(start_http_server, workspace, home, env=env) for home in homes]
+    try:
+        yield [f.result() for f in futures], env
+    finally:
+        for future in futures:
+            if future.exception() is None:
+                stop(future.result().process)
+
+
+async def test_on_redis_another_replica_reaches_the_task(
+    redis_replicas: tuple[list[HttpServer], dict[str, str]], llm_server: ScriptedLLM
+) -> None:
+    llm_server.script([Turn.text("Shared through Redis.", delay=2.0)])
+    (first, second), env = redis_replicas
+    async with connect(first.url) as client:
+        task = await client.call_as_task("run_task", {"task": "Work on replica one"})
+    # A new session on the other replica: the record is in Redis; tasks/result there waits
+    # for the run on the first replica to end.
+    async with connect(second.url) as client:
+        assert (await client.get(task.task_id)).status in {"working", "completed"}
+        with anyio.fail_after(60):
+            result = await client.result(task.task_id)
+        assert structured(result)["answer"] == "Shared through Redis."
+        assert task.task_id in [t.task_id for t in (await client.list()).tasks]
+    # The first replica restarts: the task is still there (its record is in Redis).
+    stop(first.process)
+    restarted = start_http_server(first.workspace, first.log.parent, env=env)
+    try:
+        async with connect(restarted.url) as client:
+            assert (await client.get(task.task_id)).status == "completed"
+            assert structured(await client.result(task.task_id))["answer"] == (
+                "Shared through Redis."
+            )
+    finally:
+        stop(restarted.process)
