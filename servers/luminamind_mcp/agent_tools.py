@@ -354,6 +354,8 @@ class AgentTools:
                 )
                 return json_result(TaskResult.from_outcome(outcome))
             if isinstance(args, RewindThreadArgs):
+                if asker is None:  # only run_task / resume_task run as tasks (tasks.py)
+                    return error_result("rewind_thread: cannot run in the background")
                 # The thread's own workspace (the client's roots) is where its files are restored.
                 service = await self.service(workspace)
                 return json_result(await rewind_thread(service, args, asker))
