@@ -21,13 +21,14 @@ async function setServerPath(vs, current, value) {
     }, current)
   );
   void marked;
-  await vs.page.click("[data-lm-field]");
-  await vs.page.evaluate(() => {
+  // Set the text and fire the input event the field listens to: typed keys can land in the
+  // settings search box while the editor still moves the focus.
+  await vs.page.evaluate((text) => {
     const field = document.querySelector("[data-lm-field]");
     field.focus();
-    field.select(); // what a triple click does; the typed path then replaces the old one
-  });
-  await vs.page.keyboard.type(value, { delay: 5 });
+    field.value = text;
+    field.dispatchEvent(new Event("input", { bubbles: true }));
+  }, value);
   await vs.page.keyboard.press("Tab");
   await vs.waitFor(`luminamind.serverPath = ${value} in the settings file`, async () =>
     JSON.parse(fs.readFileSync(settingsFile, "utf8"))["luminamind.serverPath"] === value
@@ -70,6 +71,18 @@ main(async (vs) => {
   await vs.answerInput("Task for LuminaMind", "anything");
   await vs.waitForNotification(/LuminaMind: LuminaMind's configuration is invalid/, 60000);
   await vs.shot("wrong-model-setting");
+
+  // 4. No folder open: the commands say the agent works in a folder, with a button to open one.
+  const empty = new URL(process.env.CS_URL);
+  empty.search = "?ew=true";
+  await vs.page.goto(empty.toString(), { waitUntil: "domcontentloaded", timeout: 90000 });
+  await vs.page.waitForSelector(".monaco-workbench", { timeout: 90000 });
+  await vs.waitFor("the LuminaMind status bar item", async () =>
+    (await vs.statusBarTexts()).some((t) => t.includes("LuminaMind"))
+  , 60000);
+  await vs.runCommand("LuminaMind: Ask");
+  await vs.waitForNotification(/LuminaMind works in a folder, and none is open/);
+  await vs.shot("no-folder");
 });
 
 function check(condition, message) {
