@@ -18,12 +18,16 @@ specification allows.
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
 import anyio
+from mcp.shared.exceptions import MCPError
+from mcp_types import INTERNAL_ERROR
 from pydantic import BaseModel
 
 from luminamind.config import Settings
@@ -166,7 +170,14 @@ class SqliteTaskStore:
                 db.close()
 
         async with self._lock:
-            return await anyio.to_thread.run_sync(work)
+            try:
+                return await anyio.to_thread.run_sync(work)
+            except (sqlite3.Error, OSError) as exc:
+                raise MCPError(
+                    code=INTERNAL_ERROR,
+                    message=f"the task store {self._path} cannot be used ({exc}); check that "
+                    "LUMINAMIND_DATA_DIR is a writable directory",
+                ) from exc
 
     async def put(self, record: TaskRecord) -> None:
         await self._run(
@@ -214,19 +225,22 @@ class RedisTaskStore:
 
     async def put(self, record: TaskRecord) -> None:
         ttl_ms = max(1, int((record.expires_at - time.time()) * 1000))
-        await self._client.set(self._key(record.task_id), record.model_dump_json(), px=ttl_ms)
         index = self._index(record.principal)
-        await self._client.zadd(index, {record.task_id: record.created_at})
-        # The index lives as long as its newest task could.
-        await self._client.pexpire(index, max(ttl_ms, record.ttl_ms))
+        with _redis_errors():
+            await self._client.set(self._key(record.task_id), record.model_dump_json(), px=ttl_ms)
+            await self._client.zadd(index, {record.task_id: record.created_at})
+            # The index lives as long as its newest task could.
+            await self._client.pexpire(index, max(ttl_ms, record.ttl_ms))
 
     async def get(self, task_id: str) -> TaskRecord | None:
-        raw = await self._client.get(self._key(task_id))
+        with _redis_errors():
+            raw = await self._client.get(self._key(task_id))
         return TaskRecord.model_validate_json(raw) if raw is not None else None
 
     async def list(self, principal: str) -> list[TaskRecord]:
         index = self._index(principal)
-        ids = await self._client.zrange(index, 0, -1)
+        with _redis_errors():
+            ids = await self._client.zrange(index, 0, -1)
         records: list[TaskRecord] = []
         gone: list[Any] = []
         for raw_id in ids:
@@ -237,11 +251,27 @@ class RedisTaskStore:
             else:
                 records.append(record)
         if gone:
-            await self._client.zrem(index, *gone)
+            with _redis_errors():
+                await self._client.zrem(index, *gone)
         return records
 
     async def aclose(self) -> None:
         await self._client.aclose()
+
+
+@contextlib.contextmanager
+def _redis_errors() -> Iterator[None]:
+    """A Redis failure as a JSON-RPC internal error naming the store (never the URL)."""
+    import redis.exceptions
+
+    try:
+        yield
+    except redis.exceptions.RedisError as exc:
+        raise MCPError(
+            code=INTERNAL_ERROR,
+            message=f"the task store (Redis) failed: {type(exc).__name__}; check "
+            "LUMINAMIND_REDIS_URL and that Redis is up",
+        ) from exc
 
 
 def open_task_store(settings: Settings) -> TaskStore:

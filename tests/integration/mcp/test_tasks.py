@@ -151,6 +151,26 @@ async def test_tasks_capability_and_tool_level_support(task_server: HttpServer) 
         error = await refused(client.call_as_task("read_file", {"path": "hello.txt"}))
         assert error.error.code == types.METHOD_NOT_FOUND
         assert "only run_task, resume_task" in error.error.message
+        # A 'task' field that is not an object: -32602, no task made.
+        headers = {"mcp-protocol-version": LATEST_HANDSHAKE_VERSION}
+        bad = await refused(
+            client.session._dispatcher.send_raw_request(
+                "tools/call",
+                {"name": "run_task", "arguments": {"task": "x"}, "task": 5},
+                {"headers": headers},
+            )
+        )
+        assert bad.error.code == types.INVALID_PARAMS
+        assert "'task' must be an object" in bad.error.message
+        # Arguments the tool refuses: the task is made and fails with the tool's own error.
+        task = await client.call_as_task("run_task", {"nope": 1})
+        failed = await client.poll(task.task_id, {"failed", "completed"})
+        assert failed.status == "failed"
+        assert failed.status_message is not None
+        assert "invalid arguments" in failed.status_message
+        result = await client.result(task.task_id)
+        assert result.is_error
+        assert "invalid arguments" in text_of(result)
 
 
 async def test_a_task_polled_to_completion(
