@@ -25,7 +25,15 @@ from mcp.client.extension import NotificationBinding
 from mcp.client.session import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
-from mcp_support import TOKEN, HttpServer, populate, start_http_server, stop, text_of
+from mcp_support import (
+    TOKEN,
+    HttpServer,
+    populate,
+    start_http_server,
+    stdio_session,
+    stop,
+    text_of,
+)
 from mcp_types.version import LATEST_HANDSHAKE_VERSION
 
 from tests.support.llm_server import ScriptedLLM, Turn
@@ -371,3 +379,19 @@ async def test_on_redis_another_replica_reaches_the_task(
             )
     finally:
         stop(restarted.process)
+
+
+async def test_a_task_over_stdio(
+    tmp_path: Path, workspace_dir: Path, llm_server: ScriptedLLM
+) -> None:
+    populate(workspace_dir)
+    home = tmp_path / "home"
+    home.mkdir()
+    llm_server.script([Turn.text("Answered over stdio.", delay=0.5)])
+    async with stdio_session(workspace_dir, home, env=llm_server.env()) as session:
+        client = Client(session, [])
+        task = await client.call_as_task("run_task", {"task": "Say something"})
+        done = await client.poll(task.task_id, {"completed", "failed"})
+        assert done.status == "completed", done.status_message
+        assert structured(await client.result(task.task_id))["answer"] == "Answered over stdio."
+        assert [t.task_id for t in (await client.list()).tasks] == [task.task_id]
