@@ -395,3 +395,28 @@ async def test_a_task_over_stdio(
         assert done.status == "completed", done.status_message
         assert structured(await client.result(task.task_id))["answer"] == "Answered over stdio."
         assert [t.task_id for t in (await client.list()).tasks] == [task.task_id]
+
+
+async def test_a_plain_resume_task_ends_the_waiting_task_too(
+    task_server: HttpServer, llm_server: ScriptedLLM
+) -> None:
+    llm_server.script(
+        [
+            Turn.tool_calls(("write_file", {"path": "task-plain.txt", "content": "plain\n"})),
+            Turn.text("Written on a plain resume."),
+        ]
+    )
+    async with connect(task_server.url) as client:
+        task = await client.call_as_task(
+            "run_task", {"task": "Write task-plain.txt", "thread_id": "task-plain-1"}
+        )
+        waiting = await client.poll(task.task_id, {"input_required", "completed", "failed"})
+        assert waiting.status == "input_required", waiting.status_message
+        # Not as a task: the call answers in the request, and the waiting task ends with it.
+        direct = await client.session.call_tool(
+            "resume_task", {"thread_id": "task-plain-1", "decisions": [{"type": "approve"}]}
+        )
+        assert structured(direct)["answer"] == "Written on a plain resume."
+        assert (await client.get(task.task_id)).status == "completed"
+        assert structured(await client.result(task.task_id)) == structured(direct)
+    assert (task_server.workspace / "task-plain.txt").read_text() == "plain\n"
