@@ -342,6 +342,48 @@ class VSCode {
     }, viewTitle);
   }
 
+  /** Click an inline action (by its title) on the tree row whose text matches `rowPattern`. */
+  async clickTreeAction(viewTitle, rowPattern, actionTitle) {
+    const clicked = await this.page.evaluate((title, source, action) => {
+      const re = new RegExp(source);
+      for (const pane of document.querySelectorAll(".part.sidebar .pane")) {
+        const header = pane.querySelector(".pane-header");
+        if (!header || !header.textContent.toLowerCase().includes(title.toLowerCase())) continue;
+        for (const row of pane.querySelectorAll(".monaco-list-row")) {
+          if (!re.test(row.textContent)) continue;
+          const button = [...row.querySelectorAll(".action-label")].find(
+            (a) => (a.getAttribute("aria-label") || a.title || "").startsWith(action)
+          );
+          if (button) {
+            button.click();
+            return true;
+          }
+        }
+      }
+      return false;
+    }, viewTitle, rowPattern.source, actionTitle);
+    if (!clicked) {
+      throw new Error(`no "${actionTitle}" action on a ${viewTitle} row matching ${rowPattern}: ${JSON.stringify(await this.treeRows(viewTitle))}`);
+    }
+    this.note(`tree ${viewTitle}: ${actionTitle} on ${rowPattern}`);
+  }
+
+  /** Click the button labelled `label` in VS Code's modal dialog. */
+  async clickDialogButton(label) {
+    await this.waitFor(`a dialog with a "${label}" button`, async () =>
+      this.page.evaluate((wanted) => {
+        for (const button of document.querySelectorAll(".monaco-dialog-box .monaco-button")) {
+          if (button.textContent.trim() === wanted) {
+            button.click();
+            return true;
+          }
+        }
+        return false;
+      }, label)
+    );
+    this.note(`dialog: ${label}`);
+  }
+
   async close() {
     await this.browser.close().catch(() => undefined);
   }

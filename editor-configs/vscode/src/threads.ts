@@ -167,9 +167,10 @@ export function registerThreadCommands(
     }
     const result = await runner.request<{ deleted: boolean }>("luminamind.deleteThread", { threadId: item.info.thread_id });
     if (result) {
-      if (session.threadId === item.info.thread_id) {
-        await session.switchTo(undefined);
-      }
+      await session.rename(item.info.thread_id, ""); // its name goes with it
+      // Views showing it (the agent view, the tree) reload; a deleted picked thread falls back
+      // to the folder's.
+      await session.switchTo(session.threadId === item.info.thread_id ? undefined : session.threadId);
       void vscode.window.showInformationMessage(`LuminaMind: deleted the thread "${label}".`);
       tree.refresh();
     }

@@ -131,6 +131,18 @@ main(async (vs, options) => {
   vs.note(`threads tree: ${JSON.stringify(rows)}`);
   check(rows.some((r) => r.includes("current")), `no current thread in the tree: ${JSON.stringify(rows)}`);
   await vs.shot("agent-view");
+  // Rename the thread (a name for this workspace), then delete it.
+  await vs.clickTreeAction("Threads", /STEP-ASK/, "Rename Thread");
+  await vs.answerInput("New name for thread", "Greeting work");
+  await vs.waitFor("the renamed thread in the tree", async () => (await vs.treeRows("Threads")).some((r) => r.includes("Greeting work")));
+  await vs.clickTreeAction("Threads", /Greeting work/, "Delete Thread");
+  await vs.clickDialogButton("Delete");
+  await vs.waitForNotification(/LuminaMind: deleted the thread "Greeting work"/);
+  await vs.waitFor("the tree without the deleted thread", async () => {
+    const now = await vs.treeRows("Threads");
+    return !now.some((r) => r.includes("Greeting work")) && now.some((r) => r.includes("New thread"));
+  });
+  await vs.shot("thread-deleted");
 
   // 10. Restart Language Server: a new server process answers.
   const before = vs.lspProcesses().map((p) => p.pid);
