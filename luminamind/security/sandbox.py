@@ -34,6 +34,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -312,12 +313,12 @@ class PreparedSandbox:
         flags = self.unshare_flags
 
         def enter() -> None:  # pragma: no cover - runs in the forked child, between fork and exec
-            if flags and _unshare(flags) != 0:
-                os._exit(SANDBOX_FAILED_STATUS)
+            if flags:
+                _enter_or_exit("unshare the namespaces", _unshare_patiently(flags))
             if flags & _CLONE_NEWPID:
                 _become_waiter_or_init()
-            if _allow_own_proc(ruleset) != 0 or ruleset.restrict() != 0:
-                os._exit(SANDBOX_FAILED_STATUS)
+            _enter_or_exit("open /proc/self", _allow_own_proc(ruleset))
+            _enter_or_exit("enable Landlock", ruleset.restrict())
             ruleset.close()
 
         return enter
@@ -325,6 +326,38 @@ class PreparedSandbox:
     def close(self) -> None:
         """Remove the private directory (after the command is over)."""
         shutil.rmtree(self.private_dir, ignore_errors=True)
+
+
+# unshare(2) errors that pass: the kernel frees namespaces asynchronously (a network namespace
+# in a work queue, after an RCU grace period), so a busy machine that starts many sandboxed
+# commands can meet its namespace limit or memory for a moment (seen on a CI runner: ENOSPC-like
+# refusals between two commands that worked).
+_TRANSIENT_UNSHARE_ERRORS = frozenset({errno.ENOSPC, errno.ENOMEM, errno.EAGAIN, errno.EUSERS})
+_UNSHARE_ATTEMPTS = 8
+
+
+def _unshare_patiently(flags: int) -> int:  # pragma: no cover - runs between fork and exec
+    """unshare(2), tried again with a growing pause (2 ms to ~0.25 s) while the error passes."""
+    for attempt in range(_UNSHARE_ATTEMPTS):
+        error = _unshare(flags)
+        if error not in _TRANSIENT_UNSHARE_ERRORS:
+            return error
+        time.sleep(0.002 * 2**attempt)
+    return error
+
+
+def _enter_or_exit(step: str, error: int) -> None:  # pragma: no cover - between fork and exec
+    """Go on when ``error`` is 0; else say why on the command's stderr and exit 125.
+
+    The command's stderr is already in place (subprocess sets up the descriptors before
+    preexec_fn), so the message reaches the tool's result, and the log, instead of a bare 125.
+    """
+    if error == 0:
+        return
+    message = f"luminamind sandbox: could not {step}: {os.strerror(error)} (errno {error})\n"
+    with contextlib.suppress(OSError):
+        os.write(2, message.encode())
+    os._exit(SANDBOX_FAILED_STATUS)
 
 
 def _allow_own_proc(ruleset: Ruleset) -> int:

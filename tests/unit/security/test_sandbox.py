@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +18,7 @@ import pytest
 from luminamind.config import Settings
 from luminamind.errors import CommandBlockedError
 from luminamind.runtime import ToolRuntime, build_tool_runtime
-from luminamind.security.sandbox import sandbox_status
+from luminamind.security.sandbox import SANDBOX_FAILED_STATUS, SandboxSpec, sandbox_status
 from luminamind.tools import shell
 from luminamind.tools.registry import ToolRegistry
 from luminamind.tools.shell import ShellResult, sandbox_note
@@ -200,3 +201,20 @@ async def test_require_sandbox_refuses_when_there_is_none(
 
 def test_no_note_when_sandboxed(settings: Settings) -> None:
     assert sandbox_note(settings.shell) is None
+
+
+def test_a_sandbox_that_cannot_be_entered_says_why(tmp_path: Path) -> None:
+    """Exit 125 comes with the step and the kernel's reason on stderr, not bare."""
+    prepared = SandboxSpec(read_write=(tmp_path,)).prepare()
+    # 0x1 is no namespace flag: unshare(2) refuses it with EINVAL on every kernel.
+    prepared.unshare_flags = 0x1
+    ruleset = prepared.ruleset()
+    try:
+        done = subprocess.run(
+            ["true"], preexec_fn=prepared.preexec(ruleset), capture_output=True, check=False
+        )
+    finally:
+        ruleset.close()
+        prepared.close()
+    assert done.returncode == SANDBOX_FAILED_STATUS
+    assert b"luminamind sandbox: could not unshare the namespaces: Invalid argument" in done.stderr
