@@ -44,7 +44,8 @@ import psutil  # noqa: E402
 from prometheus_client.parser import text_string_to_metric_families  # noqa: E402
 
 from bench._report import machine_line, write_section  # noqa: E402
-from tests.integration.mcp.mcp_support import (  # noqa: E402
+from tests.support.llm_server import LLMRequest, ScriptedLLM, Turn  # noqa: E402
+from tests.support.mcp_clients import (  # noqa: E402
     TOKEN,
     HttpServer,
     http_session,
@@ -52,7 +53,6 @@ from tests.integration.mcp.mcp_support import (  # noqa: E402
     start_http_server,
     stop,
 )
-from tests.support.llm_server import LLMRequest, ScriptedLLM, Turn  # noqa: E402
 from tests.support.redis_server import RedisServer  # noqa: E402
 
 REPLICAS = 2

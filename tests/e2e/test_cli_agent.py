@@ -37,7 +37,7 @@ def data_dir(tmp_path: Path) -> Path:
 
 def _env(llm: ScriptedLLM, data_dir: Path, **knobs: float | str) -> dict[str, str]:
     env = dict(os.environ)
-    env.update(llm.env(**knobs))
+    env.update(llm.env(model_settings=knobs))
     env["LUMINAMIND_DATA_DIR"] = str(data_dir)
     env["LUMINAMIND_CACHE__BACKEND"] = "memory"
     return env

@@ -21,7 +21,8 @@ import httpx
 import mcp_types as types
 import pytest
 
-from tests.integration.mcp.mcp_support import (
+from tests.support.llm_server import ScriptedLLM, Turn
+from tests.support.mcp_clients import (
     TOKEN,
     HttpServer,
     http_session,
@@ -30,7 +31,6 @@ from tests.integration.mcp.mcp_support import (
     stop,
     text_of,
 )
-from tests.support.llm_server import ScriptedLLM, Turn
 from tests.support.redis_server import RedisServer
 
 pytestmark = pytest.mark.slow

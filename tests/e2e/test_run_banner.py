@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from tests.integration.mcp.mcp_support import free_port
+from tests.support.mcp_clients import free_port
 
 BIN = Path(sys.executable).parent / "luminamind"
 

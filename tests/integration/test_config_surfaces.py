@@ -18,7 +18,7 @@ from pygls.exceptions import JsonRpcException
 from pytest_lsp import client_capabilities
 from pytest_lsp.client import make_test_lsp_client
 
-from tests.integration.mcp.mcp_support import (
+from tests.support.mcp_clients import (
     TOKEN,
     http_session,
     start_http_server,

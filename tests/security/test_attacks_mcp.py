@@ -30,7 +30,7 @@ import pytest
 from luminamind.security.sandbox import sandbox_status
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration" / "mcp"))
-from mcp_support import stdio_session
+from tests.support.mcp_clients import stdio_session
 
 pytestmark = [
     pytest.mark.slow,

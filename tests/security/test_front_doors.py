@@ -86,7 +86,7 @@ def test_deep_json_gets_an_error_reply_and_the_server_keeps_serving(
         env=_env(tmp_path),
     )
     try:
-        init_params = (
+        init_params: dict[str, object] = (
             {"processId": None, "rootUri": None, "capabilities": {}}
             if lsp
             else {

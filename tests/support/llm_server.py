@@ -36,7 +36,7 @@ import socket
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -139,14 +139,21 @@ class ScriptedLLM:
         return self.url
 
     def env(
-        self, *, provider: str = "openai", model: str = "scripted", **knobs: float | str
+        self,
+        *,
+        provider: str = "openai",
+        model: str = "scripted",
+        model_settings: Mapping[str, float | str] | None = None,
+        **knobs: float | str,
     ) -> dict[str, str]:
         """Environment variables pointing a ``luminamind`` process at this server.
 
         ``knobs`` set ``[model]`` settings: ``env(timeout_seconds=0.5, max_retries=0)`` adds
-        ``LUMINAMIND_MODEL__TIMEOUT_SECONDS=0.5`` and ``LUMINAMIND_MODEL__MAX_RETRIES=0``.
+        ``LUMINAMIND_MODEL__TIMEOUT_SECONDS=0.5`` and ``LUMINAMIND_MODEL__MAX_RETRIES=0``;
+        ``model_settings`` is the same as a mapping (a caller's own ``**knobs`` passed on).
         """
-        extra = {f"LUMINAMIND_MODEL__{k.upper()}": str(v) for k, v in knobs.items()}
+        merged = {**(model_settings or {}), **knobs}
+        extra = {f"LUMINAMIND_MODEL__{k.upper()}": str(v) for k, v in merged.items()}
         if provider == "ollama":
             return {
                 "LLM_PROVIDER": "ollama",

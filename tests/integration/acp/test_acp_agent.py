@@ -1,7 +1,7 @@
 """``luminamind acp`` driven through the ACP SDK's client side, with the scripted LLM.
 
-Each test spawns the real agent process; the client is `acp_support.EditorClient`, a real
-implementation of the SDK's Client interface (buffers, permissions, writes recorded).
+Each test spawns the real agent process; the client is `EditorClient` (tests/support/acp_editor.py),
+a real implementation of the SDK's Client interface (buffers, permissions, writes recorded).
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 from acp import text_block
-from acp_support import EditorClient, start_agent
 
+from tests.support.acp_editor import EditorClient, start_agent
 from tests.support.llm_server import ScriptedLLM, Turn
 
 pytestmark = pytest.mark.slow

@@ -8,11 +8,12 @@ import asyncio
 import json
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from acp import RequestError, text_block
-from acp_support import BIN, EditorClient, agent_env, start_agent
 
+from tests.support.acp_editor import BIN, EditorClient, agent_env, start_agent
 from tests.support.llm_server import ScriptedLLM, Turn
 
 pytestmark = pytest.mark.slow
@@ -90,14 +91,12 @@ async def test_malformed_json_rpc_gets_errors_and_the_agent_keeps_serving(
     assert process.stdin is not None
     assert process.stdout is not None
 
-    async def exchange(line: bytes) -> dict[str, object]:
+    async def exchange(line: bytes) -> dict[str, Any]:
         assert process.stdin is not None
         assert process.stdout is not None
         process.stdin.write(line + b"\n")
         await process.stdin.drain()
-        answer: dict[str, object] = json.loads(
-            await asyncio.wait_for(process.stdout.readline(), 30)
-        )
+        answer: dict[str, Any] = json.loads(await asyncio.wait_for(process.stdout.readline(), 30))
         return answer
 
     try:
@@ -105,9 +104,9 @@ async def test_malformed_json_rpc_gets_errors_and_the_agent_keeps_serving(
         assert parse["id"] is None
         assert parse["error"]["code"] == -32700
         array = await exchange(b"[1, 2]")
-        assert array["error"]["code"] == -32600  # type: ignore[index]
+        assert array["error"]["code"] == -32600
         no_version = await exchange(b'{"id": 3, "method": "initialize"}')
-        assert "jsonrpc" in no_version["error"]["data"]["details"]  # type: ignore[index]
+        assert "jsonrpc" in no_version["error"]["data"]["details"]
         unknown = await exchange(b'{"jsonrpc": "2.0", "id": 4, "method": "session/fly"}')
         assert unknown["id"] == 4
         assert unknown["error"]["code"] == -32601

@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 from acp import spawn_agent_process
-from acp_support import BIN, EditorClient, agent_env
+
+from tests.support.acp_editor import BIN, EditorClient, agent_env
 
 CONFIGS = Path(__file__).resolve().parents[3] / "editor-configs"
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 from acp import text_block
-from acp_support import EditorClient, start_agent
 
+from tests.support.acp_editor import EditorClient, start_agent
 from tests.support.llm_server import ScriptedLLM
 from tests.support.review_scenario import (
     KEPT,

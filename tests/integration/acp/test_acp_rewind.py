@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 from acp import text_block
-from acp_support import EditorClient, start_agent
 
+from tests.support.acp_editor import EditorClient, start_agent
 from tests.support.llm_script import Turn
 from tests.support.llm_server import ScriptedLLM
 from tests.support.rewind_scenario import (

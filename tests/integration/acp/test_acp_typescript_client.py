@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from acp_support import BIN, agent_env
 
+from tests.support.acp_editor import BIN, agent_env
 from tests.support.llm_server import ScriptedLLM, Turn
 
 CLIENT = Path(__file__).resolve().parents[2] / "acp_client"

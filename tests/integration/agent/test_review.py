@@ -325,7 +325,7 @@ async def test_delete_file_is_one_hunk(
         decision = Decision(
             type="review",
             proposal=request.proposal,
-            hunks=[HunkDecision(hunk=1, action=action)],  # type: ignore[arg-type]
+            hunks=[HunkDecision(hunk=1, action=action)],
         )
         events = await collect(service.resume(thread, [decision]))
     assert isinstance(events[-1], FinalAnswer)

@@ -42,7 +42,7 @@ async def start_client(
     ) -> LanguageClient:
         """``on_review``: answer ``luminamind/reviewHunks`` as the Neovim plugin does."""
         client = make_test_lsp_client()
-        client.applied_edits: list[lsp.ApplyWorkspaceEditParams] = []  # type: ignore[misc]
+        client.applied_edits: list[lsp.ApplyWorkspaceEditParams] = []  # type: ignore[misc,attr-defined]
 
         @client.feature(lsp.WORKSPACE_APPLY_EDIT)
         def apply_edit(

@@ -30,8 +30,8 @@ async def events_client(
     project: Path, tmp_path: Path, llm_server: ScriptedLLM
 ) -> AsyncIterator[LanguageClient]:
     client = make_test_lsp_client()
-    client.events: list[dict[str, Any]] = []  # type: ignore[misc]
-    client.ended: list[dict[str, Any]] = []  # type: ignore[misc]
+    client.events: list[dict[str, Any]] = []  # type: ignore[misc,attr-defined]
+    client.ended: list[dict[str, Any]] = []  # type: ignore[misc,attr-defined]
 
     @client.feature("luminamind/event")
     def on_event(client: LanguageClient, params: Any) -> None:

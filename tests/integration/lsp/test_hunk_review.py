@@ -50,7 +50,9 @@ class Buffer:
             for op in edit.document_changes or []
             if isinstance(op, lsp.TextDocumentEdit) and op.text_document.uri == self.uri
             for e in op.edits
-            if getattr(e, "annotation_id", None) not in skip
+            # The server sends no snippet edits; one skipped here would fail the text check.
+            if isinstance(e, lsp.TextEdit | lsp.AnnotatedTextEdit)
+            and getattr(e, "annotation_id", None) not in skip
         ]
         lines = self.text.splitlines(keepends=True)
 

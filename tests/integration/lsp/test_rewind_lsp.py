@@ -118,7 +118,7 @@ async def test_conflicts_are_shown_and_left_and_bad_input_is_an_error(
         client.messages
     )
     uris = [
-        getattr(op, "uri", None) or op.text_document.uri  # type: ignore[union-attr]
+        getattr(op, "uri", None) or op.text_document.uri
         for op in client.applied_edits[-1].edit.document_changes  # type: ignore[attr-defined]
     ]
     assert not any(u.endswith("/new.txt") for u in uris)

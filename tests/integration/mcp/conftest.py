@@ -1,4 +1,4 @@
-"""Fixtures for the MCP server tests (helpers live in mcp_support.py)."""
+"""Fixtures for the MCP server tests (helpers live in tests/support/mcp_clients.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from mcp_support import TOKEN, HttpServer, populate, start_http_server, stop
+
+from tests.support.mcp_clients import TOKEN, HttpServer, populate, start_http_server, stop
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,9 @@ from typing import Any
 import anyio
 import mcp_types as types
 import pytest
-from mcp_support import (
+
+from tests.support.llm_server import ScriptedLLM, Turn
+from tests.support.mcp_clients import (
     TOKEN,
     HttpServer,
     ScriptedUser,
@@ -27,8 +29,6 @@ from mcp_support import (
     stop,
     text_of,
 )
-
-from tests.support.llm_server import ScriptedLLM, Turn
 from tests.support.review_scenario import REASON, assert_kept_1_and_3, script_three_hunks
 
 pytestmark = pytest.mark.slow
@@ -76,11 +76,11 @@ async def test_run_task_streams_progress_and_answers(
             Turn.text("The file greets the world."),
         ]
     )
-    progress: list[str] = []
+    messages: list[str] = []
 
-    async def on_progress(done: float, total: float | None, message: str | None) -> None:
-        del done, total
-        progress.append(message or "")
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        del progress, total
+        messages.append(message or "")
 
     async with stdio_session(workspace, home, env=llm_server.env()) as session:
         result = await session.call_tool(
@@ -91,8 +91,8 @@ async def test_run_task_streams_progress_and_answers(
         data = _structured(result)
         assert data["status"] == "completed"
         assert "greets the world" in data["answer"]
-        assert any("read_file" in p for p in progress), progress
-        assert len(progress) >= 3, "one notification per agent event"
+        assert any("read_file" in m for m in messages), messages
+        assert len(messages) >= 3, "one notification per agent event"
         thread_id = data["thread_id"]
         # The tool result went back to the model.
         assert "hello" in json.dumps(llm_server.calls[1].tool_results)

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 from mcp.client.session import ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
-from mcp_support import BIN, check_tool_listing, populate, server_env
+
+from tests.support.mcp_clients import BIN, check_tool_listing, populate, server_env
 
 pytestmark = pytest.mark.slow
 

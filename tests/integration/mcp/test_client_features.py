@@ -16,7 +16,15 @@ import mcp_types as types
 import pytest
 from mcp.client.session import ClientSession
 from mcp.shared.exceptions import MCPDeprecationWarning, MCPError
-from mcp_support import HttpServer, http_session, populate, start_http_server, stdio_session, stop
+
+from tests.support.mcp_clients import (
+    HttpServer,
+    http_session,
+    populate,
+    start_http_server,
+    stdio_session,
+    stop,
+)
 
 pytestmark = pytest.mark.slow
 

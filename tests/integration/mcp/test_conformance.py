@@ -22,7 +22,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from mcp_support import HttpServer, start_http_server, stop
+
+from tests.support.mcp_clients import HttpServer, start_http_server, stop
 
 SUITE = Path(__file__).resolve().parents[2] / "mcp_conformance"
 BIN = SUITE / "node_modules/.bin"

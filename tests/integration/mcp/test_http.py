@@ -10,7 +10,8 @@ import httpx
 import mcp_types as types
 import pytest
 from mcp.shared.exceptions import MCPError
-from mcp_support import (
+
+from tests.support.mcp_clients import (
     BIN,
     READ_ONLY_CALLS,
     TOKEN,

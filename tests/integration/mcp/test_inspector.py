@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from mcp_support import HttpServer, server_env, start_http_server, stop
+
+from tests.support.mcp_clients import HttpServer, server_env, start_http_server, stop
 
 INSPECTOR = Path(__file__).resolve().parents[2] / "mcp_inspector/node_modules/.bin/mcp-inspector"
 pytestmark = pytest.mark.skipif(

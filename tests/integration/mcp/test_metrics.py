@@ -14,7 +14,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-from mcp_support import (
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.support.http_servers import LocalHttpServer, Reply
+from tests.support.llm_server import ScriptedLLM, Turn
+from tests.support.mcp_clients import (
     TOKEN,
     ScriptedUser,
     http_session,
@@ -23,10 +27,6 @@ from mcp_support import (
     stop,
     text_of,
 )
-from prometheus_client.parser import text_string_to_metric_families
-
-from tests.support.http_servers import LocalHttpServer, Reply
-from tests.support.llm_server import ScriptedLLM, Turn
 
 pytestmark = pytest.mark.slow
 

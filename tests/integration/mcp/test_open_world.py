@@ -7,9 +7,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from mcp_support import check_read_only_result, populate, stdio_session, text_of
 
 from tests.support.http_servers import LocalHttpServer, Reply
+from tests.support.mcp_clients import check_read_only_result, populate, stdio_session, text_of
 
 pytestmark = pytest.mark.slow
 

@@ -89,7 +89,7 @@ def test_names_and_other_addresses_are_not_loopback(host: str) -> None:
 
 
 def _roots(*uris: str) -> list[types.Root]:
-    return [types.Root(uri=u) for u in uris]  # type: ignore[arg-type]
+    return [types.Root(uri=u) for u in uris]
 
 
 def test_paths_from_roots_keeps_existing_local_directories(tmp_path: Path) -> None:

@@ -21,10 +21,10 @@ import pytest
 from mcp.client.session import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.message import ClientMessageMetadata
-from mcp_support import TOKEN, HttpServer, populate, start_http_server, stop, text_of
 from mcp_types.version import LATEST_HANDSHAKE_VERSION
 
 from tests.support.llm_server import ScriptedLLM, Turn
+from tests.support.mcp_clients import TOKEN, HttpServer, populate, start_http_server, stop, text_of
 from tests.support.redis_server import RedisServer
 
 # Known bug, kept visible: a resumed request stream can miss its run's answer and wait forever
@@ -97,8 +97,8 @@ class Connection:
     async def on_token(self, token: str) -> None:
         self.tokens.append(token)
 
-    async def on_progress(self, done: float, total: float | None, message: str | None) -> None:
-        del done, total
+    async def on_progress(self, progress: float, total: float | None, message: str | None) -> None:
+        del progress, total
         self.progress.append(message or "")
 
 

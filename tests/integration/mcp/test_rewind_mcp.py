@@ -12,10 +12,10 @@ from typing import Any
 import mcp_types as types
 import pytest
 from mcp.client.session import ClientSession
-from mcp_support import ScriptedUser, stdio_session, text_of
 
 from tests.support.llm_script import Turn
 from tests.support.llm_server import ScriptedLLM
+from tests.support.mcp_clients import ScriptedUser, stdio_session, text_of
 from tests.support.rewind_scenario import (
     AFTER_TURN_1,
     AFTER_TURN_2,

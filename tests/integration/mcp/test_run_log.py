@@ -14,9 +14,16 @@ import mcp_types as types
 import pytest
 from mcp.client.session import ClientSession
 from mcp.shared.exceptions import MCPDeprecationWarning
-from mcp_support import TOKEN, HttpServer, ScriptedUser, http_session, start_http_server, stop
 
 from tests.support.llm_server import ScriptedLLM, Turn
+from tests.support.mcp_clients import (
+    TOKEN,
+    HttpServer,
+    ScriptedUser,
+    http_session,
+    start_http_server,
+    stop,
+)
 
 pytestmark = pytest.mark.slow
 

@@ -10,13 +10,14 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import mcp_types as types
 import pytest
 from mcp.client.session import ClientRequestContext, ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
-from mcp_support import BIN, ScriptedUser, populate, server_env, text_of
+
+from tests.support.mcp_clients import BIN, ScriptedUser, populate, server_env, text_of
 
 pytestmark = pytest.mark.slow
 
@@ -86,7 +87,7 @@ def _result(
     role: str = "assistant",
 ) -> types.CreateMessageResultWithTools:
     return types.CreateMessageResultWithTools(
-        role=role,  # type: ignore[arg-type]
+        role=role,
         content=content,
         model="client-model-1",
         stop_reason="toolUse" if isinstance(content, list) else "endTurn",
@@ -167,7 +168,7 @@ async def test_a_client_without_tool_use_gets_no_tools(workspace: Path, home: Pa
         ),
         (
             types.CreateMessageResultWithTools.model_construct(
-                role="assistant", content=None, model="broken"
+                role="assistant", content=cast(Any, None), model="broken"
             ),
             # The official client refuses to send its callback's malformed result and answers
             # an error instead; the server's own check of the result is for other clients.

@@ -10,7 +10,8 @@ from typing import Literal
 import mcp_types as types
 import pytest
 from mcp.shared.exceptions import MCPError
-from mcp_support import (
+
+from tests.support.mcp_clients import (
     BIN,
     READ_ONLY_CALLS,
     ClientRoots,

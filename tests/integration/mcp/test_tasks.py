@@ -25,7 +25,10 @@ from mcp.client.extension import NotificationBinding
 from mcp.client.session import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
-from mcp_support import (
+from mcp_types.version import LATEST_HANDSHAKE_VERSION
+
+from tests.support.llm_server import ScriptedLLM, Turn
+from tests.support.mcp_clients import (
     TOKEN,
     HttpServer,
     populate,
@@ -34,9 +37,6 @@ from mcp_support import (
     stop,
     text_of,
 )
-from mcp_types.version import LATEST_HANDSHAKE_VERSION
-
-from tests.support.llm_server import ScriptedLLM, Turn
 from tests.support.redis_server import RedisServer
 
 pytestmark = pytest.mark.slow

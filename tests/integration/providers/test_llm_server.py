@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +43,7 @@ def grep_search(pattern: str) -> str:
 def _openai(server: ScriptedLLM, *, model: str = "scripted", **kw: Any) -> ChatOpenAI:
     return ChatOpenAI(
         base_url=server.base_url,
-        api_key="k",  # type: ignore[arg-type]
+        api_key="k",
         model=model,
         max_retries=0,
         stream_usage=True,
@@ -59,10 +59,13 @@ def ollama(llm_server: ScriptedLLM) -> Iterator[ChatOllama]:
     model._client._client.close()
 
 
-def _merge(chunks: list[AIMessageChunk]) -> AIMessageChunk:
-    merged = chunks[0]
-    for chunk in chunks[1:]:
-        merged = merged + chunk
+def _merge(chunks: Iterable[BaseMessage]) -> AIMessageChunk:
+    """The streamed chunks added up (a bound model's stream is typed as whole messages)."""
+    merged: AIMessageChunk | None = None
+    for chunk in chunks:
+        assert isinstance(chunk, AIMessageChunk)
+        merged = chunk if merged is None else merged + chunk
+    assert merged is not None
     return merged
 
 
@@ -113,10 +116,7 @@ async def test_openai_async_stream_with_tool_result_round_trip(llm_server: Scrip
     llm_server.script([Turn.tool_calls(("read_file", {"path": "a.py"})), Turn.text("It is 42.")])
     model = _openai(llm_server).bind_tools([read_file])
     history: list[BaseMessage] = []
-    first = None
-    async for chunk in model.astream("what is in a.py?"):
-        first = chunk if first is None else first + chunk
-    assert first is not None
+    first = _merge([chunk async for chunk in model.astream("what is in a.py?")])
     call = first.tool_calls[0]
     history = [first, ToolMessage(content="x = 42", tool_call_id=call["id"])]
     answer = await model.ainvoke(["what is in a.py?", *history])
@@ -237,7 +237,7 @@ def test_models_and_base_url_without_v1(llm_server: ScriptedLLM) -> None:
     models = httpx.get(f"{llm_server.base_url}/models").json()
     assert [m["id"] for m in models["data"]] == ["scripted"]
     llm_server.script([Turn.text("no v1")])
-    model = ChatOpenAI(base_url=llm_server.url + "/api/paas/v4/", api_key="k", model="m")  # type: ignore[arg-type]
+    model = ChatOpenAI(base_url=llm_server.url + "/api/paas/v4/", api_key="k", model="m")
     assert model.invoke("x").content == "no v1"
     assert llm_server.calls[0].path == "/api/paas/v4/chat/completions"
 
@@ -318,7 +318,7 @@ def test_runs_as_a_process_with_a_script_file_and_control_endpoints(tmp_path: Pa
         assert proc.stdout is not None
         port = int(proc.stdout.readline())
         base = f"http://127.0.0.1:{port}"
-        model = ChatOpenAI(base_url=base + "/v1", api_key="k", model="m", max_retries=0)  # type: ignore[arg-type]
+        model = ChatOpenAI(base_url=base + "/v1", api_key="k", model="m", max_retries=0)
         assert model.invoke([("system", "You are the greeter."), ("user", "hi")]).content == (
             "hello from greeter"
         )

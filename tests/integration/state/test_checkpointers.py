@@ -14,6 +14,7 @@ from typing import Any, TypedDict
 from uuid import uuid4
 
 import pytest
+from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver, CheckpointTuple
 from langgraph.checkpoint.conformance import checkpointer_test, validate
 from langgraph.checkpoint.conformance.test_utils import (
@@ -88,17 +89,17 @@ async def _put(
     thread_id: str,
     *,
     ns: str = "",
-    parent: dict[str, Any] | None = None,
+    parent: RunnableConfig | None = None,
     values: dict[str, Any] | None = None,
     **metadata: Any,
-) -> dict[str, Any]:
+) -> RunnableConfig:
     config = generate_config(thread_id, checkpoint_ns=ns)
     if parent is not None:
         config["configurable"]["checkpoint_id"] = parent["configurable"]["checkpoint_id"]
     versions = {k: saver.get_next_version(None, None) for k in values or {}}
     cp = generate_checkpoint(channel_values=values or {}, channel_versions=versions)
     md = generate_metadata(**metadata)
-    return dict(await saver.aput(config, cp, md, versions))
+    return await saver.aput(config, cp, md, versions)
 
 
 async def _ids(saver: BaseCheckpointSaver[Any], config: Any, **kwargs: Any) -> list[str]:

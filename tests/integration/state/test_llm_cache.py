@@ -12,11 +12,11 @@ from langchain_core.messages import AIMessage, HumanMessage
 from langchain_openai import ChatOpenAI
 from pydantic import SecretStr
 from structlog.testing import capture_logs
-from support.http_servers import LocalHttpServer, Reply, Request
 
 from luminamind.config import load_settings
 from luminamind.state.cache import MemoryCacheBackend
 from luminamind.state.llm_cache import LlmResponseCache, build_llm_cache
+from tests.support.http_servers import LocalHttpServer, Reply, Request
 
 
 def completion(request: Request) -> Reply:
@@ -89,6 +89,7 @@ async def test_second_identical_call_is_served_from_the_cache(
     # Entries survive in the SQLite file: a new cache over it answers without the server.
     cache.close()
     reopened = build_llm_cache(settings)
+    assert reopened is not None
     model(llm_server, reopened).invoke([HumanMessage("hello")])
     assert llm_server.count("/v1/chat/completions") - before == 3
     reopened.clear()

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, TypedDict
 
 import pytest
+from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.conformance.test_utils import generate_config
 from langgraph.graph import END, START, StateGraph
 from pydantic import SecretStr
@@ -28,7 +29,10 @@ from luminamind.state.redis.cache import RedisCacheBackend
 from luminamind.state.redis.conn import RedisOptions
 from tests.support.redis_server import RedisServer, free_port
 
-_FAST = {"retries": 1, "socket_timeout": 1.0, "connect_timeout": 0.5}
+
+def _fast(url: str) -> RedisOptions:
+    """Options that give up quickly on a dead server."""
+    return RedisOptions(url, retries=1, socket_timeout=1.0, connect_timeout=0.5)
 
 
 async def test_unreachable_at_start_names_the_url(settings: Settings) -> None:
@@ -70,8 +74,8 @@ def _graph(saver: AsyncRedisSaver, on_two: Any) -> Any:  # Any: node callback, c
 
 async def test_redis_dies_mid_task_and_the_thread_resumes(tmp_path: Path) -> None:
     server = RedisServer(tmp_path, appendonly=True).start()
-    config = {"configurable": {"thread_id": "mid-task"}}
-    kills = []
+    config: RunnableConfig = {"configurable": {"thread_id": "mid-task"}}
+    kills: list[int] = []
 
     def kill_once() -> None:
         if not kills:
@@ -79,7 +83,7 @@ async def test_redis_dies_mid_task_and_the_thread_resumes(tmp_path: Path) -> Non
             server.kill()  # Redis dies while node "two" runs; its checkpoint cannot be saved
 
     try:
-        async with AsyncRedisSaver(RedisOptions(server.url, **_FAST)) as saver:
+        async with AsyncRedisSaver(_fast(server.url)) as saver:
             graph = _graph(saver, kill_once)
             with pytest.raises(CheckpointError, match=f"127.0.0.1:{server.port}"):
                 # durability="sync": each checkpoint is saved before the next step starts, so
@@ -103,7 +107,7 @@ async def test_a_killed_write_is_all_or_nothing(tmp_path: Path) -> None:
     """SIGKILL while many puts are in flight: each checkpoint is whole or absent."""
     server = RedisServer(tmp_path, appendonly=True).start()
     try:
-        async with AsyncRedisSaver(RedisOptions(server.url, **_FAST)) as saver:
+        async with AsyncRedisSaver(_fast(server.url)) as saver:
             graph = _graph(saver, lambda: None)
 
             async def run(i: int) -> None:
@@ -128,13 +132,13 @@ async def test_a_killed_write_is_all_or_nothing(tmp_path: Path) -> None:
 async def test_threads_survive_a_restart_with_aof(tmp_path: Path, how: str) -> None:
     server = RedisServer(tmp_path, appendonly=True).start()
     try:
-        async with AsyncRedisSaver(RedisOptions(server.url, **_FAST)) as saver:
+        async with AsyncRedisSaver(_fast(server.url)) as saver:
             graph = _graph(saver, lambda: None)
             for i in range(5):
                 await graph.ainvoke({"done": []}, {"configurable": {"thread_id": f"aof-{i}"}})
         server.stop() if how == "stop" else server.kill()
         server.start()
-        async with AsyncRedisSaver(RedisOptions(server.url, **_FAST)) as saver:
+        async with AsyncRedisSaver(_fast(server.url)) as saver:
             graph = _graph(saver, lambda: None)
             for i in range(5):
                 state = await graph.aget_state({"configurable": {"thread_id": f"aof-{i}"}})

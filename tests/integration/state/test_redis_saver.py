@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import ChannelVersions
 from langgraph.checkpoint.conformance.test_utils import (
     generate_checkpoint,
     generate_config,
@@ -27,22 +31,22 @@ async def _put(
     tid: str,
     *,
     ns: str = "",
-    parent: dict | None = None,
-    values: dict | None = None,
-    new: dict | None = None,
-) -> dict:
+    parent: RunnableConfig | None = None,
+    values: dict[str, Any] | None = None,
+    new: ChannelVersions | None = None,
+) -> RunnableConfig:
     config = generate_config(tid, checkpoint_ns=ns)
     if parent:
         config["configurable"]["checkpoint_id"] = parent["configurable"]["checkpoint_id"]
-    versions = {k: 1 for k in values or {}}
+    versions: ChannelVersions = {k: 1 for k in values or {}}
     cp = generate_checkpoint(channel_values=values or {}, channel_versions=versions)
-    return dict(await saver.aput(config, cp, generate_metadata(), versions if new is None else new))
+    return await saver.aput(config, cp, generate_metadata(), versions if new is None else new)
 
 
 @pytest.fixture
-async def saver(redis_url: str) -> AsyncRedisSaver:
+async def saver(redis_url: str) -> AsyncIterator[AsyncRedisSaver]:
     async with AsyncRedisSaver(RedisOptions(redis_url)) as s:
-        yield s  # type: ignore[misc]
+        yield s
 
 
 async def test_a_thread_is_five_keys_in_one_slot(redis_cluster_url: str) -> None:

@@ -8,14 +8,14 @@ from typing import Any
 
 import pytest
 from pydantic import BaseModel
-from support.http_servers import LocalHttpServer
-from support.web_tools import CallTool, MakeSettings
 
 from luminamind.config import Settings, load_settings
 from luminamind.tools import web
 from luminamind.tools.context import ToolContext
 from luminamind.tools.executor import ToolExecutor
 from luminamind.tools.registry import ToolRegistry
+from tests.support.http_servers import LocalHttpServer
+from tests.support.web_tools import CallTool, MakeSettings
 
 
 @pytest.fixture(scope="module")

@@ -6,10 +6,10 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from support.http_servers import LocalHttpServer, Reply
-from support.web_tools import CallTool, MakeSettings
 
 from luminamind.tools.web.crawl import normalise_url
+from tests.support.http_servers import LocalHttpServer, Reply
+from tests.support.web_tools import CallTool, MakeSettings
 
 FILLER = " ".join(["This paragraph is the page's real content, written for the crawler."] * 4)
 

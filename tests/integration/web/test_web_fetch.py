@@ -5,12 +5,12 @@ from __future__ import annotations
 import time
 
 import pytest
-from support.http_servers import LocalHttpServer, Reply
-from support.web_tools import CallTool, MakeSettings
 
 from luminamind.errors import ToolArgumentsError, ToolExecutionError, UrlBlockedError
 from luminamind.security.url_guard import GuardedUrl, UrlGuard
 from luminamind.tools.web.http import WebClient
+from tests.support.http_servers import LocalHttpServer, Reply
+from tests.support.web_tools import CallTool, MakeSettings
 
 ARTICLE = " ".join(["LuminaMind reads the main content of pages and leaves the chrome out."] * 6)
 BOILERPLATE_PAGE = f"""<!doctype html><html><head><title>Release notes</title>

@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 from ddgs.exceptions import DDGSException
-from support.http_servers import LocalHttpServer, Reply, Request
-from support.web_tools import CallTool, MakeSettings
 
 from luminamind.errors import ToolExecutionError, ToolNotConfiguredError
 from luminamind.tools.web.search import choose_provider, normalise_ddgs, run_search
+from tests.support.http_servers import LocalHttpServer, Reply, Request
+from tests.support.web_tools import CallTool, MakeSettings
 
 SERPER = {
     "searchParameters": {"q": "lumina", "gl": "us", "hl": "en", "type": "search", "page": 1},

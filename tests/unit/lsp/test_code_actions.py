@@ -30,6 +30,7 @@ def test_diagnostic_offers_a_fix_that_edits() -> None:
     assert fix.command.command == "luminamind.edit"
     assert fix.command.arguments is not None
     argument = fix.command.arguments[0]
+    assert isinstance(argument, dict)
     assert "undefined name 'x'" in argument["prompt"]
     assert argument["uri"] == "file:///ws/a.py"
     assert ask.title == "Ask LuminaMind"

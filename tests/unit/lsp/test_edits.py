@@ -90,4 +90,5 @@ def test_created_and_deleted_files() -> None:
     text_edit = edit.document_changes[1]
     assert isinstance(text_edit, lsp.TextDocumentEdit)
     assert text_edit.text_document.version is None
-    assert [e.new_text for e in text_edit.edits] == ["new\n"]
+    assert [e.new_text for e in text_edit.edits if isinstance(e, lsp.TextEdit)] == ["new\n"]
+    assert len(text_edit.edits) == 1

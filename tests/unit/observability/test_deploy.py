@@ -54,7 +54,8 @@ def _exported_series() -> set[str]:
 
 
 def _rules() -> dict[str, Any]:
-    return yaml.safe_load((DEPLOY / "prometheus" / "rules.yaml").read_text())
+    rules: dict[str, Any] = yaml.safe_load((DEPLOY / "prometheus" / "rules.yaml").read_text())
+    return rules
 
 
 def _recording_rules() -> set[str]:

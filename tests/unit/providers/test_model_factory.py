@@ -125,14 +125,14 @@ def test_key_choice_and_client_settings(settings: Settings) -> None:
     )
     glm = build_chat_model(both)
     assert isinstance(glm, ChatOpenAI)
-    assert glm.openai_api_key is not None
+    assert isinstance(glm.openai_api_key, SecretStr)
     assert glm.openai_api_key.get_secret_value() == "glm-key"
     assert (glm.max_retries, glm.stream_usage, glm.streaming) == (0, True, True)
     assert glm.request_timeout == settings.model.timeout_seconds
     on_openai = both.model_copy(update={"openai_base_url": "https://api.openai.com/v1"})
     chosen = build_chat_model(on_openai, model="gpt-4.1")
     assert isinstance(chosen, ChatOpenAI)
-    assert chosen.openai_api_key is not None
+    assert isinstance(chosen.openai_api_key, SecretStr)
     assert chosen.openai_api_key.get_secret_value() == "sk-openai"
     assert describe_chat_model(chosen) == ("openai", "gpt-4.1", "https://api.openai.com/v1")
 

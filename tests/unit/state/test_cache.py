@@ -332,6 +332,7 @@ async def test_executor_uses_the_cache_and_honours_bypass(tmp_path: Path) -> Non
     second = await executor.acall("echo", {"text": "hi"}, context=context)
     assert first == second == Echo(text="hi", runs=1)
     bypass = await executor.acall("echo", {"text": "hi"}, context=context, use_cache=False)
+    assert isinstance(bypass, Echo)
     assert bypass.runs == 2
     assert (settings.data_dir / "cache.sqlite3").exists()
     await cache.aclose()

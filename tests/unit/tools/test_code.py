@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support.code_tools import code_runtime
 
 from luminamind.config import Settings
 from luminamind.errors import (
@@ -20,6 +19,7 @@ from luminamind.errors import (
 from luminamind.runtime import ToolRuntime
 from luminamind.tools import code
 from luminamind.tools.code import GrepResult
+from tests.support.code_tools import code_runtime
 
 
 @pytest.fixture

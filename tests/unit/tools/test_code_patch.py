@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from support.code_tools import code_runtime
 
 from luminamind.config import Settings, load_settings
 from luminamind.errors import (
@@ -25,6 +24,7 @@ from luminamind.errors import (
 from luminamind.runtime import ToolRuntime
 from luminamind.tools._patch import apply_hunks, parse_patch, split_lines
 from luminamind.tools.code import ApplyPatchResult
+from tests.support.code_tools import code_runtime
 
 
 @pytest.fixture
@@ -314,9 +314,9 @@ _lines = st.lists(st.sampled_from(["a", "b", "c", "", "  x = 1", "é ☕"]), max
 
 @st.composite
 def _texts(draw: st.DrawFn) -> str:
-    lines = draw(_lines)
+    lines, unterminated = draw(st.tuples(_lines, st.booleans()))
     text = "".join(line + "\n" for line in lines)
-    if lines and draw(st.booleans()):
+    if lines and unterminated:
         text = text[:-1]  # no newline at the end
     return text
 

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support.code_tools import code_runtime
 
 from luminamind.config import Settings, load_settings
 from luminamind.errors import (
@@ -20,6 +19,7 @@ from luminamind.errors import (
 from luminamind.runtime import ToolRuntime
 from luminamind.tools._edit import Replacement, plan_replacements, write_plan
 from luminamind.tools.code import MultiReplaceResult
+from tests.support.code_tools import code_runtime
 
 SOURCE = "def f(x):\n    return x + 1\n\n\ndef g(x):\n    return x + 1\n"
 

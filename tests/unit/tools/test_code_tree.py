@@ -6,12 +6,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support.code_tools import code_runtime
 
 from luminamind.config import Settings
 from luminamind.errors import PathEscapeError, ToolArgumentsError, ToolExecutionError
 from luminamind.runtime import ToolRuntime
 from luminamind.tools.code import TreeResult
+from tests.support.code_tools import code_runtime
 
 
 @pytest.fixture

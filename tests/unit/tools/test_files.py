@@ -206,7 +206,7 @@ async def test_write_refusals_leave_everything_as_it_was(
     (workspace_dir / "dir").mkdir()
     (workspace_dir / "plain").write_text("p")
     os.mkfifo(workspace_dir / "pipe")
-    cases = [
+    cases: list[tuple[dict[str, Any], str]] = [
         ({"path": "big.txt", "content": "é" * 5}, "10 bytes is above the 8-byte limit"),
         ({"path": "dir", "content": "x"}, "is a directory"),
         ({"path": "pipe", "content": "x"}, "not a regular file"),

@@ -58,7 +58,7 @@ async def test_copy_refusals(rt: ToolRuntime, workspace_dir: Path) -> None:
     (workspace_dir / "d").mkdir()
     (workspace_dir / "d" / "f").write_text("f")
     os.mkfifo(workspace_dir / "pipe")
-    cases = [
+    cases: list[tuple[dict[str, Any], str]] = [
         ({"source": "a.txt", "destination": "a.txt", "overwrite": True}, "the same file"),
         ({"source": "a.txt", "destination": "d", "overwrite": True}, "not a regular file"),
         ({"source": "d", "destination": "a.txt", "overwrite": True}, "a directory cannot"),
