@@ -28,6 +28,7 @@ __all__ = [
     "Hunk",
     "HunkDecision",
     "MessageView",
+    "ReasoningDelta",
     "RunStarted",
     "SubagentFinished",
     "SubagentStarted",
@@ -123,6 +124,19 @@ class TextDelta(_Event):
     agent: str = "main"
 
 
+class ReasoningDelta(_Event):
+    """A chunk of the model's reasoning, when the provider streams it apart from the answer.
+
+    OpenAI-compatible servers that think aloud (DeepSeek, GLM, vLLM, ...) send it as
+    ``reasoning_content`` deltas, Ollama as ``thinking``; it is never part of the answer.
+    Surfaces may show it as thinking (ACP's ``agent_thought_chunk``) or ignore it.
+    """
+
+    type: Literal["reasoning_delta"] = "reasoning_delta"
+    text: str
+    agent: str = "main"
+
+
 class ToolStarted(_Event):
     """A tool call began."""
 
@@ -197,6 +211,7 @@ class ErrorEvent(_Event):
 AgentEvent = Annotated[
     RunStarted
     | TextDelta
+    | ReasoningDelta
     | ToolStarted
     | ToolFinished
     | TodosChanged

@@ -2,8 +2,9 @@
 
 The service streams with ``stream_mode=["messages", "updates", "custom"]`` and
 ``subgraphs=True``: ``messages`` gives the model's tokens (`TextDelta`, tagged with the subagent
-that produced them), ``updates`` the plan (`TodosChanged`), and ``custom`` what our middleware
-and the ``task`` tool report (tool and subagent progress).
+that produced them, and `ReasoningDelta` when the provider streams its reasoning apart),
+``updates`` the plan (`TodosChanged`), and ``custom`` what our middleware and the ``task`` tool
+report (tool and subagent progress).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from langchain_core.messages import (
 from luminamind.agent.events import (
     AgentEvent,
     MessageView,
+    ReasoningDelta,
     SubagentFinished,
     SubagentStarted,
     TextDelta,
@@ -39,7 +41,7 @@ from luminamind.agent.payloads import (
     ToolStartedPayload,
 )
 
-__all__ = ["EventTranslator", "message_views"]
+__all__ = ["EventTranslator", "message_views", "reasoning_text"]
 
 # Only tokens of these nodes are the agent's answer (summarisation also calls the model).
 _MODEL_NODE = "model"
@@ -77,12 +79,16 @@ class EventTranslator:
         if (metadata or {}).get("langgraph_node") != _MODEL_NODE:
             return
         text = message_text(message.content)
-        if not text:
+        reasoning = reasoning_text(message)
+        if not text and not reasoning:
             return
         agent = "main"
         if namespace:
             agent = str((metadata or {}).get("luminamind_agent") or "subagent")
-        yield TextDelta(thread_id=self.thread_id, text=text, agent=agent)
+        if reasoning:
+            yield ReasoningDelta(thread_id=self.thread_id, text=reasoning, agent=agent)
+        if text:
+            yield TextDelta(thread_id=self.thread_id, text=text, agent=agent)
 
     def _custom(self, data: dict[str, Any]) -> AgentEvent | None:  # Any: JSON fields
         # The stream hands back what `emit` wrote: the payload types say what ``kind`` carries.
@@ -126,6 +132,24 @@ class EventTranslator:
                 status=report.get("status", "ok"),
             )
         return None
+
+
+def reasoning_text(message: AIMessage | AIMessageChunk) -> str:
+    """The reasoning a model message carries apart from its answer ("" when none).
+
+    LangChain puts it in ``additional_kwargs["reasoning_content"]`` (langchain-ollama with
+    ``reasoning``, our OpenAI-compatible model for ``reasoning_content`` deltas) or in
+    ``reasoning`` / ``thinking`` content blocks (v1 content, Anthropic).
+    """
+    reasoning = message.additional_kwargs.get("reasoning_content")
+    parts = [reasoning] if isinstance(reasoning, str) else []
+    if isinstance(message.content, list):
+        for block in message.content:
+            if isinstance(block, dict) and block.get("type") in ("reasoning", "thinking"):
+                value = block.get("reasoning", block.get("thinking"))
+                if isinstance(value, str):
+                    parts.append(value)
+    return "".join(parts)
 
 
 def message_views(messages: Sequence[BaseMessage]) -> list[MessageView]:

@@ -21,6 +21,7 @@ from luminamind.agent.events import (
     ApprovalRequested,
     ErrorEvent,
     FinalAnswer,
+    ReasoningDelta,
     SubagentFinished,
     SubagentStarted,
     TextDelta,
@@ -84,6 +85,7 @@ class EventPrinter:
         self.show_todos = show_todos
         self.streamed: list[str] = []
         self.final: FinalAnswer | None = None
+        self.thinking = False  # the last thing shown is reasoning (dim, on stderr)
 
     def reset(self) -> None:
         """Forget the previous stream's text (a resume starts a new one)."""
@@ -97,10 +99,18 @@ class EventPrinter:
 
     def show(self, event: AgentEvent) -> None:
         """Render one event."""
+        if self.thinking and not isinstance(event, ReasoningDelta):
+            self.thinking = False
+            self.err.print()  # the reasoning's line ends before anything else is shown
         if isinstance(event, TextDelta):
             if event.agent == "main":
                 self.out.print(event.text, end="", markup=False, highlight=False, soft_wrap=True)
                 self.streamed.append(event.text)
+            return
+        if isinstance(event, ReasoningDelta):  # thinking: dim, on stderr, never the answer
+            if event.agent == "main":
+                self.err.print(event.text, end="", style="dim", markup=False, highlight=False)
+                self.thinking = True
             return
         if isinstance(event, ToolStarted):
             self._end_text_line()

@@ -250,9 +250,9 @@ def build_chat_model(settings: Settings, *, model: str | None = None) -> BaseCha
                 )
             )
         key = SecretStr("not-needed")  # local OpenAI-compatible servers ignore the key
-    from langchain_openai import ChatOpenAI
+    from luminamind.providers.openai_compat import OpenAICompatibleChat
 
-    return ChatOpenAI(
+    return OpenAICompatibleChat(
         model=spec.name,
         base_url=settings.openai_base_url,
         api_key=key,
@@ -278,7 +278,7 @@ def describe_chat_model(model: BaseChatModel) -> tuple[str, str, str]:
     label = (model.metadata or {}).get("luminamind_model")
     name = str(getattr(model, "model_name", None) or getattr(model, "model", None) or "unknown")
     openai_base = getattr(model, "openai_api_base", None)
-    if openai_base is not None or type(model).__name__ == "ChatOpenAI":
+    if openai_base is not None or type(model).__name__ in ("ChatOpenAI", "OpenAICompatibleChat"):
         return "openai", name, str(openai_base or "https://api.openai.com/v1")
     base_url = getattr(model, "base_url", None)
     if type(model).__name__ == "ChatOllama" or (isinstance(label, str) and label[:7] == "ollama:"):

@@ -35,6 +35,7 @@ from luminamind.agent.events import (
     AgentEvent,
     Decision,
     FinalAnswer,
+    ReasoningDelta,
     SubagentFinished,
     SubagentStarted,
     TextDelta,
@@ -160,6 +161,15 @@ class AcpSession:
             return []
         return list(state.pending_approvals)
 
+    async def thought(self, text: str) -> None:
+        """Thinking the editor shows apart from the answer (usually folded)."""
+        await self.send(
+            AgentThoughtChunk(
+                session_update="agent_thought_chunk",
+                content=TextContentBlock(type="text", text=text),
+            )
+        )
+
     async def on_event(self, event: AgentEvent) -> None:
         """Every agent event, as the ``session/update``s an editor shows."""
         if isinstance(event, TextDelta):
@@ -167,12 +177,9 @@ class AcpSession:
                 self._streamed = True
                 await self.message(event.text)
             else:  # a subagent's words are the main agent's thinking
-                await self.send(
-                    AgentThoughtChunk(
-                        session_update="agent_thought_chunk",
-                        content=TextContentBlock(type="text", text=event.text),
-                    )
-                )
+                await self.thought(event.text)
+        elif isinstance(event, ReasoningDelta):  # the model's reasoning, any agent's
+            await self.thought(event.text)
         elif isinstance(event, ToolStarted):
             await self.send(self.view.started(event))
             if event.tool == "shell":

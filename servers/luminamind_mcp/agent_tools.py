@@ -36,6 +36,7 @@ from luminamind.agent.events import (
     Decision,
     ErrorEvent,
     FinalAnswer,
+    ReasoningDelta,
     SubagentFinished,
     SubagentStarted,
     TextDelta,
@@ -504,6 +505,8 @@ def describe(event: AgentEvent) -> str:
 
     if isinstance(event, TextDelta):
         return f"text: {short(event.text)}"
+    if isinstance(event, ReasoningDelta):
+        return f"thinking: {short(event.text)}"
     if isinstance(event, ToolStarted):
         return f"tool {event.tool} started ({event.agent})"
     if isinstance(event, ToolFinished):

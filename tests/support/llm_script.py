@@ -8,6 +8,7 @@ endpoint); `Turn.to_json` and `Turn.from_json` convert both ways::
      {"tool_calls": [{"name": "read_file", "args": {"path": "a.py"}}]},
      {"error": 429, "retry_after": 0.1},
      {"text": "slow", "delay": 5.0},
+     {"text": "42", "reasoning": "Six times seven."},
      {"malformed": "{not json"},
      {"disconnect": true}]
 
@@ -77,6 +78,9 @@ class Turn:
     """Streamed answers only: drop the connection after this many chunks."""
     usage: tuple[int, int] | None = None
     """(prompt_tokens, completion_tokens); estimated from the sizes when None."""
+    reasoning: str = ""
+    """Text and tool-call turns: the model's thinking, sent before the answer as OpenAI-compatible
+    servers that reason do (``reasoning_content``; Ollama: ``thinking``)."""
 
     @classmethod
     def text(
@@ -87,6 +91,7 @@ class Turn:
         chunk_delay: float = 0.0,
         usage: tuple[int, int] | None = None,
         cut_after: int | None = None,
+        reasoning: str = "",
     ) -> Turn:
         """A plain assistant answer (streamed in several chunks when the client streams)."""
         return cls(
@@ -96,6 +101,7 @@ class Turn:
             chunk_delay=chunk_delay,
             usage=usage,
             cut_after=cut_after,
+            reasoning=reasoning,
         )
 
     @classmethod
@@ -106,6 +112,7 @@ class Turn:
         delay: float = 0.0,
         chunk_delay: float = 0.0,
         usage: tuple[int, int] | None = None,
+        reasoning: str = "",
     ) -> Turn:
         """An assistant message calling tools: ``Turn.tool_calls(("read_file", {"path": "a"}))``."""
         built = tuple(c if isinstance(c, ToolCall) else ToolCall(c[0], c[1]) for c in calls)
@@ -118,6 +125,7 @@ class Turn:
             delay=delay,
             chunk_delay=chunk_delay,
             usage=usage,
+            reasoning=reasoning,
         )
 
     @classmethod
@@ -185,6 +193,8 @@ class Turn:
             out["cut_after"] = self.cut_after
         if self.usage is not None:
             out["usage"] = list(self.usage)
+        if self.reasoning:
+            out["reasoning"] = self.reasoning
         return out
 
     @classmethod
@@ -207,6 +217,7 @@ class Turn:
                 delay=delay,
                 chunk_delay=chunk_delay,
                 usage=usage,
+                reasoning=str(data.get("reasoning", "")),
             )
         if "text" in data:
             cut = data.get("cut_after")
@@ -216,6 +227,7 @@ class Turn:
                 chunk_delay=chunk_delay,
                 usage=usage,
                 cut_after=None if cut is None else int(cut),
+                reasoning=str(data.get("reasoning", "")),
             )
         if "error" in data:
             return cls.error(

@@ -70,6 +70,8 @@ def _openai_usage(turn: Turn, request: LLMRequest) -> dict[str, int]:
 def openai_completion(turn: Turn, request: LLMRequest, completion_id: str) -> dict[str, Any]:
     """A non-streamed ``chat.completion`` object."""
     message: dict[str, Any] = {"role": "assistant", "content": turn.content or None}
+    if turn.reasoning:
+        message["reasoning_content"] = turn.reasoning
     if turn.calls:
         message["tool_calls"] = [_openai_tool_call(c) for c in turn.calls]
     else:
@@ -107,6 +109,11 @@ def openai_chunks(turn: Turn, request: LLMRequest, completion_id: str) -> list[d
         }
 
     chunks = [chunk({"role": "assistant", "content": ""})]
+    if turn.reasoning:  # as DeepSeek and GLM stream it: before the answer, content empty
+        chunks.extend(
+            chunk({"content": "", "reasoning_content": piece})
+            for piece in _text_pieces(turn.reasoning)
+        )
     if turn.content:
         chunks.extend(chunk({"content": piece}) for piece in _text_pieces(turn.content))
     for index, call in enumerate(turn.calls):
@@ -171,6 +178,8 @@ def _ollama_final(turn: Turn, request: LLMRequest, message: dict[str, Any]) -> d
 def ollama_response(turn: Turn, request: LLMRequest) -> dict[str, Any]:
     """A non-streamed ``/api/chat`` answer."""
     message: dict[str, Any] = {"role": "assistant", "content": turn.content}
+    if turn.reasoning:
+        message["thinking"] = turn.reasoning
     if turn.calls:
         message["tool_calls"] = [_ollama_tool_call(c) for c in turn.calls]
     return _ollama_final(turn, request, message)
@@ -179,7 +188,15 @@ def ollama_response(turn: Turn, request: LLMRequest) -> dict[str, Any]:
 def ollama_chunks(turn: Turn, request: LLMRequest) -> list[dict[str, Any]]:
     """The NDJSON objects of a streamed ``/api/chat`` answer; tool calls come whole, as Ollama's."""
     created = time.strftime("%Y-%m-%dT%H:%M:%S.000000Z", time.gmtime())
-    chunks: list[dict[str, Any]] = []
+    chunks: list[dict[str, Any]] = [
+        {
+            "model": request.model,
+            "created_at": created,
+            "message": {"role": "assistant", "content": "", "thinking": piece},
+            "done": False,
+        }
+        for piece in (_text_pieces(turn.reasoning) if turn.reasoning else [])
+    ]
     if turn.content:
         chunks.extend(
             {

@@ -258,6 +258,24 @@ async def test_plan_updates_follow_the_todo_list(
     ]
 
 
+async def test_model_reasoning_streams_as_thought_chunks(
+    workspace: Path, home: Path, llm_server: ScriptedLLM
+) -> None:
+    thought = "The user greets me. A short greeting back will do."
+    llm_server.script([Turn.text("Hello!", reasoning=thought)])
+    client = EditorClient()
+    async with start_agent(workspace, home, client, env=llm_server.env()) as agent:
+        session = await agent.conn.new_session(cwd=str(workspace))
+        result = await agent.conn.prompt(session_id=session.session_id, prompt=[text_block("Hi")])
+    assert result.stop_reason == "end_turn"
+    thoughts = client.of_kind("agent_thought_chunk")
+    assert len(thoughts) > 1  # streamed as it comes
+    assert "".join(t.content.text for t in thoughts) == thought
+    assert client.text() == "Hello!"  # the answer, without the reasoning
+    kinds = [u.session_update for _, u in client.updates]
+    assert kinds.index("agent_thought_chunk") < kinds.index("agent_message_chunk")
+
+
 async def test_load_replays_a_thread_and_list_shows_it(
     workspace: Path, home: Path, llm_server: ScriptedLLM
 ) -> None:
