@@ -17,15 +17,16 @@ import errno
 import functools
 import os
 import platform
+import stat
 from collections.abc import Callable
 from pathlib import Path
 
 from luminamind.errors import PathEscapeError
 
-__all__ = ["open_dir_nofollow", "open_nofollow"]
+__all__ = ["exists_beneath", "open_beneath", "open_dir_nofollow", "open_nofollow"]
 
 _SYS_OPENAT2 = 437  # every Linux architecture since 5.6 (the unified syscall table)
-_RESOLVE_NO_MAGICLINKS, _RESOLVE_NO_SYMLINKS = 0x02, 0x04
+_RESOLVE_NO_MAGICLINKS, _RESOLVE_NO_SYMLINKS, _RESOLVE_BENEATH = 0x02, 0x04, 0x08
 _AT_FDCWD = -100
 
 
@@ -107,3 +108,82 @@ def _walk(path: Path, flags: int, mode: int) -> int:
         return os.open(parts[-1], flags | os.O_NOFOLLOW, mode, dir_fd=current)
     finally:
         os.close(current)
+
+
+def open_beneath(dir_fd: int, relative: str | os.PathLike[str], flags: int) -> int:
+    """Open ``relative`` beneath the directory open as ``dir_fd``, refusing any symlink and ``..``.
+
+    The directory tools walk from a descriptor of the directory they were asked about; each
+    deeper directory or file is opened from it this way, so a directory swapped for a symlink
+    while they walk makes the open fail instead of leading outside.
+
+    Raises:
+        PathEscapeError: a component is (now) a symlink, or ``relative`` climbs out with ``..``.
+        OSError: as ``os.open`` would.
+    """
+    rel = os.fspath(relative)
+    parts = [p for p in rel.split("/") if p not in ("", ".")]
+    if rel.startswith("/") or ".." in parts:
+        raise PathEscapeError(f"'{rel}' is not a path beneath the directory; nothing was opened")
+    flags |= os.O_CLOEXEC
+    try:
+        syscall = _openat2()
+        if syscall is not None:
+            resolve = _RESOLVE_BENEATH | _RESOLVE_NO_SYMLINKS | _RESOLVE_NO_MAGICLINKS
+            how = _OpenHow(flags, 0, resolve)
+            encoded = os.fsencode("/".join(parts) or ".")
+            fd = syscall(_SYS_OPENAT2, dir_fd, encoded, ctypes.byref(how), ctypes.sizeof(how))
+            if fd < 0:
+                err = ctypes.get_errno()
+                raise OSError(err, os.strerror(err), rel)
+            return int(fd)
+        if not parts:
+            return os.open(".", flags, dir_fd=dir_fd)
+        current = dir_fd
+        try:
+            for part in parts[:-1]:
+                step = _open_subdir(part, current)
+                if current != dir_fd:
+                    os.close(current)
+                current = step
+            fd = os.open(parts[-1], flags | os.O_NOFOLLOW, dir_fd=current)
+            # O_PATH | O_NOFOLLOW opens a final symlink itself instead of failing: refuse it.
+            if stat.S_ISLNK(os.fstat(fd).st_mode):
+                os.close(fd)
+                raise OSError(errno.ELOOP, os.strerror(errno.ELOOP), rel)
+            return fd
+        finally:
+            if current != dir_fd:
+                os.close(current)
+    except OSError as exc:
+        if exc.errno in (errno.ELOOP, errno.EXDEV):
+            raise PathEscapeError(
+                f"'{rel}' changed while it was being opened (a symlink appeared on it); "
+                "nothing was read. Try again, or check who is changing the workspace"
+            ) from None
+        raise
+
+
+def _open_subdir(name: str, dir_fd: int) -> int:
+    """One step of the fallback walk; a symlink met is ELOOP (O_DIRECTORY can say ENOTDIR)."""
+    try:
+        return os.open(
+            name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=dir_fd
+        )
+    except NotADirectoryError:
+        if stat.S_ISLNK(os.stat(name, dir_fd=dir_fd, follow_symlinks=False).st_mode):
+            raise OSError(errno.ELOOP, os.strerror(errno.ELOOP), name) from None
+        raise
+
+
+# O_PATH opens without reading (Linux); elsewhere a read-only open of the file or directory.
+_O_PATH = getattr(os, "O_PATH", os.O_RDONLY | os.O_NONBLOCK)
+
+
+def exists_beneath(dir_fd: int, relative: str) -> bool:
+    """True when ``relative`` exists beneath ``dir_fd`` with no symlink on the way, or in it."""
+    try:
+        os.close(open_beneath(dir_fd, relative, _O_PATH))
+    except (OSError, PathEscapeError):
+        return False
+    return True

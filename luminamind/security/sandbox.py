@@ -43,7 +43,14 @@ from luminamind.security import _landlock
 from luminamind.security._landlock import FS_READ_EXEC, FS_READ_WRITE, Ruleset
 from luminamind.security.redaction import is_secret_name
 
-__all__ = ["PreparedSandbox", "SandboxSpec", "SandboxStatus", "sandbox_status"]
+__all__ = [
+    "PreparedSandbox",
+    "ReadConfinement",
+    "SandboxSpec",
+    "SandboxStatus",
+    "read_confinement",
+    "sandbox_status",
+]
 
 _CLONE_NEWUSER = 0x10000000
 _CLONE_NEWPID, _CLONE_NEWNET = 0x20000000, 0x40000000
@@ -416,3 +423,48 @@ def _max_fd() -> int:
         return int(os.sysconf("SC_OPEN_MAX"))
     except (ValueError, OSError):
         return 65_536
+
+
+@dataclass(frozen=True, slots=True)
+class ReadConfinement:
+    """Landlock for a helper program the tools run themselves (``rg``): read only, no network.
+
+    ``rg`` walks directories by path, so a directory of the workspace swapped for a symlink
+    while it searches would have it read files outside. Confined, the kernel checks where every
+    open lands, after symlinks: it can read the workspace's roots and the system's program and
+    library directories, nothing else, and it cannot write anywhere but ``/dev/null``.
+    """
+
+    ruleset: Ruleset
+
+    @property
+    def pass_fds(self) -> tuple[int, ...]:
+        return (self.ruleset.fd,)
+
+    def preexec(self) -> None:  # pragma: no cover - runs in the forked child, before exec
+        _enter_or_exit("enable Landlock", self.ruleset.restrict())
+
+
+@functools.lru_cache(maxsize=8)
+def read_confinement(readable: tuple[Path, ...], program: str) -> ReadConfinement | None:
+    """The confinement for ``program`` reading ``readable``; None without Landlock.
+
+    Built once per set of roots and kept open: nothing is added to it in the child, so one
+    ruleset serves every run (restricting does not change it).
+
+    Raises:
+        OSError: Landlock is there but refused the ruleset.
+    """
+    abi = _landlock.abi_version()
+    if abi < 1:
+        return None
+    ruleset = Ruleset(abi=abi, network=False)
+    try:
+        program_dir = str(Path(program).resolve().parent)
+        ruleset.allow((*_readable_system_paths(()), program_dir, *_KERNEL_INFO), FS_READ_EXEC)
+        ruleset.allow((str(p) for p in readable), FS_READ_EXEC)
+        ruleset.allow(("/dev/null",), FS_READ_WRITE)
+    except BaseException:
+        ruleset.close()
+        raise
+    return ReadConfinement(ruleset)

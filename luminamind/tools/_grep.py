@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from luminamind.security.sandbox import ReadConfinement
+
 __all__ = ["GrepEvents", "GrepQuery", "RgFailure", "build_argv", "run_rg"]
 
 CaseMode = Literal["smart", "sensitive", "insensitive"]
@@ -170,8 +172,13 @@ class _Collector:
             self.done = n == 0  # else wait for this match's after-context
 
 
-async def run_rg(argv: list[str], query: GrepQuery) -> GrepEvents:
+async def run_rg(
+    argv: list[str], query: GrepQuery, *, confinement: ReadConfinement | None = None
+) -> GrepEvents:
     """Run rg, collect its events within the caps, kill it on the cap or the timeout.
+
+    With ``confinement`` rg runs under Landlock, reading only the workspace (see
+    ``read_confinement``): a directory swapped for a symlink mid-search cannot lead it outside.
 
     Raises:
         RgFailure: rg exited with status 2 before reporting anything.
@@ -181,6 +188,9 @@ async def run_rg(argv: list[str], query: GrepQuery) -> GrepEvents:
         stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
+        # A fork, not a vfork, to restrict the child before exec: a few ms per search.
+        preexec_fn=None if confinement is None else confinement.preexec,
+        pass_fds=() if confinement is None else confinement.pass_fds,
     )
     assert proc.stdout is not None
     assert proc.stderr is not None

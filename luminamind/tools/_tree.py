@@ -17,13 +17,16 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from luminamind.errors import PathEscapeError, ToolExecutionError
+from luminamind.security.nofollow import open_beneath, open_dir_nofollow
 from luminamind.security.workspace import Workspace
-from luminamind.tools.files.ignore import ALWAYS_SKIPPED, IgnoreRules, is_virtualenv
+from luminamind.tools.files.ignore import ALWAYS_SKIPPED, IgnoreRules, is_virtualenv_beneath
 
 __all__ = ["Node", "TreeEntry", "TreeResult", "TreeWalk", "render", "tree_result", "walk"]
 
 Kind = Literal["dir", "file", "symlink", "other"]
 _MAX_SKIPPED_SHOWN = 50
+_DIRECTORY = os.O_RDONLY | os.O_DIRECTORY
 
 
 class TreeEntry(BaseModel):
@@ -106,46 +109,81 @@ def walk(
     depth: int,
     show_hidden: bool,
     limit: int,
+    top_fd: int,
 ) -> TreeWalk:
-    """List ``top`` down to ``depth`` levels, keeping at most ``limit`` entries."""
+    """List ``top`` (open as ``top_fd``) down to ``depth`` levels, keeping ``limit`` entries.
+
+    ``rules`` are those in force inside ``top``. Every deeper directory is opened from
+    ``top_fd`` without following any symlink (``open_beneath``) and listed through its
+    descriptor, so one swapped for a symlink mid-walk is left unexpanded, never followed out.
+    """
     result = TreeWalk(root=Node(top, "dir", 0))
     queue: deque[tuple[Node, IgnoreRules]] = deque([(result.root, rules)])
     while queue:
         node, node_rules = queue.popleft()
         if result.truncated:
             break  # deeper directories stay unexpanded; their parents already say so
+        if node is result.root:
+            fd = top_fd
+        else:
+            try:
+                fd = open_beneath(top_fd, node.path.relative_to(top).as_posix(), _DIRECTORY)
+            except (OSError, PathEscapeError):
+                continue  # unreadable or swapped directory: listed, not expanded
+            node_rules = node_rules.entering(node.path, dir_fd=fd)
         try:
-            with os.scandir(node.path) as scan:
-                entries = list(scan)
-        except OSError:
-            continue  # unreadable directory: listed, not expanded
-        kept: list[tuple[os.DirEntry[str], Kind, int | None]] = []
-        for entry in entries:
-            if entry.name.startswith(".") and not show_hidden:
-                continue
-            kind, size = _kind(entry)
-            path = Path(entry.path)
-            if kind == "dir" and (entry.name in ALWAYS_SKIPPED or is_virtualenv(path)):
-                result.skipped_count += 1
-                if len(result.skipped) < _MAX_SKIPPED_SHOWN:
-                    result.skipped.append(path)
-                continue
-            if node_rules.ignored(path, is_dir=kind == "dir"):
-                result.ignored_count += 1
-                continue
-            kept.append((entry, kind, size))
-        kept.sort(key=_sort_key)
-        for index, (entry, kind, size) in enumerate(kept):
-            if result.count >= limit:
-                node.omitted = len(kept) - index
-                result.truncated = True
-                break
-            child = Node(Path(entry.path), kind, node.depth + 1, size)
-            node.children.append(child)
-            result.count += 1
-            if kind == "dir" and child.depth < depth:
-                queue.append((child, node_rules.entering(child.path)))
+            _expand(result, node, node_rules, fd, queue, depth, show_hidden, limit)
+        finally:
+            if fd != top_fd:
+                os.close(fd)
     return result
+
+
+def _expand(
+    result: TreeWalk,
+    node: Node,
+    node_rules: IgnoreRules,
+    fd: int,
+    queue: deque[tuple[Node, IgnoreRules]],
+    depth: int,
+    show_hidden: bool,
+    limit: int,
+) -> None:
+    """Keep the entries of ``node`` (open as ``fd``) and queue its directories."""
+    try:
+        with os.scandir(fd) as scan:
+            entries = list(scan)
+    except OSError:
+        return  # unreadable directory: listed, not expanded
+    kept: list[tuple[os.DirEntry[str], Kind, int | None]] = []
+    for entry in entries:
+        if entry.name.startswith(".") and not show_hidden:
+            continue
+        kind, size = _kind(entry)
+        path = node.path / entry.name
+        if kind == "dir" and (
+            entry.name in ALWAYS_SKIPPED or is_virtualenv_beneath(fd, entry.name)
+        ):
+            result.skipped_count += 1
+            if len(result.skipped) < _MAX_SKIPPED_SHOWN:
+                result.skipped.append(path)
+            continue
+        if node_rules.ignored(path, is_dir=kind == "dir"):
+            result.ignored_count += 1
+            continue
+        kept.append((entry, kind, size))
+    kept.sort(key=_sort_key)
+    for index, (entry, kind, size) in enumerate(kept):
+        if result.count >= limit:
+            node.omitted = len(kept) - index
+            result.truncated = True
+            break
+        child = Node(node.path / entry.name, kind, node.depth + 1, size)
+        node.children.append(child)
+        result.count += 1
+        if kind == "dir" and child.depth < depth:
+            # Its own ignore files are read when it is opened (walk), through its descriptor.
+            queue.append((child, node_rules))
 
 
 def render(walked: TreeWalk, *, label: str, name: Callable[[Node], str]) -> str:
@@ -174,7 +212,18 @@ def tree_result(
 ) -> TreeResult:
     """Walk ``top`` (ignore files read from ``rules_top`` down) and build the tool's result."""
     rules = IgnoreRules.between(rules_top, top)
-    walked = walk(top, rules=rules, depth=depth, show_hidden=show_hidden, limit=limit)
+    try:
+        top_fd = open_dir_nofollow(top)
+    except OSError as exc:
+        raise ToolExecutionError(
+            f"tree_view: cannot open '{ws.relative(top)}': {exc.strerror}; give a directory"
+        ) from None
+    try:
+        walked = walk(
+            top, rules=rules, depth=depth, show_hidden=show_hidden, limit=limit, top_fd=top_fd
+        )
+    finally:
+        os.close(top_fd)
     entries: list[TreeEntry] = []
     pending = deque(walked.root.children)
     while pending:  # breadth first: the order the cap kept them in

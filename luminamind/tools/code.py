@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from luminamind.errors import ToolArgumentsError, ToolExecutionError, ToolNotConfiguredError
+from luminamind.security.sandbox import read_confinement
 from luminamind.tools import _grep, _tree
 from luminamind.tools._edit import (
     PatchedFile,
@@ -164,7 +165,15 @@ async def grep_search(
         timeout=limits.search_timeout_seconds,
     )
     try:
-        events = await _grep.run_rg(_grep.build_argv(rg, query), query)
+        roots = tuple(r.path for r in ctx.workspace.roots)
+        confinement = read_confinement(roots, rg)
+    except OSError as exc:
+        raise ToolExecutionError(
+            f"grep_search: cannot confine rg to the workspace (Landlock: {exc.strerror}); "
+            "nothing was searched"
+        ) from None
+    try:
+        events = await _grep.run_rg(_grep.build_argv(rg, query), query, confinement=confinement)
     except _grep.RgFailure as exc:
         message = exc.stderr.strip().removeprefix("rg: ") or "rg failed"
         field = "pattern"

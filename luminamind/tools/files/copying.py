@@ -7,17 +7,20 @@ An existing destination is refused unless ``overwrite=true``; the approval polic
 from __future__ import annotations
 
 import asyncio
+import errno
 import os
+import secrets
 import shutil
 import stat
-import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated
 
 from pydantic import BaseModel, Field
 
-from luminamind.errors import ToolExecutionError
-from luminamind.security.nofollow import open_nofollow
+from luminamind.errors import PathEscapeError, ToolExecutionError
+from luminamind.security.nofollow import open_dir_nofollow, open_nofollow
 from luminamind.tools.context import ToolContext
 from luminamind.tools.files.atomic import stage_temp
 from luminamind.tools.files.fileinfo import EntryKind, lstat_or_none, make_parents, preview_text
@@ -65,59 +68,175 @@ def _copy_one(source: Path, destination: Path, mode: int) -> int:
     return size
 
 
-def _copy_tree(source: Path, destination: Path, shown: tuple[str, str]) -> tuple[int, int]:
-    """Copy a directory tree to a new path; all or nothing (a failure leaves no partial copy)."""
-    tally = [0, 0]
-
-    def copy(src: str, dst: str) -> object:
-        # copy2 keeps mode and times; it refuses FIFOs (SpecialFileError) rather than block.
-        result = shutil.copy2(src, dst)
-        tally[0] += 1
-        tally[1] += os.path.getsize(dst)
-        return result
-
-    try:
-        # symlinks=True copies links as links: a link to outside stays a link, never its target.
-        shutil.copytree(source, destination, symlinks=True, copy_function=copy)
-    except shutil.Error as exc:
-        failures = exc.args[0] if exc.args and isinstance(exc.args[0], list) else []
-        first = "; ".join(f"{f[0]}: {f[2]}" for f in failures[:3]) or str(exc)
-        raise ToolExecutionError(
-            f"copy_file: {len(failures) or 'some'} entries of '{shown[0]}' could not be copied "
-            f"({first}); nothing was copied"
-        ) from None
-    return tally[0], tally[1]
+# A directory or file opened during a tree copy: never through a symlink.
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+_STAGING_ATTEMPTS = 100
 
 
-def _replace_dir(source: Path, destination: Path, shown: tuple[str, str]) -> tuple[int, int]:
+@dataclass(slots=True)
+class _TreeCopy:
+    """One directory copy: every file and directory opened relative to its parent's descriptor.
+
+    ``shutil.copytree`` works by path, so a directory of the source swapped for a symlink while
+    it runs would copy outside content into the workspace. Here each entry is opened from its
+    directory's descriptor with ``O_NOFOLLOW``: a swap makes that entry fail, and a failed entry
+    makes the whole copy fail (nothing is kept). Written here rather than taken from shutil,
+    which has no descriptor-relative copytree.
+    """
+
+    hardlink_ok: Callable[[tuple[str, ...]], bool]
+    files: int = 0
+    size: int = 0
+    failures: list[tuple[str, str]] = field(default_factory=list)
+
+    def copy_dir(self, src_fd: int, dst_fd: int, rel: tuple[str, ...]) -> None:
+        """Copy the entries of the directory ``src_fd`` into the empty directory ``dst_fd``."""
+        with os.scandir(src_fd) as scan:
+            entries = sorted(scan, key=lambda e: e.name)
+        for entry in entries:
+            here = (*rel, entry.name)
+            try:
+                info = entry.stat(follow_symlinks=False)
+                if stat.S_ISLNK(info.st_mode):
+                    # Links stay links: a link to outside is copied as a link, never its target.
+                    target = os.readlink(entry.name, dir_fd=src_fd)
+                    os.symlink(target, entry.name, dir_fd=dst_fd)
+                elif stat.S_ISDIR(info.st_mode):
+                    self._subdir(src_fd, dst_fd, entry.name, here)
+                elif stat.S_ISREG(info.st_mode):
+                    self._file(src_fd, dst_fd, entry.name, here)
+                else:
+                    raise OSError(errno.EINVAL, "not a regular file, directory or symlink")
+            except OSError as exc:
+                self.failures.append(("/".join(here), exc.strerror or str(exc)))
+            except PathEscapeError as exc:
+                self.failures.append(("/".join(here), str(exc)))
+
+    def _subdir(self, src_fd: int, dst_fd: int, name: str, rel: tuple[str, ...]) -> None:
+        child_src = os.open(name, _DIR_FLAGS, dir_fd=src_fd)
+        try:
+            info = os.fstat(child_src)
+            os.mkdir(name, 0o700, dir_fd=dst_fd)
+            child_dst = os.open(name, _DIR_FLAGS, dir_fd=dst_fd)
+            try:
+                self.copy_dir(child_src, child_dst, rel)
+                os.fchmod(child_dst, stat.S_IMODE(info.st_mode))
+                os.utime(child_dst, ns=(info.st_atime_ns, info.st_mtime_ns))
+            finally:
+                os.close(child_dst)
+        finally:
+            os.close(child_src)
+
+    def _file(self, src_fd: int, dst_fd: int, name: str, rel: tuple[str, ...]) -> None:
+        # O_NONBLOCK: a FIFO put in the file's place opens at once and is refused below.
+        src = os.open(
+            name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=src_fd
+        )
+        with os.fdopen(src, "rb") as inp:
+            info = os.fstat(src)
+            if not stat.S_ISREG(info.st_mode):
+                raise OSError(errno.EINVAL, "not a regular file")
+            if info.st_nlink > 1 and not self.hardlink_ok(rel):
+                raise OSError(
+                    errno.EMLINK,
+                    f"a file with {info.st_nlink} hard links (another may be outside the "
+                    "workspace; see the hardlinks setting)",
+                )
+            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+            with os.fdopen(os.open(name, flags, 0o600, dir_fd=dst_fd), "wb") as out:
+                shutil.copyfileobj(inp, out, 1 << 20)
+                out.flush()
+                os.fchmod(out.fileno(), stat.S_IMODE(info.st_mode))
+                os.utime(out.fileno(), ns=(info.st_atime_ns, info.st_mtime_ns))
+                self.files += 1
+                self.size += out.tell()
+
+
+def _make_staging(parent_fd: int, destination: str) -> str:
+    """A new private directory beside the destination, made relative to its parent's fd."""
+    for _ in range(_STAGING_ATTEMPTS):
+        name = f".{destination}.{secrets.token_hex(4)}.tmp"
+        try:
+            os.mkdir(name, 0o700, dir_fd=parent_fd)
+        except FileExistsError:
+            continue
+        return name
+    raise ToolExecutionError(f"copy_file: cannot make a staging directory beside '{destination}'")
+
+
+def _replace_dir(
+    source: Path,
+    destination: Path,
+    shown: tuple[str, str],
+    hardlink_ok: Callable[[tuple[str, ...]], bool],
+) -> tuple[int, int]:
     """Copy ``source`` into a staging directory beside ``destination``, then swap it in.
 
     The copy never writes into an existing destination: a symlink planted there could otherwise
-    lead the copy out of the workspace. Overwriting replaces the old tree as a whole.
+    lead the copy out of the workspace. Overwriting replaces the old tree as a whole. The
+    source, the destination's parent and the staging directory are held as descriptors opened
+    without following symlinks; every step works relative to them.
     """
-    staging = Path(
-        tempfile.mkdtemp(prefix=f".{destination.name}.", suffix=".tmp", dir=destination.parent)
-    )
+    src_fd = open_dir_nofollow(source)
     try:
-        tree = staging / "tree"
-        counts = _copy_tree(source, tree, shown)
-        if destination.exists():
-            old = staging / "old"
-            os.rename(destination, old)
+        parent_fd = open_dir_nofollow(destination.parent)
+    except BaseException:
+        os.close(src_fd)
+        raise
+    try:
+        staging = _make_staging(parent_fd, destination.name)
+        try:
+            staging_fd = os.open(staging, _DIR_FLAGS, dir_fd=parent_fd)
             try:
-                os.rename(tree, destination)
-            except OSError:
-                os.rename(old, destination)
-                raise
-        else:
-            os.rename(tree, destination)
+                copier = _TreeCopy(hardlink_ok)
+                os.mkdir("tree", 0o700, dir_fd=staging_fd)
+                tree_fd = os.open("tree", _DIR_FLAGS, dir_fd=staging_fd)
+                try:
+                    copier.copy_dir(src_fd, tree_fd, ())
+                    info = os.fstat(src_fd)
+                    os.fchmod(tree_fd, stat.S_IMODE(info.st_mode))
+                    os.utime(tree_fd, ns=(info.st_atime_ns, info.st_mtime_ns))
+                finally:
+                    os.close(tree_fd)
+                if copier.failures:
+                    first = "; ".join(f"{path}: {why}" for path, why in copier.failures[:3])
+                    raise ToolExecutionError(
+                        f"copy_file: {len(copier.failures)} entries of '{shown[0]}' could not "
+                        f"be copied ({first}); nothing was copied"
+                    )
+                _swap_in(staging_fd, parent_fd, destination.name)
+            finally:
+                os.close(staging_fd)
+        finally:
+            shutil.rmtree(staging, dir_fd=parent_fd, ignore_errors=True)
     finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return counts
+        os.close(parent_fd)
+        os.close(src_fd)
+    return copier.files, copier.size
+
+
+def _swap_in(staging_fd: int, parent_fd: int, name: str) -> None:
+    """Rename the staged ``tree`` to ``name``; an existing ``name`` goes to the staging dir."""
+    try:
+        os.rename("tree", name, src_dir_fd=staging_fd, dst_dir_fd=parent_fd)
+        return
+    except OSError as exc:
+        if exc.errno not in (errno.EEXIST, errno.ENOTEMPTY):
+            raise
+    os.rename(name, "old", src_dir_fd=parent_fd, dst_dir_fd=staging_fd)
+    try:
+        os.rename("tree", name, src_dir_fd=staging_fd, dst_dir_fd=parent_fd)
+    except OSError:
+        os.rename("old", name, src_dir_fd=staging_fd, dst_dir_fd=parent_fd)
+        raise
 
 
 def _copy(
-    source: Path, destination: Path, shown: tuple[str, str], overwrite: bool
+    source: Path,
+    destination: Path,
+    shown: tuple[str, str],
+    overwrite: bool,
+    hardlink_ok: Callable[[tuple[str, ...]], bool],
 ) -> tuple[EntryKind, int, int, bool]:
     try:
         info = source.stat()
@@ -140,7 +259,7 @@ def _copy(
                 f"copy_file: '{shown[1]}' is not a directory; a directory cannot replace it"
             )
         make_parents(destination, shown[1], "copy_file")
-        files, size = _replace_dir(source, destination, shown)
+        files, size = _replace_dir(source, destination, shown, hardlink_ok)
         return "dir", files, size, target is not None
     if not stat.S_ISREG(info.st_mode):
         raise ToolExecutionError(f"copy_file: '{shown[0]}' is not a regular file or directory")
@@ -179,7 +298,17 @@ async def _copy_file(
                 "copy to a new path inside it"
             )
     shown = (ctx.workspace.relative(src), ctx.workspace.relative(dst))
-    kind, files, size, existed = await asyncio.to_thread(_copy, src, dst, shown, overwrite)
+    # A file inside a copied directory obeys the hard-link rule as if it were named itself.
+    src_root = next((r.path for r in ctx.workspace.roots if r.contains(src)), src)
+    base = src.relative_to(src_root).parts
+    hardlinks = ctx.workspace.hardlinks
+
+    def hardlink_ok(rel: tuple[str, ...]) -> bool:
+        return hardlinks.allows((*base, *rel))
+
+    kind, files, size, existed = await asyncio.to_thread(
+        _copy, src, dst, shown, overwrite, hardlink_ok
+    )
     return CopyFileResult(
         source=shown[0],
         destination=shown[1],

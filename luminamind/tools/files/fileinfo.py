@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import contextlib
 import errno
 import mimetypes
 import os
@@ -13,7 +14,8 @@ from os import stat_result
 from pathlib import Path
 from typing import Literal
 
-from luminamind.errors import ToolExecutionError
+from luminamind.errors import PathEscapeError, ToolExecutionError
+from luminamind.security.nofollow import open_dir_nofollow
 
 __all__ = [
     "PREVIEW_MAX_BYTES",
@@ -208,11 +210,49 @@ def make_parents(path: Path, shown: str, tool_name: str, *, create: bool = True)
             f"{tool_name}: the directory of '{shown}' does not exist; pass create_parents=true"
         )
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        _make_dirs_nofollow(path.parent)
     except (FileExistsError, NotADirectoryError):
         raise ToolExecutionError(
             f"{tool_name}: a parent of '{shown}' is a file, not a directory"
         ) from None
+
+
+def _make_dirs_nofollow(directory: Path) -> None:
+    """``mkdir -p`` of a resolved path, each directory made relative to its parent's descriptor.
+
+    ``Path.mkdir(parents=True)`` would follow a parent swapped for a symlink after the path was
+    checked and create directories outside; here no symlink is followed (luminamind.security.
+    nofollow), so such a swap makes the call fail.
+    """
+    missing: list[str] = []
+    current = directory
+    while True:
+        try:
+            fd = open_dir_nofollow(current)
+            break
+        except FileNotFoundError:
+            if current.parent == current:
+                raise
+            missing.append(current.name)
+            current = current.parent
+    try:
+        for name in reversed(missing):
+            with contextlib.suppress(FileExistsError):
+                os.mkdir(name, dir_fd=fd)
+            step = os.open(
+                name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=fd
+            )
+            os.close(fd)
+            fd = step
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise PathEscapeError(
+                f"'{directory}' changed while its directories were made (a symlink appeared "
+                "on it); nothing was created outside. Try again"
+            ) from None
+        raise
+    finally:
+        os.close(fd)
 
 
 PREVIEW_MAX_BYTES = 512 * 1024  # of the current file, read for a preview's diff

@@ -15,7 +15,10 @@ from pathlib import Path
 import pathspec
 from pathspec.patterns.gitwildmatch import GitWildMatchPatternError
 
-__all__ = ["ALWAYS_SKIPPED", "IgnoreRules", "is_virtualenv"]
+from luminamind.errors import PathEscapeError
+from luminamind.security.nofollow import open_beneath, open_dir_nofollow
+
+__all__ = ["ALWAYS_SKIPPED", "IgnoreRules", "is_virtualenv", "is_virtualenv_beneath"]
 
 # Directories no one wants in a tree listing, even when nothing ignores them.
 ALWAYS_SKIPPED = frozenset(
@@ -34,6 +37,7 @@ ALWAYS_SKIPPED = frozenset(
     }
 )
 _IGNORE_FILES = (".gitignore", ".ignore")
+_DIRECTORY = os.O_RDONLY | os.O_DIRECTORY
 _MAX_IGNORE_FILE_BYTES = 1_000_000
 
 
@@ -42,21 +46,49 @@ def is_virtualenv(directory: Path) -> bool:
     return (directory / "pyvenv.cfg").is_file()
 
 
-def _load_spec(directory: Path) -> pathspec.GitIgnoreSpec | None:
+def is_virtualenv_beneath(dir_fd: int, name: str) -> bool:
+    """`is_virtualenv` for the directory ``name`` in the directory open as ``dir_fd``."""
+    try:
+        fd = open_beneath(dir_fd, f"{name}/pyvenv.cfg", os.O_RDONLY | os.O_NONBLOCK)
+    except (OSError, PathEscapeError):
+        return False
+    try:
+        return stat.S_ISREG(os.fstat(fd).st_mode)
+    finally:
+        os.close(fd)
+
+
+def _read_ignore_file(directory: Path, name: str, dir_fd: int | None) -> list[str]:
+    """The lines of one ignore file; none when it is missing, too big or not a regular file.
+
+    A symlinked ignore file could point outside the workspace: never read. With ``dir_fd`` the
+    file is opened relative to that descriptor, so a directory swapped for a symlink cannot
+    make it read one outside.
+    """
+    try:
+        if dir_fd is None:
+            fd = os.open(directory / name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        else:
+            fd = open_beneath(dir_fd, name, os.O_RDONLY | os.O_NONBLOCK)
+    except (OSError, PathEscapeError):
+        return []
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > _MAX_IGNORE_FILE_BYTES:
+            return []
+        with os.fdopen(os.dup(fd), "rb") as handle:
+            data = handle.read(_MAX_IGNORE_FILE_BYTES)
+    except OSError:
+        return []
+    finally:
+        os.close(fd)
+    return data.decode("utf-8", errors="replace").splitlines()
+
+
+def _load_spec(directory: Path, dir_fd: int | None = None) -> pathspec.GitIgnoreSpec | None:
     lines: list[str] = []
     for name in _IGNORE_FILES:
-        candidate = directory / name
-        try:
-            info = candidate.lstat()
-        except OSError:
-            continue
-        # A symlinked ignore file could point outside the workspace: not read.
-        if not stat.S_ISREG(info.st_mode) or info.st_size > _MAX_IGNORE_FILE_BYTES:
-            continue
-        try:
-            lines += candidate.read_text(encoding="utf-8", errors="replace").splitlines()
-        except OSError:
-            continue
+        lines += _read_ignore_file(directory, name, dir_fd)
     if not lines:
         return None
     try:
@@ -88,13 +120,37 @@ class IgnoreRules:
         if not directory.is_relative_to(top):
             return rules.entering(directory)
         parts = directory.relative_to(top).parts
-        for depth in range(len(parts) + 1):
-            rules = rules.entering(top.joinpath(*parts[:depth]))
+        try:
+            top_fd = open_dir_nofollow(top)
+        except (OSError, PathEscapeError, ValueError):
+            top_fd = None  # a relative or symlinked top: read by path, as given
+        try:
+            for depth in range(len(parts) + 1):
+                level = top.joinpath(*parts[:depth])
+                if top_fd is None:
+                    rules = rules.entering(level)
+                    continue
+                try:
+                    level_fd = open_beneath(top_fd, "/".join(parts[:depth]), _DIRECTORY)
+                except (OSError, PathEscapeError):
+                    continue  # missing or swapped: nothing of it is read
+                try:
+                    rules = rules.entering(level, dir_fd=level_fd)
+                finally:
+                    os.close(level_fd)
+        finally:
+            if top_fd is not None:
+                os.close(top_fd)
         return rules
 
-    def entering(self, directory: Path) -> IgnoreRules:
-        """The rules inside ``directory``: these plus its own ignore files, if any."""
-        spec = _load_spec(directory)
+    def entering(self, directory: Path, *, dir_fd: int | None = None) -> IgnoreRules:
+        """The rules inside ``directory``: these plus its own ignore files, if any.
+
+        Args:
+            directory: the directory's path (what the rules are relative to).
+            dir_fd: the directory, open: its ignore files are read through it.
+        """
+        spec = _load_spec(directory, dir_fd)
         return self if spec is None else IgnoreRules((*self.layers, (directory, spec)))
 
     def ignored(self, path: Path, *, is_dir: bool) -> bool:

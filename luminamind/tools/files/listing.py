@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import stat
+import sys
 from typing import Annotated
 
 import pathspec
@@ -13,6 +13,7 @@ from pathspec.patterns.gitwildmatch import GitWildMatchPatternError
 from pydantic import BaseModel, Field
 
 from luminamind.errors import ToolArgumentsError, ToolExecutionError
+from luminamind.security.nofollow import exists_beneath, open_dir_nofollow
 from luminamind.tools.context import ToolContext
 from luminamind.tools.files.fileinfo import EntryKind, kind_of, mtime_iso
 from luminamind.tools.registry import tool
@@ -65,9 +66,10 @@ def _page(total: int, offset: int, limit: int | None, max_entries: int) -> tuple
     return end, end if end < total else None
 
 
-def _list(directory: str, show_hidden: bool) -> list[DirectoryEntry]:
+def _list(dir_fd: int, show_hidden: bool) -> list[DirectoryEntry]:
+    """The entries of the directory open as ``dir_fd`` (each stat'ed relative to it)."""
     entries: list[DirectoryEntry] = []
-    with os.scandir(directory) as it:
+    with os.scandir(dir_fd) as it:
         for item in it:
             if not show_hidden and item.name.startswith("."):
                 continue
@@ -136,16 +138,26 @@ async def list_directory(
     """
     resolved = ctx.workspace.resolve(path)
     shown = ctx.workspace.relative(resolved)
+    # Listed through a descriptor opened without following any symlink (as the other file
+    # tools read): a directory swapped for a symlink after the check makes the call fail.
     try:
-        info = resolved.stat()
-    except (FileNotFoundError, NotADirectoryError):
+        dir_fd = open_dir_nofollow(resolved)
+    except FileNotFoundError:
         raise ToolExecutionError(f"list_directory: '{shown}' does not exist") from None
-    if not stat.S_ISDIR(info.st_mode):
-        raise ToolExecutionError(f"list_directory: '{shown}' is not a directory; use read_file")
-    try:
-        entries = await asyncio.to_thread(_list, str(resolved), show_hidden)
+    except NotADirectoryError:
+        if resolved.exists():
+            raise ToolExecutionError(
+                f"list_directory: '{shown}' is not a directory; use read_file"
+            ) from None
+        raise ToolExecutionError(f"list_directory: '{shown}' does not exist") from None
     except PermissionError:
         raise ToolExecutionError(f"list_directory: permission denied for '{shown}'") from None
+    try:
+        entries = await asyncio.to_thread(_list, dir_fd, show_hidden)
+    except PermissionError:
+        raise ToolExecutionError(f"list_directory: permission denied for '{shown}'") from None
+    finally:
+        os.close(dir_fd)
     end, following = _page(len(entries), offset, limit, ctx.settings.limits.max_entries)
     return ListDirectoryResult(
         path=shown,
@@ -178,15 +190,52 @@ async def file_search(
     """
     spec = _compile_glob(pattern)
     resolved = ctx.workspace.resolve(path)
-    if not resolved.is_dir():
-        raise ToolExecutionError(
-            f"file_search: '{ctx.workspace.relative(resolved)}' is not a directory"
-        )
     rg = find_rg()
     if rg is None:
         raise ToolExecutionError(
             "file_search: the rg binary is missing; reinstall luminamind (ripgrep wheel)"
         )
+    try:
+        dir_fd = open_dir_nofollow(resolved)
+    except OSError:
+        raise ToolExecutionError(
+            f"file_search: '{ctx.workspace.relative(resolved)}' is not a directory"
+        ) from None
+    try:
+        found = await _search(ctx, rg, dir_fd, resolved, spec, show_hidden)
+    finally:
+        os.close(dir_fd)
+    base = ctx.workspace.relative(resolved)
+    end, following = _page(len(found), offset, limit, ctx.settings.limits.max_entries)
+    paths = [p if base == "." else f"{base}/{p}" for p in found[offset:end]]
+    return FileSearchResult(
+        pattern=pattern,
+        paths=paths,
+        total=len(found),
+        truncated=following is not None,
+        next_offset=following,
+    )
+
+
+# rg starts in the directory itself, not in whatever its path names by then (Linux: the
+# descriptor's /proc entry, a link to the open directory).
+_FD_DIR = "/proc/self/fd" if sys.platform == "linux" else None
+
+
+async def _search(
+    ctx: ToolContext,
+    rg: str,
+    dir_fd: int,
+    resolved: os.PathLike[str],
+    spec: pathspec.GitIgnoreSpec,
+    show_hidden: bool,
+) -> list[str]:
+    """The sorted paths under ``dir_fd`` that rg lists and ``spec`` matches.
+
+    rg walks by path: a directory swapped for a symlink mid-walk could show it names from
+    outside. Every name it lists is therefore checked to exist beneath ``dir_fd`` with no
+    symlink on the way (``exists_beneath``) before it is returned.
+    """
     # rg lists the files its ignore rules keep (.gitignore at every level, .ignore, git's
     # excludes); the pattern is matched here, because an rg --glob would override those rules.
     # --no-require-git: honour .gitignore in a workspace that is not (yet) a git repository.
@@ -196,7 +245,11 @@ async def file_search(
     argv += ["--", "."]
     timeout = ctx.settings.limits.search_timeout_seconds
     proc = await asyncio.create_subprocess_exec(
-        *argv, cwd=resolved, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL
+        *argv,
+        cwd=resolved if _FD_DIR is None else f"{_FD_DIR}/{dir_fd}",
+        pass_fds=() if _FD_DIR is None else (dir_fd,),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
     )
     try:
         out, _ = await asyncio.wait_for(proc.communicate(), timeout)
@@ -210,17 +263,12 @@ async def file_search(
             f"file_search: stopped after {timeout:g} s (limits.search_timeout_seconds); "
             "search a smaller directory or use a narrower pattern"
         ) from None
-    base = ctx.workspace.relative(resolved)
     listed = (
         line.removeprefix("./") for line in out.decode("utf-8", "surrogateescape").splitlines()
     )
-    found = sorted(rel for rel in listed if rel and spec.match_file(rel))
-    end, following = _page(len(found), offset, limit, ctx.settings.limits.max_entries)
-    paths = [p if base == "." else f"{base}/{p}" for p in found[offset:end]]
-    return FileSearchResult(
-        pattern=pattern,
-        paths=paths,
-        total=len(found),
-        truncated=following is not None,
-        next_offset=following,
-    )
+    matched = [rel for rel in listed if rel and spec.match_file(rel)]
+    return await asyncio.to_thread(_existing, dir_fd, matched)
+
+
+def _existing(dir_fd: int, paths: list[str]) -> list[str]:
+    return sorted(rel for rel in paths if exists_beneath(dir_fd, rel))

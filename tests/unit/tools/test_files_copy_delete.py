@@ -185,3 +185,22 @@ async def test_delete_previews(rt: ToolRuntime, workspace_dir: Path) -> None:
     assert (await preview("l")).diff == "Deletes symlink l -> t.txt (not its target)\n"
     assert (await preview("none")).diff == "none does not exist: nothing to delete\n"
     assert sorted(p.name for p in workspace_dir.iterdir()) == ["bin.dat", "d", "l", "t.txt"]
+
+
+async def test_a_hard_linked_file_in_a_copied_directory_obeys_the_hardlink_rule(
+    rt: ToolRuntime, workspace_dir: Path, tmp_path: Path
+) -> None:
+    outside = tmp_path / "secret.txt"
+    outside.write_text("outside")
+    (workspace_dir / "src").mkdir()
+    (workspace_dir / "src" / "ok.txt").write_text("ok")
+    os.link(outside, workspace_dir / "src" / "linked.txt")
+    with pytest.raises(ToolExecutionError, match=r"linked\.txt: a file with 2 hard links"):
+        await call(rt, "copy_file", source="src", destination="dst")
+    assert sorted(p.name for p in workspace_dir.iterdir()) == ["src"], "nothing copied"
+    # Inside a package directory (node_modules, .venv...) hard links are the norm: copied.
+    (workspace_dir / "src" / "node_modules").mkdir()
+    os.rename(workspace_dir / "src" / "linked.txt", workspace_dir / "src/node_modules/l.txt")
+    result = await call(rt, "copy_file", source="src", destination="dst")
+    assert result.files_copied == 2
+    assert (workspace_dir / "dst" / "node_modules" / "l.txt").stat().st_nlink == 1
