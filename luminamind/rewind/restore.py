@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,13 +22,17 @@ from luminamind.rewind.models import RestoreAction, RewindFile, RewindPlan
 from luminamind.rewind.observe import observe
 from luminamind.security.workspace import Workspace
 from luminamind.state.snapshots import FileState, TurnRecord
-from luminamind.tools.files.atomic import StagedWrite, stage_write, sync_directory
+from luminamind.tools.files.atomic import (
+    StagedWrite,
+    stage_write,
+    sync_directories,
+    sync_staged,
+)
 from luminamind.tools.preview import unified_diff
 
 __all__ = ["FileTarget", "apply_restore", "plan_files", "targets_of"]
 
 _DIFF_BYTES = 200_000  # a bigger conflict is named, not diffed
-_SYNC_WORKERS = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,15 +169,13 @@ def apply_restore(
             removals.append(path)
     staged: list[StagedWrite] = []
     try:
-        # Every file is staged and synced before any replaces its target; side by side, since
-        # one fsync after another made up most of a 500-file rewind.
-        with ThreadPoolExecutor(max_workers=_SYNC_WORKERS) as pool:
-            futures = [pool.submit(stage_write, p, d, mode=m) for p, d, m in writes]
-            for future in futures:
-                with contextlib.suppress(Exception):  # its own error is raised below
-                    staged.append(future.result())
-            for future in futures:
-                future.result()
+        # Staged unsynced, then made durable together before any replaces its target: one
+        # syncfs instead of 500 fsyncs, each a journal commit (most of a 500-file rewind on a
+        # busy disk). Still crash safe: no rename happens before every new content is on disk,
+        # so a crash leaves each file old or new, never half written (`sync_staged`).
+        for path, data, mode in writes:
+            staged.append(stage_write(path, data, mode=mode, sync=False))
+        sync_staged(staged)
         for write in staged:
             write.commit(sync_dir=False)
     finally:
@@ -183,8 +184,9 @@ def apply_restore(
     for path in removals:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(path)
-    for directory in {w.path.parent for w in staged} | {p.parent for p in removals}:
-        sync_directory(directory)
+    # The renames and removals made durable once per filesystem before the caller drops the
+    # turn's records: a crash after that cannot lose both the files and the way back.
+    sync_directories({w.path.parent for w in staged} | {p.parent for p in removals})
     return [e.path for e in doing], left
 
 
