@@ -66,6 +66,7 @@ from luminamind.rewind.recorder import TurnRecorder
 from luminamind.runtime import ToolRuntime, build_tool_runtime
 from luminamind.state.checkpointer import open_checkpointer, open_thread_store
 from luminamind.state.records import ThreadStatus
+from luminamind.state.run_lease import RUN_BEAT_SECONDS, owner_token
 from luminamind.state.snapshots import SnapshotStore, open_snapshot_store
 from luminamind.state.threads import ThreadStore, title_from
 from luminamind.surfaces import Surface
@@ -134,6 +135,7 @@ class AgentService:
         self._breakers = CircuitBreakers.from_settings(settings.model)
         self._runs: dict[str, _Run] = {}
         self._run_spans: dict[str, Any] = {}  # Any: OTel spans of the runs in progress
+        self._beats: dict[str, asyncio.Task[None]] = {}  # the runs' heartbeats (run_lease)
         self._build_lock = asyncio.Lock()
         self._prebuild: asyncio.Task[AgentGraph] | None = None
 
@@ -284,6 +286,7 @@ class AgentService:
             surface=self.surface,
             workspace=str(self.settings.workspace),
         )
+        await self._hold(thread_id)
         graph = (await self.aagent()).graph
         config = self._config(thread_id)
         snapshot = await graph.aget_state(config)
@@ -332,6 +335,7 @@ class AgentService:
         self, thread_id: str, decisions: list[Decision], *, approve_all: bool
     ) -> AsyncGenerator[AgentEvent, None]:
         await self.store.get(thread_id)
+        await self._hold(thread_id)
         if approve_all:
             await self.store.set_approve_all(thread_id, True)
         graph = (await self.aagent()).graph
@@ -546,6 +550,9 @@ class AgentService:
             # First, before any await: a consumer cancelled by anyio is cancelled again at
             # every await of this block.
             self._release(thread_id, run)
+            beat = self._beats.pop(thread_id, None)
+            if beat is not None:
+                beat.cancel()
             end_span(
                 self._run_spans.pop(thread_id, None),
                 error=None if outcome in {"completed", "awaiting_approval"} else outcome,
@@ -566,6 +573,33 @@ class AgentService:
             run.task.add_done_callback(finish)
         else:
             finish()
+
+    async def _hold(self, thread_id: str) -> None:
+        """Mark the thread running by this process, heartbeat renewed until the run ends.
+
+        So another process sees the run (the CLI asked to rewind a thread the MCP server runs);
+        `luminamind.state.run_lease` says when a crashed owner stops counting. The run's end
+        sets the status again (`_guarded`), which ends the mark.
+        """
+        owner = owner_token()
+        try:
+            await self.store.start_run(thread_id, owner)
+        except LuminaError as exc:  # metadata is secondary: the run goes on
+            _log.warning("thread_status_failed", thread_id=thread_id, error=exc.message)
+            return
+
+        async def beat() -> None:
+            while True:
+                await asyncio.sleep(RUN_BEAT_SECONDS)
+                try:
+                    await self.store.beat_run(thread_id, owner)
+                except LuminaError as exc:
+                    _log.warning("thread_heartbeat_failed", thread_id=thread_id, error=exc.message)
+
+        previous = self._beats.pop(thread_id, None)
+        if previous is not None:
+            previous.cancel()
+        self._beats[thread_id] = asyncio.create_task(beat(), name=f"heartbeat {thread_id}")
 
     async def _set_status(self, thread_id: str, status: ThreadStatus) -> None:
         try:

@@ -17,6 +17,7 @@ from typing import Protocol, TypeVar
 
 from luminamind.errors import CheckpointError, ThreadNotFoundError
 from luminamind.state.records import ThreadInfo, ThreadStatus
+from luminamind.state.run_lease import RunOwner
 from luminamind.surfaces import Surface
 
 __all__ = [
@@ -78,6 +79,21 @@ class ThreadStore(Protocol):
         """Forget the thread; False if it did not exist."""
         ...
 
+    async def start_run(self, thread_id: str, owner: str) -> None:
+        """Mark the thread ``running`` by ``owner`` (``host:pid``), heartbeat now."""
+        ...
+
+    async def beat_run(self, thread_id: str, owner: str) -> None:
+        """Renew the heartbeat, only while the thread is still running for ``owner``."""
+        ...
+
+    async def run_owner(self, thread_id: str) -> RunOwner | None:
+        """Who marked the thread running and when it last beat; None when not running.
+
+        Whether that process is still alive is `luminamind.state.run_lease.stale_reason`'s call.
+        """
+        ...
+
     async def approve_all(self, thread_id: str) -> bool:
         """Whether every approval of this thread is given in advance."""
         ...
@@ -93,6 +109,7 @@ class MemoryThreadStore:
     def __init__(self) -> None:
         self._threads: dict[str, ThreadInfo] = {}
         self._approve_all: set[str] = set()
+        self._owners: dict[str, tuple[str, datetime]] = {}
 
     async def create(
         self, thread_id: str, *, title: str, surface: Surface, workspace: str
@@ -127,7 +144,26 @@ class MemoryThreadStore:
 
     async def delete(self, thread_id: str) -> bool:
         self._approve_all.discard(thread_id)
+        self._owners.pop(thread_id, None)
         return self._threads.pop(thread_id, None) is not None
+
+    async def start_run(self, thread_id: str, owner: str) -> None:
+        if thread_id in self._threads:
+            await self.set_status(thread_id, "running")
+            self._owners[thread_id] = (owner, _now())
+
+    async def beat_run(self, thread_id: str, owner: str) -> None:
+        info = self._threads.get(thread_id)
+        held = self._owners.get(thread_id)
+        if info is not None and info.status == "running" and held and held[0] == owner:
+            self._owners[thread_id] = (owner, _now())
+
+    async def run_owner(self, thread_id: str) -> RunOwner | None:
+        info = self._threads.get(thread_id)
+        held = self._owners.get(thread_id)
+        if info is None or info.status != "running" or held is None:
+            return None
+        return RunOwner.parse(held[0], held[1].isoformat())
 
     async def approve_all(self, thread_id: str) -> bool:
         return thread_id in self._approve_all
@@ -152,6 +188,8 @@ CREATE TABLE IF NOT EXISTS threads (
 );
 CREATE INDEX IF NOT EXISTS threads_updated ON threads(updated_at);
 """
+# Added after the first release: databases made before get them on open.
+_ADDED_COLUMNS = {"run_owner": "TEXT", "run_beat": "TEXT"}
 _COLUMNS = "thread_id, title, surface, workspace, created_at, updated_at, status"
 
 
@@ -165,6 +203,7 @@ class SqliteThreadStore:
             with self._connect() as conn:
                 conn.execute("PRAGMA journal_mode=WAL")
                 conn.executescript(_SCHEMA)
+                _add_columns(conn)
         except (OSError, sqlite3.Error) as exc:
             raise CheckpointError(f"cannot open the thread database {path}: {exc}") from exc
 
@@ -252,6 +291,44 @@ class SqliteThreadStore:
 
         return await self._run(op)
 
+    async def start_run(self, thread_id: str, owner: str) -> None:
+        now = _now().isoformat()
+
+        def op(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "UPDATE threads SET status = 'running', run_owner = ?, run_beat = ?, "
+                "updated_at = ? WHERE thread_id = ?",
+                (owner, now, now, thread_id),
+            )
+
+        await self._run(op)
+
+    async def beat_run(self, thread_id: str, owner: str) -> None:
+        now = _now().isoformat()
+
+        def op(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "UPDATE threads SET run_beat = ? WHERE thread_id = ? AND status = 'running' "
+                "AND run_owner = ?",
+                (now, thread_id, owner),
+            )
+
+        await self._run(op)
+
+    async def run_owner(self, thread_id: str) -> RunOwner | None:
+        def op(conn: sqlite3.Connection) -> tuple[str | None, str | None] | None:
+            row: tuple[str | None, str | None] | None = conn.execute(
+                "SELECT run_owner, run_beat FROM threads WHERE thread_id = ? "
+                "AND status = 'running'",
+                (thread_id,),
+            ).fetchone()
+            return row
+
+        row = await self._run(op)
+        if row is None or row[0] is None or row[1] is None:
+            return None
+        return RunOwner.parse(row[0], row[1])
+
     async def approve_all(self, thread_id: str) -> bool:
         def op(conn: sqlite3.Connection) -> bool:
             row = conn.execute(
@@ -269,3 +346,15 @@ class SqliteThreadStore:
             )
 
         await self._run(op)
+
+
+def _add_columns(conn: sqlite3.Connection) -> None:
+    """Add the columns a database made by an earlier version lacks (another process may race)."""
+    have = {row[1] for row in conn.execute("PRAGMA table_info(threads)")}
+    for name, kind in _ADDED_COLUMNS.items():
+        if name not in have:
+            try:
+                conn.execute(f"ALTER TABLE threads ADD COLUMN {name} {kind}")
+            except sqlite3.OperationalError as exc:
+                if "duplicate column" not in str(exc):
+                    raise

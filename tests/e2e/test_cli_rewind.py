@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -45,19 +46,23 @@ def project(workspace_dir: Path) -> Path:
 def lm(
     llm: ScriptedLLM, data_dir: Path, workspace: Path, *args: str
 ) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ)
-    env.update(llm.env())
-    env["LUMINAMIND_DATA_DIR"] = str(data_dir)
-    env["LUMINAMIND_CACHE__BACKEND"] = "memory"
     return subprocess.run(
         [str(BIN), "--workspace", str(workspace), *args],
         capture_output=True,
         text=True,
         stdin=subprocess.DEVNULL,
         timeout=120,
-        env=env,
+        env=lm_env(llm, data_dir),
         check=False,
     )
+
+
+def lm_env(llm: ScriptedLLM, data_dir: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(llm.env())
+    env["LUMINAMIND_DATA_DIR"] = str(data_dir)
+    env["LUMINAMIND_CACHE__BACKEND"] = "memory"
+    return env
 
 
 def two_turns(llm: ScriptedLLM, data_dir: Path, project: Path) -> None:
@@ -137,3 +142,34 @@ def test_rewind_to_turn_1_and_the_bad_inputs_from_the_cli(
     assert "left as it is new.txt" in kept.stdout
     assert snapshot_files(project) == {**BEFORE, "new.txt": "the user's own\n"}
     assert not (project / ".git").exists()
+
+
+def test_rewind_refused_while_another_process_runs_the_thread(
+    llm_server: ScriptedLLM, tmp_path: Path, project: Path
+) -> None:
+    """A run in another process holds the thread; once that process is killed it does not."""
+    data = tmp_path / "lm-data"
+    script_two_turns(llm_server, then=(Turn.hang(120),))
+    two_turns(llm_server, data, project)
+    runner = subprocess.Popen(
+        [str(BIN), "--workspace", str(project), "run", "--thread", THREAD, "--yes", MESSAGE_3],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=lm_env(llm_server, data),
+    )
+    try:
+        llm_server.wait_for_calls(5, timeout=60)  # the third turn waits for the model
+        shown = lm(llm_server, data, project, "threads", "show", THREAD, "--json")
+        assert json.loads(shown.stdout)["info"]["status"] == "running", shown.stdout
+        refused = lm(llm_server, data, project, "rewind", THREAD, "--to", "2", "--yes")
+        assert refused.returncode == 1, refused.stderr
+        assert "is running in another process" in refused.stderr
+        assert f"pid {runner.pid}" in refused.stderr
+        assert snapshot_files(project) == AFTER_TURN_2
+    finally:
+        runner.send_signal(signal.SIGKILL)  # a crash: the run never marks the thread idle
+        runner.wait(timeout=30)
+    done = lm(llm_server, data, project, "rewind", THREAD, "--to", "2", "--yes")
+    assert done.returncode == 0, done.stderr  # its pid is gone: the mark is stale
+    assert snapshot_files(project) == AFTER_TURN_1

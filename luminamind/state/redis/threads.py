@@ -22,6 +22,7 @@ from luminamind.errors import CheckpointError
 from luminamind.state.records import ThreadInfo, ThreadStatus
 from luminamind.state.redis.conn import RedisClient, RedisOptions, aclose_client, connect_async
 from luminamind.state.redis.keys import ThreadKeys
+from luminamind.state.run_lease import RunOwner
 from luminamind.state.threads import require_thread
 from luminamind.surfaces import Surface
 
@@ -42,6 +43,13 @@ _UPDATE = """
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 redis.call('HSET', KEYS[1], unpack(ARGV, 2))
 if tonumber(ARGV[1]) > 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+return 1
+"""
+# KEYS: info; ARGV: owner beat -> renew the heartbeat only while running for that owner.
+_BEAT = """
+local held = redis.call('HMGET', KEYS[1], 'status', 'run_owner')
+if held[1] ~= 'running' or held[2] ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'run_beat', ARGV[2])
 return 1
 """
 
@@ -78,6 +86,7 @@ class RedisThreadStore:
         self.client = client if client is not None else connect_async(options)
         self._create = self.client.register_script(_CREATE)
         self._update = self.client.register_script(_UPDATE)
+        self._beat = self.client.register_script(_BEAT)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RedisThreadStore:
@@ -174,6 +183,31 @@ class RedisThreadStore:
             removed = await self.client.delete(self._key(thread_id))
             await self.client.zrem(self._index, thread_id)
         return bool(removed)
+
+    async def start_run(self, thread_id: str, owner: str) -> None:
+        now = _now()
+        fields = {
+            "status": "running",
+            "run_owner": owner,
+            "run_beat": now.isoformat(),
+            "updated_at": now.isoformat(),
+        }
+        if await self._set(thread_id, "update a thread", fields):
+            with self._guard("update a thread"):
+                await self.client.zadd(self._index, {thread_id: _ms(now)}, xx=True)
+
+    async def beat_run(self, thread_id: str, owner: str) -> None:
+        with self._guard("renew a run's heartbeat"):
+            await self._beat([self._key(thread_id)], [owner, _now().isoformat()])
+
+    async def run_owner(self, thread_id: str) -> RunOwner | None:
+        with self._guard("read a thread"):
+            status, owner, beat = await self.client.hmget(
+                self._key(thread_id), ["status", "run_owner", "run_beat"]
+            )
+        if status != b"running" or owner is None or beat is None:
+            return None
+        return RunOwner.parse(owner.decode(), beat.decode())
 
     async def approve_all(self, thread_id: str) -> bool:
         with self._guard("read a thread"):

@@ -99,3 +99,28 @@ def test_open_thread_store_follows_the_backend(settings: Settings, redis_url: st
     assert isinstance(open_thread_store(with_redis), RedisThreadStore)
     forced = with_redis.model_copy(update={"state_backend": "sqlite"})
     assert isinstance(open_thread_store(forced), SqliteThreadStore)
+
+
+async def test_run_owner_heartbeat_and_end(store: ThreadStore) -> None:
+    """A run's mark: who holds the thread, renewed only while it still does."""
+    await store.create("t1", title="x", surface="cli", workspace="/w")
+    assert await store.run_owner("t1") is None
+    await store.start_run("t1", "box-1:4242")
+    owner = await store.run_owner("t1")
+    assert owner is not None
+    assert (owner.host, owner.pid) == ("box-1", 4242)
+    assert (await store.get("t1")).status == "running"
+    await asyncio.sleep(0.01)
+    await store.beat_run("t1", "box-1:4242")
+    renewed = await store.run_owner("t1")
+    assert renewed is not None
+    assert renewed.beat > owner.beat
+    await store.beat_run("t1", "box-2:1")  # not the owner: nothing changes
+    assert await store.run_owner("t1") == renewed
+    await store.set_status("t1", "idle")  # the run ended
+    assert await store.run_owner("t1") is None
+    await store.beat_run("t1", "box-1:4242")  # a late heartbeat does not mark it again
+    assert await store.run_owner("t1") is None
+    assert (await store.get("t1")).status == "idle"
+    await store.start_run("missing", "box-1:1")  # no such thread: nothing is created
+    assert await store.find("missing") is None
