@@ -29,11 +29,9 @@ import ctypes
 import errno
 import functools
 import os
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -42,6 +40,7 @@ from pathlib import Path
 from luminamind.security import _landlock
 from luminamind.security._landlock import FS_READ_EXEC, FS_READ_WRITE, Ruleset
 from luminamind.security.redaction import is_secret_name
+from luminamind.security.sandbox_tmp import private_dir, remove_private_dir
 
 __all__ = [
     "PreparedSandbox",
@@ -215,7 +214,7 @@ class SandboxSpec:
             flags |= _CLONE_NEWNET
         if status.user_namespace:
             flags |= _CLONE_NEWUSER
-        private = Path(tempfile.mkdtemp(prefix="luminamind-sandbox-"))
+        private = private_dir()
         readable = _readable_system_paths(tuple(path_dirs))
         return PreparedSandbox(self, private, status.landlock_abi, flags, list(readable))
 
@@ -332,7 +331,7 @@ class PreparedSandbox:
 
     def close(self) -> None:
         """Remove the private directory (after the command is over)."""
-        shutil.rmtree(self.private_dir, ignore_errors=True)
+        remove_private_dir(self.private_dir)
 
 
 # unshare(2) errors that pass: the kernel frees namespaces asynchronously (a network namespace
