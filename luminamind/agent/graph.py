@@ -47,6 +47,7 @@ from luminamind.agent.folding import fold_model_hooks
 from luminamind.agent.middleware import InvalidToolCallsMiddleware, ToolEventsMiddleware
 from luminamind.agent.prompts import main_prompt, subagent_prompt
 from luminamind.agent.subagents import SubagentDef, build_task_tool, subagent_defs
+from luminamind.agent.tokens import cached_counter_for
 from luminamind.agent.tools import build_langchain_tools
 from luminamind.config import Settings
 from luminamind.providers import CircuitBreakers, build_chat_model, provider_middleware
@@ -157,6 +158,20 @@ def _limits(settings: Settings, breakers: CircuitBreakers) -> list[AgentMiddlewa
     ]
 
 
+def _summarization(model: BaseChatModel) -> SummarizationMiddleware[Any, Any]:
+    summarization: SummarizationMiddleware[Any, Any] = SummarizationMiddleware(
+        model,
+        trigger=("tokens", SUMMARY_TRIGGER_TOKENS),
+        keep=("messages", SUMMARY_KEEP_MESSAGES),
+    )
+    # The trigger counts the whole history before every model call; the cached counter gives
+    # the same number while counting each message once (luminamind.agent.tokens).
+    cached = cached_counter_for(summarization.token_counter)
+    if cached is not None:
+        summarization.token_counter = cached
+    return summarization
+
+
 def _subagent(
     definition: SubagentDef,
     *,
@@ -235,11 +250,7 @@ def build_agent_graph(
         TodoListMiddleware(),
         approvals,
         *_common("main"),
-        SummarizationMiddleware(
-            model,
-            trigger=("tokens", SUMMARY_TRIGGER_TOKENS),
-            keep=("messages", SUMMARY_KEEP_MESSAGES),
-        ),
+        _summarization(model),
         *_limits(settings, breakers),
     ]
     prompt = main_prompt(
