@@ -53,6 +53,7 @@ from luminamind.agent.events import (
     Todo,
 )
 from luminamind.agent.graph import AgentGraph, build_agent_graph
+from luminamind.agent.heads import ThreadHeads
 from luminamind.agent.middleware import message_text
 from luminamind.agent.review import review_results, settle_reviews
 from luminamind.agent.streaming import EventTranslator, message_views
@@ -138,6 +139,8 @@ class AgentService:
         self._beats: dict[str, asyncio.Task[None]] = {}  # the runs' heartbeats (run_lease)
         self._build_lock = asyncio.Lock()
         self._prebuild: asyncio.Task[AgentGraph] | None = None
+        # What the last state this process built said about each thread's latest checkpoint.
+        self._heads = ThreadHeads(checkpointer)
 
     @classmethod
     @asynccontextmanager
@@ -289,17 +292,21 @@ class AgentService:
         await self._hold(thread_id)
         graph = (await self.aagent()).graph
         config = self._config(thread_id)
-        snapshot = await graph.aget_state(config)
-        if snapshot.interrupts:
+        # Not the whole state (the run loads it next): only its interrupts and checkpoint id,
+        # remembered from the last state built here while the checkpoint has not moved.
+        key = await self._heads.key(config)
+        head = self._heads.get(thread_id, key)
+        if head is None:
+            head = self._heads.remember(thread_id, key, await graph.aget_state(config))
+        if head.interrupts:
             raise InvalidDecisionError(
-                f"thread {thread_id} waits for approval of {len(snapshot.interrupts)} "
+                f"thread {thread_id} waits for approval of {len(head.interrupts)} "
                 f"action(s); answer them with resume (luminamind resume {thread_id}) first"
             )
         if self.snapshots is not None:
             # The turn starts from this checkpoint: rewinding to it forks from there.
-            at = snapshot.config.get("configurable", {}).get("checkpoint_id")
             await self.snapshots.begin_turn(
-                thread_id, checkpoint_id=at if snapshot.created_at else None, message=message
+                thread_id, checkpoint_id=head.checkpoint_id, message=message
             )
             await self.snapshots.prune(thread_id, keep=self.settings.rewind.keep_turns)
         run_input = {"messages": [HumanMessage(content=message)]}
@@ -403,7 +410,10 @@ class AgentService:
         """
         info = await self.store.get(thread_id)
         graph = (await self.aagent()).graph
-        snapshot = await graph.aget_state(self._config(thread_id))
+        config = self._config(thread_id)
+        key = await self._heads.key(config)
+        snapshot = await graph.aget_state(config)
+        self._heads.remember(thread_id, key, snapshot)
         values = snapshot.values or {}
         pending = await action_requests(
             snapshot.interrupts,
@@ -432,6 +442,7 @@ class AgentService:
         if self.is_running(thread_id):
             raise LuminaError(f"thread {thread_id} is running; cancel it before deleting it")
         existed = await self.store.delete(thread_id)
+        self._heads.forget(thread_id)
         await self.checkpointer.adelete_thread(thread_id)
         if self.snapshots is not None:
             await self.snapshots.delete_thread(thread_id)
@@ -617,7 +628,9 @@ class AgentService:
             async with contextlib.aclosing(pump) as events:
                 async for event in events:
                     yield event
+            key = await self._heads.key(config)
             snapshot = await graph.aget_state(config)
+            self._heads.remember(thread_id, key, snapshot)
             if snapshot.interrupts:
                 if await self.store.approve_all(thread_id):
                     decisions = [Decision(type="approve") for _ in snapshot.interrupts]

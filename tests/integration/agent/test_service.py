@@ -215,3 +215,26 @@ async def test_busy_thread_unknown_thread_and_concurrency(
         assert missing[-1].code == "thread_not_found"
         assert await service.delete("t-a") is True
         assert [t.thread_id for t in await service.threads()] == ["t-b"]
+
+
+async def test_a_thread_waiting_for_approval_refuses_a_new_message_from_any_process(
+    agent_settings: Settings, llm_server: ScriptedLLM, project: Path
+) -> None:
+    # The check before a run reads only the latest checkpoint's key and reuses what this
+    # service last saw there; an approval asked by another process moves the key.
+    llm_server.script([Turn.text("first answer")])
+    async with AgentService.open(agent_settings, surface="cli") as here:
+        done = await collect(here.stream("t-two", "say something"))
+        assert isinstance(done[-1], FinalAnswer)
+        script_edit_task(llm_server)
+        async with AgentService.open(agent_settings, surface="mcp") as elsewhere:
+            waiting = await collect(elsewhere.stream("t-two", "Make greet say hello, world"))
+            assert isinstance(waiting[-1], ApprovalRequested)
+        refused = await collect(here.stream("t-two", "and now something else"))
+        assert isinstance(refused[-1], ErrorEvent)
+        assert refused[-1].code == "invalid_decision"
+        assert "waits for approval" in refused[-1].message
+        again = await collect(here.stream("t-two", "still there?"))  # now from what it saw
+        assert isinstance(again[-1], ErrorEvent)
+        assert "waits for approval" in again[-1].message
+    assert project.joinpath("app.py").read_text() == OLD
