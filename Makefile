@@ -44,7 +44,7 @@ type: $(STAMP)
 	$(BIN)/mypy
 
 unit: $(STAMP)
-	$(BIN)/pytest -q -p no:cacheprovider
+	$(BIN)/pytest -q -p no:cacheprovider --cov --cov-report=
 
 vscode:
 	cd editor-configs/vscode && npm ci --no-audit --no-fund && npm run compile
