@@ -6,7 +6,9 @@ Main agent middleware, outermost first:
 2. ``HumanInTheLoopMiddleware`` (``per_call``): one interrupt per tool call the approval policy
    marks ``ask`` (``copy_file`` asks only when it would overwrite). Listed before everything that
    wraps tool calls, as LangChain asks, so a paused call reruns nothing with side effects.
-3. `ToolEventsMiddleware`, `InvalidToolCallsMiddleware` (``luminamind.agent.middleware``).
+3. `ThreadToolsMiddleware` when the service lends threads extra tools (an ACP session's MCP
+   servers): offered on that thread only, asking by the same policy (``thread_tools.py``).
+   `ToolEventsMiddleware`, `InvalidToolCallsMiddleware` (``luminamind.agent.middleware``).
 4. ``SummarizationMiddleware``: long histories are summarised by the same model.
 5. ``ModelCallLimitMiddleware`` (``max_steps`` model calls per run; ``end`` with a message) and
    ``ToolCallLimitMiddleware`` (``max_tool_calls`` per run; further calls get an error).
@@ -47,6 +49,7 @@ from luminamind.agent.folding import fold_model_hooks
 from luminamind.agent.middleware import InvalidToolCallsMiddleware, ToolEventsMiddleware
 from luminamind.agent.prompts import main_prompt, subagent_prompt
 from luminamind.agent.subagents import SubagentDef, build_task_tool, subagent_defs
+from luminamind.agent.thread_tools import ThreadToolRegistry, ThreadToolsMiddleware
 from luminamind.agent.tokens import cached_counter_for
 from luminamind.agent.tools import build_langchain_tools
 from luminamind.config import Settings
@@ -207,6 +210,7 @@ def build_agent_graph(
     checkpointer: Checkpointer,
     breakers: CircuitBreakers | None = None,
     model_factory: ModelFactory | None = None,
+    thread_tools: ThreadToolRegistry | None = None,
 ) -> AgentGraph:
     """Build the main agent with its subagents and the ``task`` tool.
 
@@ -217,6 +221,7 @@ def build_agent_graph(
         checkpointer: where threads are saved (SQLite, Redis or memory).
         breakers: circuit breakers shared by every agent of the service.
         model_factory: builds a subagent's own model from ``provider:model``.
+        thread_tools: extra tools per thread (an ACP session's MCP servers), main agent only.
 
     Raises:
         ConfigError: a user subagent or the fallback model is misconfigured.
@@ -246,9 +251,20 @@ def build_agent_graph(
         build_task_tool(subagents),
     ]
     approvals = _approvals(specs, runtime)
+    lent: list[AgentMiddleware[Any, Any, Any]] = []
+    if thread_tools is not None:
+        lent.append(
+            ThreadToolsMiddleware(
+                thread_tools,
+                overrides=settings.approvals,
+                audit=runtime.executor.audit,
+                surface=runtime.context.surface,
+            )
+        )
     middleware: list[AgentMiddleware[Any, Any, Any]] = [
         TodoListMiddleware(),
         approvals,
+        *lent,
         *_common("main"),
         _summarization(model),
         *_limits(settings, breakers),

@@ -57,6 +57,7 @@ from luminamind.agent.heads import ThreadHeads
 from luminamind.agent.middleware import message_text
 from luminamind.agent.review import review_results, settle_reviews
 from luminamind.agent.streaming import EventTranslator, message_views
+from luminamind.agent.thread_tools import ThreadToolRegistry
 from luminamind.config import Settings
 from luminamind.errors import LuminaError, ProposalChangedError, ThreadNotFoundError
 from luminamind.observability.metrics import get_metrics
@@ -124,8 +125,10 @@ class AgentService:
         runtime: ToolRuntime,
         model: str | BaseChatModel | None = None,
         snapshots: SnapshotStore | None = None,
+        thread_tools: ThreadToolRegistry | None = None,
     ) -> None:
         self.settings = settings
+        self.thread_tools = thread_tools
         self.snapshots = snapshots
         self.surface = surface
         self.checkpointer = checkpointer
@@ -154,6 +157,7 @@ class AgentService:
         registry: ToolRegistry | None = None,
         prebuild: bool = True,
         editors: EditorRegistry | None = None,
+        thread_tools: ThreadToolRegistry | None = None,
     ) -> AsyncIterator[AgentService]:
         """Open the checkpointer and thread store for the life of the block.
 
@@ -169,6 +173,7 @@ class AgentService:
             prebuild: start building the agent (importing the provider SDK takes seconds) in
                 a worker thread right away, so the first run does not wait for it.
             editors: the editors threads run in (ACP); their file and shell tools go through it.
+            thread_tools: extra tools per thread (the MCP servers an ACP session passes).
 
         Raises:
             CheckpointError: the checkpointer or the thread store cannot be opened.
@@ -204,6 +209,7 @@ class AgentService:
                 runtime=runtime,
                 model=model,
                 snapshots=snapshots,
+                thread_tools=thread_tools,
             )
             if prebuild:
                 service._prebuild = asyncio.create_task(service.aagent())
@@ -231,6 +237,7 @@ class AgentService:
                 model=model,
                 checkpointer=self.checkpointer,
                 breakers=self._breakers,
+                thread_tools=self.thread_tools,
             )
         return self._agent
 

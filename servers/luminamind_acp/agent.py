@@ -38,6 +38,7 @@ from acp.schema import (
     PromptCapabilities,
     PromptResponse,
     ResourceContentBlock,
+    SessionAdditionalDirectoriesCapabilities,
     SessionCapabilities,
     SessionInfo,
     SessionListCapabilities,
@@ -47,6 +48,7 @@ from acp.schema import (
 )
 
 from luminamind import __version__
+from luminamind.agent.thread_tools import ThreadToolRegistry
 from luminamind.config import Settings
 from luminamind.config_problems import SettingProblem, blocking_problems, problems_message
 from luminamind.errors import LuminaError
@@ -55,6 +57,7 @@ from luminamind.tools.editor import EditorRegistry
 from luminamind_acp.commands import commands_update, run_command
 from luminamind_acp.editor import AcpEditor
 from luminamind_acp.history import replay_updates
+from luminamind_acp.mcp_servers import McpConnections
 from luminamind_acp.modes import is_mode, mode_state
 from luminamind_acp.pool import ServicePool
 from luminamind_acp.prompt import prompt_text
@@ -91,7 +94,8 @@ class LuminaAcpAgent:
         self.settings = settings
         self.problems = list(problems)
         self.editors = EditorRegistry()
-        self.pool = ServicePool(settings, self.editors)
+        self.thread_tools = ThreadToolRegistry()  # the editor's MCP servers, per session
+        self.pool = ServicePool(settings, self.editors, self.thread_tools)
         self.sessions: dict[str, AcpSession] = {}
         self._client: Client | None = None
         self._capabilities: ClientCapabilities | None = None
@@ -113,6 +117,7 @@ class LuminaAcpAgent:
         for session in self.sessions.values():
             if session.task is not None:
                 session.task.cancel()
+        await asyncio.gather(*(s.close_mcp() for s in self.sessions.values()))
         await self.pool.aclose()
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -143,9 +148,13 @@ class LuminaAcpAgent:
                 prompt_capabilities=PromptCapabilities(
                     image=False, audio=False, embedded_context=True
                 ),
-                # MCP servers from the editor are not connected yet (docs/acp.md).
-                mcp_capabilities=McpCapabilities(http=False, sse=False),
-                session_capabilities=SessionCapabilities(list=SessionListCapabilities()),
+                # The editor's stdio and streamable HTTP servers are connected per session;
+                # SSE is deprecated in MCP and not offered.
+                mcp_capabilities=McpCapabilities(http=True, sse=False),
+                session_capabilities=SessionCapabilities(
+                    list=SessionListCapabilities(),
+                    additional_directories=SessionAdditionalDirectoriesCapabilities(),
+                ),
             ),
             agent_info=Implementation(name="luminamind", title="LuminaMind", version=__version__),
             auth_methods=[],
@@ -178,10 +187,35 @@ class LuminaAcpAgent:
             raise _invalid(f"cwd '{cwd}' is not a directory; send the project folder", cwd=cwd)
         return path.resolve()
 
-    async def _open(self, session_id: str, thread_id: str, cwd: str) -> AcpSession:
+    def _extra(self, workspace: Path, directories: Sequence[str] | None) -> tuple[Path, ...]:
+        """The additional roots (``additionalDirectories``): absolute directories, in order."""
+        extra: list[Path] = []
+        for directory in directories or ():
+            path = Path(directory)
+            if not path.is_absolute() or not path.is_dir():
+                raise _invalid(
+                    f"additional directory '{directory}' is not an absolute path to a directory",
+                    additionalDirectories=list(directories or ()),
+                )
+            resolved = path.resolve()
+            if resolved != workspace and resolved not in extra:
+                extra.append(resolved)
+        return tuple(extra)
+
+    async def _open(
+        self,
+        session_id: str,
+        thread_id: str,
+        cwd: str,
+        additional_directories: Sequence[str] | None = None,
+    ) -> AcpSession:
         workspace = self._workspace(cwd)
+        extra = self._extra(workspace, additional_directories)
+        previous = self.sessions.pop(session_id, None)
+        if previous is not None:  # loaded again: the old connections go, the new ones come
+            await previous.close_mcp()
         try:
-            service = await self.pool.service_for(workspace)
+            service = await self.pool.service_for(workspace, extra)
         except LuminaError as exc:
             raise RequestError(-32603, exc.message, {"code": exc.code}) from exc
         session = AcpSession(
@@ -203,17 +237,19 @@ class LuminaAcpAgent:
         self.sessions[session_id] = session
         return session
 
-    def _warn_mcp(self, session: AcpSession, servers: Sequence[McpServer] | None) -> None:
+    async def _connect_mcp(self, session: AcpSession, servers: Sequence[McpServer] | None) -> None:
+        """Connect the editor's MCP servers and lend their tools to the session's thread."""
         if not servers:
             return
-        names = ", ".join(str(getattr(s, "name", "?")) for s in servers)
-        _log.warning("acp_mcp_servers_ignored", count=len(servers))
-        self._later(
-            session.message(
-                f"(The editor's MCP servers ({names}) are not connected: LuminaMind's own tools "
-                "answer. See docs/acp.md.)\n"
+        connections = McpConnections(session.cwd)
+        session.mcp = connections
+        problems = await connections.connect(servers)
+        self.thread_tools.attach(session.thread_id, connections.tools)
+        if problems:  # the session works with the servers that did connect
+            text = "\n".join(f"- {p}" for p in problems)
+            self._later(
+                session.message(f"(Some of the editor's MCP servers are left out:\n{text})\n")
             )
-        )
 
     def _later(self, coro: Any) -> None:  # Any: a coroutine sent after the response
         # Created now, run after the response is queued: the editor knows the session by then.
@@ -230,9 +266,9 @@ class LuminaAcpAgent:
         """A new session (and thread) in the ``cwd`` workspace."""
         started = time.perf_counter()
         session_id = uuid.uuid4().hex[:16]
-        session = await self._open(session_id, session_id, cwd)
+        session = await self._open(session_id, session_id, cwd, additional_directories)
         self._later(session.send(commands_update()))
-        self._warn_mcp(session, mcp_servers)
+        await self._connect_mcp(session, mcp_servers)
         if self.problems:
             self._later(session.message(problems_message(self.problems) + "\n"))
         _measure("session/new", "ok", started)
@@ -254,7 +290,10 @@ class LuminaAcpAgent:
                 INVALID_REQUEST,
                 f"session '{session_id}' is answering a prompt; cancel it before loading it again",
             )
-        service = await self.pool.service_for(self._workspace(cwd))
+        workspace = self._workspace(cwd)
+        service = await self.pool.service_for(
+            workspace, self._extra(workspace, additional_directories)
+        )
         if await service.store.find(session_id) is None:
             _measure("session/load", "not_found", started)
             raise RequestError(
@@ -263,7 +302,7 @@ class LuminaAcpAgent:
                 "session/list (or `luminamind threads`)",
                 {"sessionId": session_id},
             )
-        session = await self._open(session_id, session_id, cwd)
+        session = await self._open(session_id, session_id, cwd, additional_directories)
         try:
             state = await service.state(session_id)
         except LuminaError as exc:
@@ -272,7 +311,7 @@ class LuminaAcpAgent:
             await session.send(update)
         session.awaiting = bool(state.pending_approvals)
         self._later(session.send(commands_update()))
-        self._warn_mcp(session, mcp_servers)
+        await self._connect_mcp(session, mcp_servers)
         _measure("session/load", "ok", started)
         return LoadSessionResponse(modes=mode_state(session.mode))
 

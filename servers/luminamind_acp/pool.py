@@ -8,11 +8,13 @@ checkpointer and thread store, so threads are the same whichever folder lists th
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from luminamind.config import Settings
+from luminamind.agent.thread_tools import ThreadToolRegistry
+from luminamind.config import Settings, WorkspaceRootConfig
 from luminamind.tools.editor import EditorRegistry
 
 if TYPE_CHECKING:
@@ -32,23 +34,31 @@ def _service_class() -> type[AgentService]:
 class ServicePool:
     """Opens services on first use and closes them all at the end."""
 
-    def __init__(self, settings: Settings, editors: EditorRegistry) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        editors: EditorRegistry,
+        thread_tools: ThreadToolRegistry | None = None,
+    ) -> None:
         self.settings = settings
         self.editors = editors
+        self.thread_tools = thread_tools
         self._stack = AsyncExitStack()
-        self._services: dict[Path, AgentService] = {}
+        # By folder and additional folders (ACP's additionalDirectories): each its own confinement.
+        self._services: dict[tuple[Path, ...], AgentService] = {}
         self._checkpointer: BaseCheckpointSaver[Any] | None = None  # Any: its version type
         self._lock = asyncio.Lock()
 
-    async def service_for(self, workspace: Path) -> AgentService:
-        """The service whose tools are confined to ``workspace``.
+    async def service_for(self, workspace: Path, extra: Sequence[Path] = ()) -> AgentService:
+        """The service whose tools are confined to ``workspace`` (and the ``extra`` roots).
 
         Raises:
             CheckpointError: the checkpointer cannot be opened.
             ConfigError: the state backend is misconfigured.
         """
+        key = (workspace, *extra)
         async with self._lock:
-            service = self._services.get(workspace)
+            service = self._services.get(key)
             if service is not None:
                 return service
             # In a thread: importing the agent stack takes seconds of CPU, and the connection
@@ -60,16 +70,23 @@ class ServicePool:
                 self._checkpointer = await self._stack.enter_async_context(
                     open_checkpointer(self.settings)
                 )
-            settings = self.settings.model_copy(update={"workspace": workspace})
+            roots = [
+                *self.settings.extra_roots,
+                *(WorkspaceRootConfig(path=path, mode="rw") for path in extra),
+            ]
+            settings = self.settings.model_copy(
+                update={"workspace": workspace, "extra_roots": roots}
+            )
             service = await self._stack.enter_async_context(
                 service_cls.open(
                     settings,
                     surface="acp",
                     checkpointer=self._checkpointer,
                     editors=self.editors,
+                    thread_tools=self.thread_tools,
                 )
             )
-            self._services[workspace] = service
+            self._services[key] = service
             return service
 
     async def default(self) -> AgentService:

@@ -51,6 +51,7 @@ from luminamind_acp.toolcalls import ToolCallView
 if TYPE_CHECKING:
     from luminamind.agent.runs import RunOutcome
     from luminamind.agent.service import AgentService
+    from luminamind_acp.mcp_servers import McpConnections
 
 __all__ = ["AcpSession", "plan_update"]
 
@@ -84,6 +85,7 @@ class AcpSession:
     _shell_calls: deque[str] = field(default_factory=deque)
     _terminals: deque[str] = field(default_factory=deque)
     carry: str | None = None  # a compacted summary, prefixed to the next prompt
+    mcp: McpConnections | None = None  # the editor's MCP servers for this session
 
     def __post_init__(self) -> None:
         self.view = ToolCallView(self.cwd)
@@ -114,8 +116,18 @@ class AcpSession:
             editors.detach(self.thread_id)
             if editor is not None:
                 editors.attach(thread_id, editor)
+        if self.service.thread_tools is not None:
+            self.service.thread_tools.move(self.thread_id, thread_id)
         self.thread_id = thread_id
         self.awaiting = False
+
+    async def close_mcp(self) -> None:
+        """Close the editor's MCP servers of this session; its thread has only ours again."""
+        if self.service.thread_tools is not None:
+            self.service.thread_tools.detach(self.thread_id)
+        if self.mcp is not None:
+            mcp, self.mcp = self.mcp, None
+            await mcp.aclose()
 
     # -- the turn ----------------------------------------------------------------------------
 
