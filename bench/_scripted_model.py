@@ -55,16 +55,18 @@ class Timer:
         self.calls = 0
         self.first_at: float | None = None
         self.starts: list[float] = []  # when each call started (per-step times along a thread)
+        self.cpu_starts: list[float] = []  # the process's CPU time then (moves less with load)
 
     def reset(self) -> None:
         self.seconds, self.calls, self.first_at = 0.0, 0, None
-        self.starts = []
+        self.starts, self.cpu_starts = [], []
 
     def add(self, started: float) -> None:
         now = time.perf_counter()
         if self.first_at is None:
             self.first_at = started
         self.starts.append(started)
+        self.cpu_starts.append(time.process_time())
         self.seconds += now - started
         self.calls += 1
 
