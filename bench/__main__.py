@@ -15,6 +15,8 @@ def main() -> None:
         if script.name.startswith("_") or (only and script.stem not in only):
             continue
         print(f"== {script.stem}", flush=True)
+        # The script parses its own options: it must not see the names of the scripts to run.
+        sys.argv = [str(script)]
         runpy.run_path(str(script), run_name="__main__")
 
 

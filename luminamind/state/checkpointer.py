@@ -12,6 +12,7 @@ cache, a dead checkpointer is never silently replaced.
 from __future__ import annotations
 
 import sqlite3
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -55,13 +56,17 @@ def stores_message_deltas(saver: object) -> bool:
 
     A `DeltaChannel` checkpoint holds no message list: loading one replays the writes of its
     ancestors back to the last snapshot, so the saver must keep every ancestor and its writes.
-    SQLite and memory do (SQLite with an indexed fast path); the Redis saver is left on full
-    lists until it serves that history itself, because its ``prune`` keeps only the latest
-    checkpoint, which would leave a delta thread without the messages it replays.
+    SQLite and memory do (SQLite with an indexed fast path), and Redis, which walks the chain
+    in one server-side script (`luminamind.state.redis.keys.DELTA_SCRIPT`); its ``prune``
+    (``keep_latest``) would drop that chain, and LuminaMind never calls it.
     Existing threads written with full lists load either way (LangGraph reads a plain list as
     a snapshot), so turning this on needs no migration.
     """
     if isinstance(saver, InMemorySaver):
+        return True
+    # Only a Redis saver has its module loaded (redis-py is imported only when Redis is used).
+    redis_savers = sys.modules.get("luminamind.state.redis.base")
+    if redis_savers is not None and isinstance(saver, redis_savers.BaseRedisSaver):
         return True
     try:
         from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
@@ -30,6 +30,7 @@ from langgraph.checkpoint.base import (
     Checkpoint,
     CheckpointMetadata,
     CheckpointTuple,
+    DeltaChannelHistory,
     PendingWrite,
     get_checkpoint_id,
     get_checkpoint_metadata,
@@ -41,6 +42,7 @@ from luminamind.config import Settings
 from luminamind.errors import CheckpointError
 from luminamind.state.redis.conn import RedisClient, RedisOptions
 from luminamind.state.redis.keys import (
+    DELTA_SCRIPT,
     GET_SCRIPT,
     PRUNE_SCRIPT,
     PUT_SCRIPT,
@@ -112,6 +114,7 @@ class BaseRedisSaver(BaseCheckpointSaver[str]):
         self._put = self.client.register_script(PUT_SCRIPT)
         self._put_writes = self.client.register_script(PUT_WRITES_SCRIPT)
         self._get = self.client.register_script(GET_SCRIPT)
+        self._delta = self.client.register_script(DELTA_SCRIPT)
         self._prune = self.client.register_script(PRUNE_SCRIPT)
 
     @staticmethod
@@ -261,12 +264,17 @@ class BaseRedisSaver(BaseCheckpointSaver[str]):
             pending_writes=self._decode_writes(writes),
         )
 
-    def _decode_writes(self, raw: Sequence[bytes | None]) -> list[PendingWrite]:
+    def _decode_writes(
+        self, raw: Sequence[bytes | None], *, channels: Collection[str] | None = None
+    ) -> list[PendingWrite]:
+        """The pending writes in ``raw`` (of ``channels`` only, if given), in LangGraph's order."""
         decoded: list[tuple[tuple[str, str, int], PendingWrite]] = []
         for item in raw:
             if item is None:
                 continue  # removed between the index read and the fetch (cannot happen in Lua)
             task_id, position, task_path, channel, kind, data = split_netstrings(item)
+            if channels is not None and channel.decode() not in channels:
+                continue
             value = self.serde.loads_typed((kind.decode(), data))
             key = writes_sort_key(task_path.decode(), task_id.decode(), int(position))
             decoded.append((key, (task_id.decode(), channel.decode(), value)))
@@ -338,6 +346,51 @@ class BaseRedisSaver(BaseCheckpointSaver[str]):
                 self._get, target.keys.thread_keys, [target.ns, target.checkpoint_id or ""]
             )
         return self._decode(target.thread_id, target.ns, reply)
+
+    def _delta_history_plan(
+        self, config: RunnableConfig, channels: Sequence[str]
+    ) -> Plan[Mapping[str, DeltaChannelHistory]]:
+        """What LangGraph's default ``get_delta_channel_history`` returns, in one round trip.
+
+        The default walks the parent chain with one ``get_tuple`` per ancestor (a round trip
+        and every channel value decoded, per step of the thread); `DELTA_SCRIPT` walks it inside
+        Redis, and only the wanted channels' writes and seeds are decoded here. Same contract:
+        per channel, its writes from the nearest ancestor holding a value (the seed, whose own
+        pending writes are included) onwards, oldest first; no seed when the walk reaches the
+        root.
+        """
+        if not channels:
+            return {}
+        target = self._target(config)
+        with self._guard("read a thread's message history"):
+            reply = yield partial(
+                self._delta,
+                target.keys.thread_keys,
+                [target.ns, target.checkpoint_id or "", *channels],
+            )
+        collected: dict[str, list[PendingWrite]] = {c: [] for c in channels}
+        seeds: dict[str, Any] = {}  # Any: channel values
+        if reply:
+            steps, raw_seeds = reply
+            seeded: dict[int, list[tuple[str, bytes]]] = {}
+            for i in range(0, len(raw_seeds), 3):
+                step, channel, blob = raw_seeds[i : i + 3]
+                seeded.setdefault(int(step), []).append((channel.decode(), blob))
+            remaining = set(channels)
+            for number, raw in enumerate(steps, start=1):  # newest ancestor first
+                writes = self._decode_writes(raw, channels=remaining)
+                for write in reversed(writes):
+                    collected[write[1]].append(write)
+                for channel, blob in seeded.get(number, ()):
+                    seeds[channel] = self.serde.loads_typed(unpack_typed(blob))
+                    remaining.discard(channel)
+        result: dict[str, DeltaChannelHistory] = {}
+        for channel in channels:
+            entry: DeltaChannelHistory = {"writes": list(reversed(collected[channel]))}
+            if channel in seeds:
+                entry["seed"] = seeds[channel]
+            result[channel] = entry
+        return result
 
     def _list_plan(
         self,
@@ -434,6 +487,13 @@ class BaseRedisSaver(BaseCheckpointSaver[str]):
             yield partial(self.client.zadd, dst.threads, {str(target_thread_id): self._now_ms()})
 
     def _prune_plan(self, thread_ids: Sequence[str], strategy: str) -> Plan[None]:
+        """``keep_latest``: the newest checkpoint of every namespace, its blobs and writes.
+
+        Not for threads with a `DeltaChannel` (LuminaMind's ``messages``): their latest
+        checkpoint holds only the newest messages and the rest is rebuilt from the ancestors
+        this drops. LuminaMind never prunes its threads (they expire with the TTL, or go whole
+        with ``delete_thread``); the strategy is LangGraph's API, kept for other graphs.
+        """
         if strategy not in {"keep_latest", "delete"}:
             raise CheckpointError(f"unknown prune strategy {strategy!r}: keep_latest or delete")
         for thread_id in thread_ids:

@@ -25,6 +25,7 @@ from urllib.parse import quote
 from luminamind.errors import CheckpointError
 
 __all__ = [
+    "DELTA_SCRIPT",
     "GET_SCRIPT",
     "PRUNE_SCRIPT",
     "PUT_SCRIPT",
@@ -204,6 +205,57 @@ local wfields = redis.call('ZRANGEBYLEX', KEYS[5], '[' .. field .. '\\0', '(' ..
 local writes = {}
 if #wfields > 0 then writes = redis.call('HMGET', KEYS[4], unpack(wfields)) end
 return {cid, rec, blobs, writes}
+"""
+)
+
+# KEYS: cp idx blob wk wz; ARGV: ns cid ('' = the latest of ns) channel...
+# The history a `DeltaChannel` replays, in one round trip: walks the parent chain from the
+# checkpoint's parent and returns {steps, seeds}: steps[i] = every pending write of the i-th
+# ancestor (newest first), seeds = {i, channel, blob}... for each channel's nearest ancestor whose
+# stored value is not empty; the walk stops once every channel has one, or at the root.
+DELTA_SCRIPT = (
+    _LUA_SPLIT
+    + """
+local ns, cid = ARGV[1], ARGV[2]
+if cid == '' then
+  local top = redis.call('ZREVRANGEBYLEX', KEYS[2], '(' .. ns .. '\\1', '[' .. ns .. '\\0',
+                         'LIMIT', 0, 1)
+  if #top == 0 then return false end
+  cid = string.sub(top[1], #ns + 2)
+end
+local rec = redis.call('HGET', KEYS[1], ns .. '\\0' .. cid)
+if not rec then return false end
+local want, left = {}, 0
+for i = 3, #ARGV do
+  if not want[ARGV[i]] then want[ARGV[i]] = true; left = left + 1 end
+end
+local parent = split(rec)[5]
+local steps, seeds = {}, {}
+while parent ~= '' and left > 0 do
+  local field = ns .. '\\0' .. parent
+  rec = redis.call('HGET', KEYS[1], field)
+  if not rec then break end
+  local parts = split(rec)
+  local wfields = redis.call('ZRANGEBYLEX', KEYS[5], '[' .. field .. '\\0', '(' .. field .. '\\1')
+  local writes = {}
+  if #wfields > 0 then writes = redis.call('HMGET', KEYS[4], unpack(wfields)) end
+  steps[#steps + 1] = writes
+  for i = 6, #parts, 2 do
+    local ch = parts[i]
+    if want[ch] then
+      local blob = redis.call('HGET', KEYS[3], ns .. '\\0' .. ch .. '\\0' .. parts[i + 1])
+      if blob and string.sub(blob, 1, 6) ~= 'empty\\0' then
+        seeds[#seeds + 1] = #steps
+        seeds[#seeds + 1] = ch
+        seeds[#seeds + 1] = blob
+        want[ch] = nil
+        left = left - 1
+      end
+    end
+  end
+  parent = parts[5]
+end
+return {steps, seeds}
 """
 )
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import builtins
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from types import TracebackType
 from typing import Any
 
@@ -28,6 +28,7 @@ from langgraph.checkpoint.base import (
     Checkpoint,
     CheckpointMetadata,
     CheckpointTuple,
+    DeltaChannelHistory,
 )
 
 from luminamind.state.redis.base import BaseRedisSaver
@@ -71,6 +72,11 @@ class RedisSaver(BaseRedisSaver):
     def get_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
         return run_plan(self._get_tuple_plan(config))
 
+    def get_delta_channel_history(
+        self, *, config: RunnableConfig, channels: Sequence[str]
+    ) -> Mapping[str, DeltaChannelHistory]:
+        return run_plan(self._delta_history_plan(config, channels))
+
     def list(
         self,
         config: RunnableConfig | None,
@@ -112,6 +118,13 @@ class RedisSaver(BaseRedisSaver):
 
     async def aget_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
         return await asyncio.to_thread(self.get_tuple, config)
+
+    async def aget_delta_channel_history(
+        self, *, config: RunnableConfig, channels: Sequence[str]
+    ) -> Mapping[str, DeltaChannelHistory]:
+        return await asyncio.to_thread(
+            lambda: self.get_delta_channel_history(config=config, channels=channels)
+        )
 
     async def alist(
         self,

@@ -1,4 +1,5 @@
-"""On SQLite a checkpoint stores only the new messages; threads saved as full lists still load."""
+"""On SQLite and Redis a checkpoint stores only the new messages; threads saved as full lists
+still load."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 
 import pytest
 from langchain_core.messages import HumanMessage
+from pydantic import SecretStr
 
 import luminamind.agent.graph as agent_graph
 from luminamind.agent.graph import build_agent_graph
@@ -17,8 +19,15 @@ from luminamind.state.checkpointer import open_checkpointer, stores_message_delt
 from tests.support.llm_server import ScriptedLLM, Turn
 
 
-def _sqlite(settings: Settings) -> Settings:
-    return settings.model_copy(update={"state_backend": "sqlite"})
+@pytest.fixture(params=["sqlite", "redis"])
+def saved_settings(llm_settings: Settings, request: pytest.FixtureRequest) -> Settings:
+    """The test's settings on SQLite, or on the session's real Redis server (emptied)."""
+    if request.param == "redis":
+        url = request.getfixturevalue("redis_url")
+        return llm_settings.model_copy(
+            update={"state_backend": "redis", "redis_url": SecretStr(url)}
+        )
+    return llm_settings.model_copy(update={"state_backend": "sqlite"})
 
 
 async def _turn(settings: Settings, text: str) -> list[str]:
@@ -41,9 +50,9 @@ async def _turn(settings: Settings, text: str) -> list[str]:
 
 
 async def test_checkpoints_hold_new_messages_only_and_the_thread_reads_back_whole(
-    llm_settings: Settings, llm_server: ScriptedLLM, workspace_dir: Path
+    saved_settings: Settings, llm_server: ScriptedLLM, workspace_dir: Path
 ) -> None:
-    settings = _sqlite(llm_settings)
+    settings = saved_settings
     (workspace_dir / "a.txt").write_text("alpha\n")
     llm_server.script([Turn.tool_calls(("read_file", {"path": "a.txt"})), Turn.text("first")])
     assert (await _turn(settings, "one"))[-1] == "first"
@@ -56,12 +65,12 @@ async def test_checkpoints_hold_new_messages_only_and_the_thread_reads_back_whol
 
 
 async def test_a_thread_saved_with_full_message_lists_continues_with_deltas(
-    llm_settings: Settings,
+    saved_settings: Settings,
     llm_server: ScriptedLLM,
     workspace_dir: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    settings = _sqlite(llm_settings)
+    settings = saved_settings
     # The format before message deltas: the whole list in every checkpoint.
     monkeypatch.setattr(agent_graph, "stores_message_deltas", lambda saver: False)
     llm_server.script([Turn.text("old format")])

@@ -10,11 +10,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
-from typing import Any, TypedDict
+from typing import Annotated, Any, TypedDict
 from uuid import uuid4
 
 import pytest
 from langchain_core.runnables import RunnableConfig
+from langgraph.channels.delta import DeltaChannel
 from langgraph.checkpoint.base import BaseCheckpointSaver, CheckpointTuple
 from langgraph.checkpoint.conformance import checkpointer_test, validate
 from langgraph.checkpoint.conformance.test_utils import (
@@ -282,3 +283,55 @@ def _summary(t: CheckpointTuple) -> tuple[Any, ...]:
         t.pending_writes,
         t.parent_config is not None,
     )
+
+
+def _append(state: list[str], writes: list[list[str]]) -> list[str]:
+    """A batching-invariant reducer, as `DeltaChannel` requires."""
+    return [*state, *(item for write in writes for item in write)]
+
+
+class _DeltaState(TypedDict):
+    log: Annotated[list[str], DeltaChannel(_append, snapshot_frequency=3)]
+    turn: int
+
+
+async def test_delta_channel_history_is_the_default_walk_and_rebuilds_the_state(
+    make_saver: SaverFactory,
+) -> None:
+    """A `DeltaChannel` thread (snapshot every 3 updates, a fork from the past, a subgraph
+    namespace) reads back the same from every saver: each checkpoint's history equals
+    LangGraph's reference walk (``get_tuple`` per ancestor), and every state its own list."""
+
+    def step(state: _DeltaState) -> dict[str, Any]:
+        return {"log": [f"turn {state['turn']}"], "turn": state["turn"] + 1}
+
+    builder = StateGraph(_DeltaState)
+    builder.add_node("step", step)
+    builder.add_edge(START, "step")
+    builder.add_edge("step", END)
+    config: RunnableConfig = {"configurable": {"thread_id": str(uuid4())}}
+    async with make_saver() as saver:
+        graph: Any = builder.compile(checkpointer=saver)  # Any: a compiled LangGraph graph
+        expected: list[str] = []
+        for turn in range(8):
+            await graph.ainvoke({"log": [f"user {turn}"], "turn": turn}, config)
+            expected += [f"user {turn}", f"turn {turn}"]
+        history = [s async for s in graph.aget_state_history(config)]
+        assert (await graph.aget_state(config)).values["log"] == expected
+        # Fork from a checkpoint in the middle: only its ancestors count.
+        middle = history[len(history) // 2].config
+        forked = await graph.ainvoke({"log": ["fork"], "turn": 99}, middle)
+        assert forked["log"][-2:] == ["fork", "turn 99"]
+        every = [s.config async for s in graph.aget_state_history(config)]
+        assert len(every) > len(history)
+        for at in every:
+            ours = await saver.aget_delta_channel_history(config=at, channels=["log", "turn"])
+            reference = await BaseCheckpointSaver.aget_delta_channel_history(
+                saver, config=at, channels=["log", "turn"]
+            )
+            assert ours == reference
+        assert await saver.aget_delta_channel_history(config=config, channels=[]) == {}
+        latest = await BaseCheckpointSaver.aget_delta_channel_history(
+            saver, config=config, channels=["log"]
+        )
+        assert await saver.aget_delta_channel_history(config=config, channels=["log"]) == latest
