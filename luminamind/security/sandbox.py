@@ -25,24 +25,30 @@ why Landlock and not bubblewrap, and docs/security.md for what this does and doe
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import errno
 import functools
 import os
-import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from luminamind.security import _landlock
+from luminamind.security import _landlock, _sandbox_child
 from luminamind.security._landlock import FS_READ_EXEC, FS_READ_WRITE, Ruleset
+from luminamind.security._sandbox_child import (
+    CLONE_NEWNET,
+    CLONE_NEWPID,
+    CLONE_NEWUSER,
+    SANDBOX_FAILED_STATUS,
+    enter_or_exit,
+    unshare,
+)
 from luminamind.security.redaction import is_secret_name
 from luminamind.security.sandbox_tmp import private_dir, remove_private_dir
 
 __all__ = [
+    "SANDBOX_FAILED_STATUS",
     "PreparedSandbox",
     "ReadConfinement",
     "SandboxSpec",
@@ -51,11 +57,6 @@ __all__ = [
     "sandbox_status",
 ]
 
-_CLONE_NEWUSER = 0x10000000
-_CLONE_NEWPID, _CLONE_NEWNET = 0x20000000, 0x40000000
-_PR_SET_PDEATHSIG = 1
-# Exit status of the waiter when the sandbox could not be entered (as env(1) uses 125-127).
-SANDBOX_FAILED_STATUS = 125
 
 # System directories whose programs and libraries commands need. /etc is added entry by entry
 # below, less _ETC_SECRETS.
@@ -133,10 +134,10 @@ def sandbox_status() -> SandboxStatus:
     return SandboxStatus(
         True,
         abi,
-        pid_namespace=bool(flags & _CLONE_NEWPID),
-        network_namespace=bool(flags & _CLONE_NEWNET),
+        pid_namespace=bool(flags & CLONE_NEWPID),
+        network_namespace=bool(flags & CLONE_NEWNET),
         reason="",
-        user_namespace=bool(flags & _CLONE_NEWUSER),
+        user_namespace=bool(flags & CLONE_NEWUSER),
     )
 
 
@@ -147,37 +148,17 @@ def _probe_unshare() -> int:
     so a sandboxed ``date --set`` or ``mount`` fails however the policy parsed it.
     """
     for flags in (
-        _CLONE_NEWUSER | _CLONE_NEWPID | _CLONE_NEWNET,
-        _CLONE_NEWPID | _CLONE_NEWNET,
+        CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET,
+        CLONE_NEWPID | CLONE_NEWNET,
     ):
         # The child reports through its exit status and never execs. subprocess's fork, not
         # os.fork(), which newer Pythons warn about in a process with threads.
         def probe(flags: int = flags) -> None:  # pragma: no cover - runs in the child
-            os._exit(0 if _unshare(flags) == 0 else 1)
+            os._exit(0 if unshare(flags) == 0 else 1)
 
         done = subprocess.run([sys.executable], preexec_fn=probe, check=False)
         if done.returncode == 0:
             return flags
-    return 0
-
-
-def _unshare(flags: int) -> int:
-    """unshare(2) the namespaces; map our own uid/gid when a user namespace is needed."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    uid, gid = os.getuid(), os.getgid()
-    if libc.unshare(flags) != 0:
-        return ctypes.get_errno() or errno.EPERM
-    if flags & _CLONE_NEWUSER:
-        try:
-            for name, text in (
-                ("setgroups", "deny"),
-                ("uid_map", f"{uid} {uid} 1"),
-                ("gid_map", f"{gid} {gid} 1"),
-            ):
-                with open(f"/proc/self/{name}", "w") as handle:
-                    handle.write(text)
-        except OSError as exc:
-            return exc.errno or errno.EPERM
     return 0
 
 
@@ -209,11 +190,11 @@ class SandboxSpec:
             raise OSError(errno.ENOSYS, status.reason)
         flags = 0
         if status.pid_namespace:
-            flags |= _CLONE_NEWPID
+            flags |= CLONE_NEWPID
         if status.network_namespace and not self.network:
-            flags |= _CLONE_NEWNET
+            flags |= CLONE_NEWNET
         if status.user_namespace:
-            flags |= _CLONE_NEWUSER
+            flags |= CLONE_NEWUSER
         private = private_dir()
         readable = _readable_system_paths(tuple(path_dirs))
         return PreparedSandbox(self, private, status.landlock_abi, flags, list(readable))
@@ -319,109 +300,13 @@ class PreparedSandbox:
         flags = self.unshare_flags
 
         def enter() -> None:  # pragma: no cover - runs in the forked child, between fork and exec
-            if flags:
-                _enter_or_exit("unshare the namespaces", _unshare_patiently(flags))
-            if flags & _CLONE_NEWPID:
-                _become_waiter_or_init()
-            _enter_or_exit("open /proc/self", _allow_own_proc(ruleset))
-            _enter_or_exit("enable Landlock", ruleset.restrict())
-            ruleset.close()
+            _sandbox_child.enter(flags, ruleset, FS_READ_EXEC)
 
         return enter
 
     def close(self) -> None:
         """Remove the private directory (after the command is over)."""
         remove_private_dir(self.private_dir)
-
-
-# unshare(2) errors that pass: the kernel frees namespaces asynchronously (a network namespace
-# in a work queue, after an RCU grace period), so a busy machine that starts many sandboxed
-# commands can meet its namespace limit or memory for a moment (seen on a CI runner: ENOSPC-like
-# refusals between two commands that worked).
-_TRANSIENT_UNSHARE_ERRORS = frozenset({errno.ENOSPC, errno.ENOMEM, errno.EAGAIN, errno.EUSERS})
-_UNSHARE_ATTEMPTS = 8
-
-
-def _unshare_patiently(flags: int) -> int:  # pragma: no cover - runs between fork and exec
-    """unshare(2), tried again with a growing pause (2 ms to ~0.25 s) while the error passes."""
-    for attempt in range(_UNSHARE_ATTEMPTS):
-        error = _unshare(flags)
-        if error not in _TRANSIENT_UNSHARE_ERRORS:
-            return error
-        time.sleep(0.002 * 2**attempt)
-    return error
-
-
-def _enter_or_exit(step: str, error: int) -> None:  # pragma: no cover - between fork and exec
-    """Go on when ``error`` is 0; else say why on the command's stderr and exit 125.
-
-    The command's stderr is already in place (subprocess sets up the descriptors before
-    preexec_fn), so the message reaches the tool's result, and the log, instead of a bare 125.
-    """
-    if error == 0:
-        return
-    message = f"luminamind sandbox: could not {step}: {os.strerror(error)} (errno {error})\n"
-    with contextlib.suppress(OSError):
-        os.write(2, message.encode())
-    os._exit(SANDBOX_FAILED_STATUS)
-
-
-def _allow_own_proc(ruleset: Ruleset) -> int:
-    """Let the command read its own /proc/<pid> (/proc/self), nothing of other processes."""
-    try:
-        pfd = os.open("/proc/self", os.O_PATH | os.O_DIRECTORY)
-    except OSError as exc:
-        return exc.errno or errno.EPERM
-    try:
-        ruleset.allow_fd(pfd, FS_READ_EXEC)
-    except OSError as exc:
-        return exc.errno or errno.EPERM
-    finally:
-        os.close(pfd)
-    return 0
-
-
-def _become_waiter_or_init() -> None:  # pragma: no cover - runs between fork and exec
-    """Fork into the new PID namespace; the parent waits and mirrors the child's end.
-
-    Returns in the child (PID 1 of the namespace), which goes on to exec the command. The parent
-    never returns: it closes every descriptor (so the spawning process sees the exec succeed and
-    pipes see EOF when the command closes them) and exits as the command did.
-    """
-    pid = os.fork()
-    if pid == 0:
-        # Dies with the waiter. (getppid() is 0 here: the waiter is outside the namespace. A
-        # waiter killed before this line was killed with its process group, this process too.)
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-        return
-    # The server's own handlers (uvicorn's SIGTERM) must not keep the waiter alive.
-    for handled in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-        signal.signal(handled, signal.SIG_DFL)
-    devnull = os.open(os.devnull, os.O_RDWR)
-    for fd in (0, 1, 2):
-        os.dup2(devnull, fd)
-    os.closerange(3, _max_fd())
-    while True:
-        try:
-            _, status = os.waitpid(pid, 0)
-            break
-        except ChildProcessError:
-            os._exit(SANDBOX_FAILED_STATUS)
-        except InterruptedError:
-            continue
-    if os.WIFSIGNALED(status):
-        sig = os.WTERMSIG(status)
-        signal.signal(sig, signal.SIG_DFL)
-        os.kill(os.getpid(), sig)
-    os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
-
-
-def _max_fd() -> int:
-    try:
-        return int(os.sysconf("SC_OPEN_MAX"))
-    except (ValueError, OSError):
-        return 65_536
 
 
 @dataclass(frozen=True, slots=True)
@@ -441,7 +326,7 @@ class ReadConfinement:
         return (self.ruleset.fd,)
 
     def preexec(self) -> None:  # pragma: no cover - runs in the forked child, before exec
-        _enter_or_exit("enable Landlock", self.ruleset.restrict())
+        enter_or_exit("enable Landlock", self.ruleset.restrict())
 
 
 @functools.lru_cache(maxsize=8)
