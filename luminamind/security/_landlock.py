@@ -105,6 +105,15 @@ class Ruleset:
             raise OSError(err, f"landlock_create_ruleset: {os.strerror(err)}")
         self.fd = int(fd)
 
+    @classmethod
+    def adopt(cls, fd: int, abi: int) -> Ruleset:
+        """A ruleset built elsewhere and received as ``fd`` (the sandbox launcher's child)."""
+        ruleset = cls.__new__(cls)
+        ruleset.abi = abi
+        ruleset._handled_fs = fs_rights(abi)
+        ruleset.fd = fd
+        return ruleset
+
     def allow(self, paths: Iterable[str], rights: int) -> None:
         """Grant ``rights`` beneath each existing path (missing paths are skipped)."""
         for path in paths:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import errno
+import functools
 import os
 import signal
 import time
@@ -23,6 +24,7 @@ __all__ = [
     "enter",
     "enter_or_exit",
     "unshare",
+    "warm",
 ]
 
 CLONE_NEWUSER = 0x10000000
@@ -38,6 +40,17 @@ class RulesetLike(Protocol):
     def allow_fd(self, pfd: int, rights: int) -> None: ...
     def restrict(self) -> int: ...
     def close(self) -> None: ...
+
+
+@functools.cache
+def _libc() -> ctypes.CDLL:
+    """libc, loaded once: a parent that calls ``warm()`` spares each child the dlopen."""
+    return ctypes.CDLL(None, use_errno=True)
+
+
+def warm() -> None:
+    """Load what the child needs before forking (the launcher calls it once)."""
+    _libc()
 
 
 def enter(flags: int, ruleset: RulesetLike, read_exec: int) -> None:  # pragma: no cover - child
@@ -56,7 +69,7 @@ def enter(flags: int, ruleset: RulesetLike, read_exec: int) -> None:  # pragma: 
 
 def unshare(flags: int) -> int:
     """unshare(2) the namespaces; map our own uid/gid when a user namespace is needed."""
-    libc = ctypes.CDLL(None, use_errno=True)
+    libc = _libc()
     uid, gid = os.getuid(), os.getgid()
     if libc.unshare(flags) != 0:
         return ctypes.get_errno() or errno.EPERM
@@ -132,7 +145,7 @@ def _become_waiter_or_init() -> None:  # pragma: no cover - runs between fork an
     if pid == 0:
         # Dies with the waiter. (getppid() is 0 here: the waiter is outside the namespace. A
         # waiter killed before this line was killed with its process group, this process too.)
-        libc = ctypes.CDLL(None, use_errno=True)
+        libc = _libc()
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
         return
     # The server's own handlers (uvicorn's SIGTERM) must not keep the waiter alive.

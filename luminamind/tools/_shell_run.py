@@ -19,13 +19,19 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
+
+import structlog
 
 from luminamind.errors import ToolExecutionError
+from luminamind.security.launcher import Launcher, get_launcher
 from luminamind.security.redaction import is_secret_name, redact_text
 from luminamind.security.sandbox import PreparedSandbox
+from luminamind.tools._shell_launch import launch_stage
 
 __all__ = ["CappedBuffer", "PipelineRun", "command_environment", "find_program", "run_pipeline"]
 
+log = structlog.get_logger(__name__)
 KILL_GRACE_SECONDS = 1.0  # between SIGTERM and SIGKILL
 _DRAIN_SECONDS = 0.5  # how long pipes may stay open after every stage exited
 _CHUNK = 65_536
@@ -141,7 +147,7 @@ class PipelineRun:
     duration_s: float
 
 
-def _feed(transport: asyncio.SubprocessTransport, data: bytes | None) -> None:
+def _feed(transport: _Stage, data: bytes | None) -> None:
     """Hand ``data`` to the first stage's stdin and close it (the transport buffers it)."""
     pipe = transport.get_pipe_transport(0)
     if pipe is None:
@@ -212,6 +218,44 @@ async def _stop_groups(pgids: Sequence[int]) -> None:
         _signal_group(pg, signal.SIGKILL)
 
 
+class _Stage(Protocol):
+    """What run_pipeline uses of a stage: asyncio's subprocess transport, or a launched one."""
+
+    def get_pid(self) -> int: ...
+    def get_returncode(self) -> int | None: ...
+    def get_pipe_transport(self, fd: int) -> asyncio.BaseTransport | None: ...
+    def close(self) -> None: ...
+
+
+# The sandbox launcher (luminamind.security.launcher) starts sandboxed stages; off, or when it
+# cannot start, they fork from this process (bench/sandbox.py compares the two).
+USE_LAUNCHER = True
+
+
+def _launcher() -> Launcher | None:
+    if not USE_LAUNCHER:
+        return None
+    try:
+        return get_launcher()
+    except OSError as exc:
+        log.warning("sandbox_launcher_unavailable", error=str(exc))
+        return None
+
+
+def _after_start(
+    upstream: int | None, write_end: int | None, open_fds: list[int], read_end: int
+) -> int | None:
+    """Close this process's copies of the started stage's pipe ends; the next stage's stdin.
+
+    They must close, or readers never see EOF.
+    """
+    for fd in (upstream, write_end):
+        if fd is not None:
+            os.close(fd)
+            open_fds.remove(fd)
+    return None if write_end is None else read_end
+
+
 async def run_pipeline(
     executables: Sequence[str],
     stages: Sequence[Sequence[str]],
@@ -231,7 +275,7 @@ async def run_pipeline(
     loop = asyncio.get_running_loop()
     started = time.monotonic()
     stdout, stderr = CappedBuffer(max_output_bytes), CappedBuffer(max_output_bytes)
-    running: list[tuple[asyncio.SubprocessTransport, _StageProtocol]] = []
+    running: list[tuple[_Stage, _StageProtocol]] = []
     open_fds: list[int] = []
     timed_out = stopped = False
     try:
@@ -243,6 +287,28 @@ async def run_pipeline(
             if not last:
                 open_fds += [read_end, write_end]
             protocol = _StageProtocol(stdout if last else None, stderr)
+            launcher = _launcher() if sandbox is not None else None
+            if sandbox is not None and launcher is not None:
+                try:
+                    stage: _Stage = await launch_stage(
+                        launcher,
+                        protocol,
+                        sandbox,
+                        executable=exe,
+                        argv=list(argv),
+                        cwd=str(cwd),
+                        env=dict(env),
+                        stdin=upstream,
+                        stdin_pipe=stdin is not None,
+                        stdout=None if last else write_end,
+                    )
+                except OSError as exc:
+                    raise ToolExecutionError(
+                        f"cannot start '{argv[0]}': {exc.strerror or exc}"
+                    ) from exc
+                running.append((stage, protocol))
+                upstream = _after_start(upstream, None if last else write_end, open_fds, read_end)
+                continue
             ruleset = sandbox.ruleset() if sandbox is not None else None
             preexec = None if sandbox is None or ruleset is None else sandbox.preexec(ruleset)
             try:
@@ -267,12 +333,7 @@ async def run_pipeline(
                 if ruleset is not None:
                     ruleset.close()
             running.append((transport, protocol))
-            # The parent's copies of the pipe ends must close, or readers never see EOF.
-            for fd in (upstream, None if last else write_end):
-                if fd is not None:
-                    os.close(fd)
-                    open_fds.remove(fd)
-            upstream = None if last else read_end
+            upstream = _after_start(upstream, None if last else write_end, open_fds, read_end)
         _feed(running[0][0], stdin)
         protocols = [protocol for _, protocol in running]
         timed_out = not await _all_set([p.exited for p in protocols], time_limit)
@@ -280,24 +341,24 @@ async def run_pipeline(
             # Every stage exited; a child left in the background may still hold a pipe open.
             remaining = max(0.0, time_limit - (time.monotonic() - started))
             await _all_set([p.finished for p in protocols], min(remaining, _DRAIN_SECONDS))
-        await _stop_groups([transport.get_pid() for transport, _ in running])
+        await _stop_groups([stage.get_pid() for stage, _ in running])
         stopped = True
         await _all_set([p.finished for p in protocols], _DRAIN_SECONDS)
     finally:
         if not stopped:  # cancelled or failed half-way: nothing started here may live on
-            for transport, _ in running:
-                _signal_group(transport.get_pid(), signal.SIGKILL)
+            for stage, _ in running:
+                _signal_group(stage.get_pid(), signal.SIGKILL)
             # Let the child watcher reap them while the loop still runs (a loop closed before
             # that warns about, and leaks, the processes). Shielded: we may be cancelled.
             with contextlib.suppress(asyncio.CancelledError):
                 exited = [protocol.exited for _, protocol in running]
                 await asyncio.shield(_all_set(exited, KILL_GRACE_SECONDS))
-        for transport, _ in running:
-            transport.close()
+        for stage, _ in running:
+            stage.close()
         for fd in open_fds:
             os.close(fd)
     return PipelineRun(
-        returncodes=[transport.get_returncode() for transport, _ in running],
+        returncodes=[stage.get_returncode() for stage, _ in running],
         stdout=stdout,
         stderr=stderr,
         timed_out=timed_out,

@@ -18,8 +18,9 @@ import pytest
 from luminamind.config import Settings
 from luminamind.errors import CommandBlockedError
 from luminamind.runtime import ToolRuntime, build_tool_runtime
+from luminamind.security.launcher import get_launcher
 from luminamind.security.sandbox import SANDBOX_FAILED_STATUS, SandboxSpec, sandbox_status
-from luminamind.tools import shell
+from luminamind.tools import _shell_run, shell
 from luminamind.tools.registry import ToolRegistry
 from luminamind.tools.shell import ShellResult, sandbox_note
 
@@ -64,8 +65,12 @@ def outside(tmp_path: Path) -> Path:
     return directory
 
 
-@pytest.fixture
-def rt(settings: Settings) -> ToolRuntime:
+@pytest.fixture(params=["launcher", "fork"])
+def rt(
+    request: pytest.FixtureRequest, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> ToolRuntime:
+    """Both ways into the sandbox: the launcher process, and a fork of this one (its fallback)."""
+    monkeypatch.setattr(_shell_run, "USE_LAUNCHER", request.param == "launcher")
     return _runtime(settings)
 
 
@@ -109,6 +114,10 @@ async def test_the_servers_environment_is_out_of_reach(
 ) -> None:
     result = await _attempt(rt, workspace_dir, f"open('/proc/{os.getpid()}/environ', 'rb').read()")
     assert "DENIED" in result.stdout
+    launcher = await _attempt(
+        rt, workspace_dir, f"open('/proc/{get_launcher().pid}/environ', 'rb').read()"
+    )
+    assert "DENIED" in launcher.stdout
     other = await _attempt(rt, workspace_dir, "__import__('os').listdir('/proc/1')")
     assert "DENIED" in other.stdout
 
@@ -177,6 +186,8 @@ async def test_no_capability_reaches_the_host(rt: ToolRuntime, workspace_dir: Pa
 async def test_the_server_cannot_be_signalled(rt: ToolRuntime, workspace_dir: Path) -> None:
     result = await _attempt(rt, workspace_dir, f"__import__('os').kill({os.getpid()}, 0)")
     assert "DENIED" in result.stdout
+    launcher = await _attempt(rt, workspace_dir, f"__import__('os').kill({get_launcher().pid}, 0)")
+    assert "DENIED" in launcher.stdout
 
 
 async def test_sandbox_off_runs_unsandboxed_and_says_so(

@@ -1,0 +1,218 @@
+"""One pipeline stage started by the sandbox launcher, driven like an asyncio subprocess.
+
+``run_pipeline`` speaks to its stages through the few methods of ``asyncio.SubprocessTransport``
+it uses (pid, return code, the stdin pipe, close) and a ``SubprocessProtocol`` that receives
+their output. A stage the launcher started (luminamind.security.launcher) is not this process's
+child, so asyncio cannot run it; this class gives it the same shape: the output pipes are read
+with ``connect_read_pipe``, the exit comes from the launcher's reply.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+from typing import Any
+
+from luminamind.security.launcher import Launch, Launcher
+from luminamind.security.sandbox import PreparedSandbox
+
+__all__ = ["LaunchedStage", "launch_stage"]
+
+
+class _Reader(asyncio.Protocol):
+    """Hands one output pipe's data to the stage protocol under its descriptor number."""
+
+    def __init__(self, stage: LaunchedStage, fd: int) -> None:
+        self.stage, self.fd = stage, fd
+
+    def data_received(self, data: bytes) -> None:
+        self.stage.protocol.pipe_data_received(self.fd, data)
+
+    def eof_received(self) -> bool:
+        return False  # close the transport
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.stage.pipe_closed(self.fd)
+
+
+class LaunchedStage:
+    """The transport of a launched stage (the subset of SubprocessTransport run_pipeline uses)."""
+
+    def __init__(self, protocol: asyncio.SubprocessProtocol, launch: Launch, pid: int) -> None:
+        self.protocol = protocol
+        self._launch = launch
+        self._pid = pid
+        self._returncode: int | None = None
+        self._open_pipes: set[int] = set()
+        self._pipes: dict[int, asyncio.BaseTransport] = {}
+        self._lost = False
+
+    def get_pid(self) -> int:
+        return self._pid
+
+    def get_returncode(self) -> int | None:
+        return self._returncode
+
+    def get_pipe_transport(self, fd: int) -> asyncio.BaseTransport | None:
+        return self._pipes.get(fd)
+
+    def close(self) -> None:
+        for transport in self._pipes.values():
+            transport.close()
+        if self._returncode is None:
+            # As asyncio's transport does: a stage still running when closed is killed.
+            with contextlib.suppress(OSError):
+                os.kill(self._pid, signal.SIGKILL)
+
+    def pipe_closed(self, fd: int) -> None:
+        self._open_pipes.discard(fd)
+        self._maybe_lost()
+
+    def exited(self, status: int) -> None:
+        self._returncode = os.waitstatus_to_exitcode(status)
+        self.protocol.process_exited()
+        self._maybe_lost()
+
+    def _maybe_lost(self) -> None:
+        if not self._lost and self._returncode is not None and not self._open_pipes:
+            self._lost = True
+            self.protocol.connection_lost(None)
+
+    async def connect(
+        self, loop: asyncio.AbstractEventLoop, reads: dict[int, int], stdin_write: int | None
+    ) -> None:
+        """Read the output pipes (``{1 or 2: our read end}``) and hold the stdin write end."""
+        for fd, ours in reads.items():
+            self._open_pipes.add(fd)
+            transport, _ = await loop.connect_read_pipe(
+                lambda fd=fd: _Reader(self, fd),  # type: ignore[misc]
+                os.fdopen(ours, "rb", buffering=0),
+            )
+            self._pipes[fd] = transport
+        if stdin_write is not None:
+            writer, _ = await loop.connect_write_pipe(
+                asyncio.BaseProtocol, os.fdopen(stdin_write, "wb", buffering=0)
+            )
+            self._pipes[0] = writer
+
+        def done(future: Any) -> None:
+            status = future.result() if future.exception() is None else -1
+            # A launcher that died took its commands with it (PR_SET_PDEATHSIG): SIGKILL.
+            exit_status = status if status >= 0 else signal.SIGKILL
+            with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits
+                loop.call_soon_threadsafe(self.exited, exit_status)
+
+        self._launch.exited.add_done_callback(done)
+
+
+async def _result(loop: asyncio.AbstractEventLoop, future: Any) -> int:
+    """The launcher's future's result, awaited without ever cancelling it.
+
+    (``asyncio.wrap_future`` would cancel it with the awaiting task; the launcher's reply then
+    finds it cancelled, and the command it started would go unwatched.)
+    """
+    waiter: asyncio.Future[int] = loop.create_future()
+
+    def relay(done: Any) -> None:
+        with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits any more
+            loop.call_soon_threadsafe(_settle, waiter, done)
+
+    future.add_done_callback(relay)
+    return await waiter
+
+
+def _settle(waiter: asyncio.Future[int], done: Any) -> None:
+    if waiter.done():
+        return
+    if done.exception() is not None:
+        waiter.set_exception(done.exception())
+    else:
+        waiter.set_result(done.result())
+
+
+def _kill_when_started(future: Any) -> None:
+    if future.exception() is None:
+        with contextlib.suppress(OSError):
+            os.killpg(future.result(), signal.SIGKILL)
+
+
+async def launch_stage(
+    launcher: Launcher,
+    protocol: asyncio.SubprocessProtocol,
+    sandbox: PreparedSandbox,
+    *,
+    executable: str,
+    argv: list[str],
+    cwd: str,
+    env: dict[str, str],
+    stdin: int | None,
+    stdin_pipe: bool,
+    stdout: int | None,
+) -> LaunchedStage:
+    """Start one sandboxed stage through the launcher.
+
+    Args:
+        stdin: the descriptor the stage reads (an upstream pipe), or None for ``stdin_pipe``
+            (a pipe we write to) or else ``/dev/null``.
+        stdout: the descriptor it writes to (a pipe to the next stage), or None for a pipe
+            read here.
+
+    Raises:
+        OSError: the launcher is gone or the command could not start.
+    """
+    loop = asyncio.get_running_loop()
+    theirs: list[int] = []
+    ours: list[int] = []
+    reads: dict[int, int] = {}
+    stdin_write: int | None = None
+    ruleset = sandbox.ruleset()
+    try:
+        if stdin is None and stdin_pipe:
+            child_in, stdin_write = os.pipe()
+            ours.append(stdin_write)
+            theirs.append(child_in)
+        elif stdin is None:
+            child_in = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
+            theirs.append(child_in)
+        else:
+            child_in = stdin
+        if stdout is None:
+            reads[1], child_out = os.pipe()
+            ours.append(reads[1])
+            theirs.append(child_out)
+        else:
+            child_out = stdout
+        reads[2], child_err = os.pipe()
+        ours.append(reads[2])
+        theirs.append(child_err)
+        launch = launcher.spawn(
+            executable=executable,
+            argv=argv,
+            cwd=cwd,
+            env=env,
+            flags=sandbox.unshare_flags,
+            abi=sandbox.abi,
+            fds=(child_in, child_out, child_err, ruleset.fd),
+        )
+    except BaseException:
+        for fd in ours:
+            os.close(fd)
+        raise
+    finally:
+        # The launcher holds its own copies (SCM_RIGHTS); ours must close or EOF never comes.
+        for fd in theirs:
+            os.close(fd)
+        ruleset.close()
+    try:
+        pid = await _result(loop, launch.started)
+    except BaseException:
+        for fd in ours:
+            os.close(fd)
+        # Cancelled while it started: it must not run on unwatched.
+        launch.started.add_done_callback(_kill_when_started)
+        raise
+    stage = LaunchedStage(protocol, launch, pid)
+    await stage.connect(loop, reads, stdin_write)
+    return stage

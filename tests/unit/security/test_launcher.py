@@ -1,0 +1,177 @@
+"""The sandbox launcher: sandboxed commands start from a small process, and die with it.
+
+Real processes: the launcher LuminaMind starts, real sandboxed commands, real signals.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import time
+from pathlib import Path
+
+import pytest
+
+from luminamind.config import Settings
+from luminamind.runtime import ToolRuntime, build_tool_runtime
+from luminamind.security import launcher as launcher_module
+from luminamind.security.launcher import Launcher, get_launcher
+from luminamind.security.sandbox import SANDBOX_FAILED_STATUS, SandboxSpec, sandbox_status
+from luminamind.tools import shell
+from luminamind.tools.registry import ToolRegistry
+from luminamind.tools.shell import ShellResult
+
+pytestmark = pytest.mark.skipif(
+    not sandbox_status().available, reason="this machine has no Landlock"
+)
+
+
+@pytest.fixture
+def rt(settings: Settings) -> ToolRuntime:
+    return build_tool_runtime(
+        settings, surface="cli", registry=ToolRegistry(shell.TOOLS), use_cache=False
+    )
+
+
+def _children(pid: int) -> list[int]:
+    found: list[int] = []
+    try:
+        for task in os.listdir(f"/proc/{pid}/task"):
+            text = Path(f"/proc/{pid}/task/{task}/children").read_text()
+            found += [int(c) for c in text.split()]
+    except OSError:
+        pass  # gone meanwhile
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+async def _wait_for(condition: object, seconds: float = 10.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():  # type: ignore[operator]
+        assert time.monotonic() < deadline, "timed out"
+        await asyncio.sleep(0.02)
+
+
+async def _sleep_call(rt: ToolRuntime) -> asyncio.Task[object]:
+    task = asyncio.create_task(
+        rt.executor.acall("shell", {"command": "sleep 30"}, context=rt.context, approved=True)
+    )
+    await _wait_for(lambda: get_launcher().usable and _sleeping(get_launcher().pid))
+    await asyncio.sleep(0.2)  # the launcher's "started" reply is on its way
+    return task
+
+
+def _sleeping(launcher: int) -> bool:
+    """The command runs: the launcher's child (the waiter) has exec'd sleep under it."""
+    for waiter in _children(launcher):
+        for command in _children(waiter):
+            with contextlib.suppress(OSError):
+                if Path(f"/proc/{command}/comm").read_text().strip() == "sleep":
+                    return True
+    return False
+
+
+async def test_commands_start_from_the_launcher_and_a_cancel_ends_them(rt: ToolRuntime) -> None:
+    task = await _sleep_call(rt)
+    launcher = get_launcher()
+    (waiter,) = _children(launcher.pid)
+    assert waiter not in _children(os.getpid()), "not a fork of this process"
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await _wait_for(lambda: not _alive(waiter))
+    await _wait_for(lambda: _children(launcher.pid) == [])
+
+
+async def test_a_killed_launcher_takes_its_commands_and_the_next_call_starts_another(
+    rt: ToolRuntime,
+) -> None:
+    task = await _sleep_call(rt)
+    old = get_launcher()
+    (waiter,) = _children(old.pid)
+    os.kill(old.pid, signal.SIGKILL)
+    result = await asyncio.wait_for(task, 10)
+    assert isinstance(result, ShellResult)
+    assert result.signal == "SIGKILL"
+    await _wait_for(lambda: not _alive(waiter))
+    again = await rt.executor.acall(
+        "shell", {"command": "echo back"}, context=rt.context, approved=True
+    )
+    assert isinstance(again, ShellResult)
+    assert again.stdout == "back\n"
+    assert get_launcher().pid != old.pid
+
+
+async def test_closing_the_launcher_kills_what_runs(
+    rt: ToolRuntime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As when LuminaMind exits: the launcher's socket closes, and it stops every command."""
+    fresh = Launcher()
+    monkeypatch.setattr(launcher_module, "_current", fresh)
+    task = await _sleep_call(rt)
+    (waiter,) = _children(fresh.pid)
+    await asyncio.to_thread(fresh.close)
+    assert not _alive(fresh.pid)
+    await _wait_for(lambda: not _alive(waiter))
+    result = await asyncio.wait_for(task, 10)
+    assert isinstance(result, ShellResult)
+    assert result.exit_code is None
+
+
+def test_the_launcher_holds_none_of_the_servers_environment() -> None:
+    environ = Path(f"/proc/{get_launcher().pid}/environ").read_bytes()
+    assert environ == b""
+
+
+def _spawn(
+    tmp_path: Path, *, flags: int | None = None, cwd: Path | None = None
+) -> tuple[int, bytes]:
+    prepared = SandboxSpec(read_write=(tmp_path,)).prepare()
+    ruleset = prepared.ruleset()
+    read_err, write_err = os.pipe()
+    null = os.open(os.devnull, os.O_RDWR)
+    try:
+        launch = get_launcher().spawn(
+            executable="/usr/bin/true",
+            argv=["true"],
+            cwd=str(cwd or tmp_path),
+            env={},
+            flags=prepared.unshare_flags if flags is None else flags,
+            abi=prepared.abi,
+            fds=(null, null, write_err, ruleset.fd),
+        )
+    finally:
+        for fd in (null, write_err):
+            os.close(fd)
+        ruleset.close()
+        prepared.close()
+    try:
+        launch.started.result(10)
+        status = launch.exited.result(10)
+        with os.fdopen(read_err, "rb") as err:
+            return os.waitstatus_to_exitcode(status), err.read()
+    except BaseException:
+        os.close(read_err)
+        raise
+
+
+def test_a_sandbox_that_cannot_be_entered_says_why_through_the_launcher(tmp_path: Path) -> None:
+    # 0x1 is no namespace flag: unshare(2) refuses it with EINVAL on every kernel.
+    code, stderr = _spawn(tmp_path, flags=0x1)
+    assert code == SANDBOX_FAILED_STATUS
+    assert b"luminamind sandbox: could not unshare the namespaces: Invalid argument" in stderr
+    assert _spawn(tmp_path) == (0, b"")
+
+
+def test_a_command_that_cannot_start_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError):
+        _spawn(tmp_path, cwd=tmp_path / "missing")
