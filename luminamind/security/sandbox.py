@@ -17,10 +17,11 @@ is wrong. A sandboxed command:
 
 How a command enters it: a process forks (the sandbox launcher, ``launcher.py``, or this
 process with ``preexec_fn`` where the launcher cannot start), the fork unshares the namespaces
-and forks once more (``_sandbox_child.enter``). That second child becomes PID 1 of the new namespace, confines itself with
-Landlock and execs the command; the first stays outside as a small waiter that exits with the
-command's status (and takes the command down with it if it is killed). See docs/decisions.md for
-why Landlock and not bubblewrap, and docs/security.md for what this does and does not cover.
+and forks once more (``_sandbox_child.enter``). That second child becomes PID 1 of the new
+namespace, confines itself with Landlock and execs the command; the first stays outside as a
+small waiter that exits with the command's status (and takes the command down with it if it is
+killed). See docs/decisions.md for why Landlock and not bubblewrap, and docs/security.md for
+what this does and does not cover.
 """
 
 from __future__ import annotations
