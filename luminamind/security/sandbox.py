@@ -32,6 +32,7 @@ import functools
 import os
 import subprocess
 import sys
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -281,17 +282,24 @@ class PreparedSandbox:
     def ruleset(self) -> Ruleset:
         """A fresh ruleset for one process (the child adds its own /proc/<pid> to it).
 
+        Everything but this call's private directory is the same from call to call, and
+        building it (one open and one system call per path, some 170) is a good part of the
+        sandbox's cost: a spare one is built ahead in a thread while the command runs
+        (``_SpareRulesets``), and this call only adds its private directory to it.
+
         Raises:
             OSError: Landlock refused it.
         """
-        ruleset = Ruleset(abi=self.abi, network=self.spec.network)
+        key = _BaseKey(
+            self.abi,
+            self.spec.network,
+            tuple(self.readable),
+            tuple(str(p) for p in self.spec.read_only),
+            tuple(str(p) for p in self.spec.read_write),
+        )
+        ruleset = _SPARES.take(key)
         try:
-            ruleset.allow(self.readable, FS_READ_EXEC)
-            ruleset.allow(_KERNEL_INFO + _DEV_READ, FS_READ_EXEC)
-            ruleset.allow(_DEV_READ_WRITE, FS_READ_WRITE)
-            ruleset.allow((str(p) for p in self.spec.read_only), FS_READ_EXEC)
-            writable = (*self.spec.read_write, self.private_dir)
-            ruleset.allow((str(p) for p in writable), FS_READ_WRITE)
+            ruleset.allow((str(self.private_dir),), FS_READ_WRITE)
         except BaseException:
             ruleset.close()
             raise
@@ -309,6 +317,90 @@ class PreparedSandbox:
     def close(self) -> None:
         """Remove the private directory (after the command is over)."""
         remove_private_dir(self.private_dir)
+
+
+@dataclass(frozen=True, slots=True)
+class _BaseKey:
+    """What a sandbox's ruleset holds besides the call's private directory."""
+
+    abi: int
+    network: bool
+    readable: tuple[str, ...]
+    read_only: tuple[str, ...]
+    read_write: tuple[str, ...]
+
+    def build(self) -> Ruleset:
+        ruleset = Ruleset(abi=self.abi, network=self.network)
+        try:
+            ruleset.allow(self.readable, FS_READ_EXEC)
+            ruleset.allow(_KERNEL_INFO + _DEV_READ, FS_READ_EXEC)
+            ruleset.allow(_DEV_READ_WRITE, FS_READ_WRITE)
+            ruleset.allow(self.read_only, FS_READ_EXEC)
+            ruleset.allow(self.read_write, FS_READ_WRITE)
+        except BaseException:
+            ruleset.close()
+            raise
+        return ruleset
+
+
+class _SpareRulesets:
+    """One ruleset built ahead per key (a handful of keys), refilled in a thread after each take.
+
+    A spare belongs to the process that built it: a forked copy of this process shares the
+    kernel object behind the descriptor, and a rule one of them added would reach the other's
+    commands, so a fork drops the spares it inherited instead of using them.
+    """
+
+    _KEYS = 4
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._spares: dict[_BaseKey, Ruleset] = {}
+        self._building: set[_BaseKey] = set()
+        self._owner = os.getpid()
+
+    def take(self, key: _BaseKey) -> Ruleset:
+        """A ruleset for ``key`` (the spare, else one built now); a new spare is started.
+
+        Raises:
+            OSError: Landlock refused it.
+        """
+        with self._lock:
+            if self._owner != os.getpid():
+                self._spares, self._building, self._owner = {}, set(), os.getpid()
+            spare = self._spares.pop(key, None)
+            refill = key not in self._building
+            if refill:
+                self._building.add(key)
+        if refill:
+            threading.Thread(
+                target=self._refill, args=(key,), name="luminamind-sandbox-ruleset", daemon=True
+            ).start()
+        return spare if spare is not None else key.build()
+
+    def _refill(self, key: _BaseKey) -> None:
+        try:
+            built: Ruleset | None = key.build()
+        except OSError:
+            built = None  # the caller's own build will say why
+        with self._lock:
+            self._building.discard(key)
+            if built is None or self._owner != os.getpid():
+                pass
+            elif key in self._spares:
+                self._spares[key].close()
+                self._spares[key] = built
+                built = None
+            else:
+                while len(self._spares) >= self._KEYS:
+                    self._spares.pop(next(iter(self._spares))).close()
+                self._spares[key] = built
+                built = None
+        if built is not None:
+            built.close()
+
+
+_SPARES = _SpareRulesets()
 
 
 @dataclass(frozen=True, slots=True)
