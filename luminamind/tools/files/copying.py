@@ -2,6 +2,13 @@
 
 An existing destination is refused unless ``overwrite=true``; the approval policy (see
 ``approval.py``) then asks before the copy replaces anything.
+
+In an editor that takes writes (ACP's ``fs/write_text_file``), a plain text file is copied
+through it instead, as write_file writes: the source as the editor has it (unsaved edits
+included, when it serves reads) becomes the destination's buffer, and the editor records the
+change. The protocol has only whole-text reads and writes, so what it cannot carry is copied
+on disk as before: directories, binary or non-UTF-8 files, files with an executable bit (a
+text write cannot keep the mode), files above ``limits.max_write_bytes``.
 """
 
 from __future__ import annotations
@@ -272,6 +279,65 @@ def _copy(
     return "file", 1, size, target is not None
 
 
+def _editor_text(
+    source: Path, destination: Path, overwrite: bool, cap: int
+) -> tuple[str, bool] | None:
+    """The source's text and whether the destination exists, when the editor can copy it.
+
+    None when the copy must happen on disk (see the module docstring); the same refusals as
+    `_copy` for a missing source, the same file, or an existing destination.
+    """
+    try:
+        info = source.stat()
+    except (FileNotFoundError, NotADirectoryError):
+        return None  # `_copy` says so
+    if not stat.S_ISREG(info.st_mode) or info.st_mode & 0o111 or info.st_size > cap:
+        return None
+    if source == destination:
+        return None
+    target = lstat_or_none(destination)
+    if target is not None and (not overwrite or not stat.S_ISREG(target.st_mode)):
+        return None  # `_copy` refuses it with its message
+    fd = open_nofollow(source, os.O_RDONLY | os.O_NONBLOCK)
+    with os.fdopen(fd, "rb") as inp:
+        data = inp.read(cap + 1)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    return text, target is not None
+
+
+async def _copy_in_editor(
+    ctx: ToolContext, src: Path, dst: Path, shown: tuple[str, str], overwrite: bool
+) -> CopyFileResult | None:
+    editor = ctx.editor
+    if editor is None or not editor.writes:
+        return None
+    cap = ctx.settings.limits.max_write_bytes
+    found = await asyncio.to_thread(_editor_text, src, dst, overwrite, cap)
+    if found is None:
+        return None
+    text, existed = found
+    if editor.reads:  # what the user sees, unsaved edits included
+        text = await editor.read_text(src)
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size > cap:
+        raise ToolExecutionError(
+            f"copy_file: '{shown[0]}' is {size} bytes in the editor, above the {cap}-byte limit "
+            "(limits.max_write_bytes); save it and copy a smaller file, or raise the limit"
+        )
+    await editor.write_text(dst, text)
+    return CopyFileResult(
+        source=shown[0],
+        destination=shown[1],
+        kind="file",
+        files_copied=1,
+        bytes_copied=size,
+        overwritten=existed,
+    )
+
+
 @tool(family="files", name="copy_file", destructive=True, asks_to_overwrite="destination")
 async def _copy_file(
     ctx: ToolContext,
@@ -298,6 +364,9 @@ async def _copy_file(
                 "copy to a new path inside it"
             )
     shown = (ctx.workspace.relative(src), ctx.workspace.relative(dst))
+    through_editor = await _copy_in_editor(ctx, src, dst, shown, overwrite)
+    if through_editor is not None:
+        return through_editor
     # A file inside a copied directory obeys the hard-link rule as if it were named itself.
     src_root = next((r.path for r in ctx.workspace.roots if r.contains(src)), src)
     base = src.relative_to(src_root).parts
