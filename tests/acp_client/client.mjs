@@ -1,13 +1,15 @@
 // A small ACP client on the official TypeScript SDK: spawns `luminamind acp`, opens a session in
 // a workspace, sends one prompt, allows the permission request, serves fs/* from the disk (as an
 // editor serves files it has not opened) and prints what happened as one JSON line.
-// Usage: node client.mjs LUMINAMIND_BIN WORKSPACE PROMPT
+// Usage: node client.mjs LUMINAMIND_BIN WORKSPACE PROMPT [SESSION_JSON]
+// SESSION_JSON: extra session/new parameters (mcpServers, additionalDirectories).
 import { spawn } from "node:child_process";
 import { readFile, writeFile } from "node:fs/promises";
 import { Readable, Writable } from "node:stream";
 import { client, methods, ndJsonStream, PROTOCOL_VERSION } from "@agentclientprotocol/sdk";
 
-const [bin, workspace, promptText] = process.argv.slice(2);
+const [bin, workspace, promptText, sessionJson] = process.argv.slice(2);
+const sessionExtra = sessionJson ? JSON.parse(sessionJson) : {};
 const agent = spawn(bin, ["acp"], { cwd: workspace, stdio: ["pipe", "pipe", "inherit"] });
 const stream = ndJsonStream(Writable.toWeb(agent.stdin), Readable.toWeb(agent.stdout));
 
@@ -36,7 +38,11 @@ const result = await app.connectWith(stream, async (ctx) => {
     clientCapabilities: { fs: { readTextFile: true, writeTextFile: true }, terminal: false },
     clientInfo: { name: "luminamind-e2e", version: "1.0.0" },
   });
-  const session = await ctx.request(methods.agent.session.new, { cwd: workspace, mcpServers: [] });
+  const session = await ctx.request(methods.agent.session.new, {
+    cwd: workspace,
+    mcpServers: [],
+    ...sessionExtra,
+  });
   const turn = await ctx.request(methods.agent.session.prompt, {
     sessionId: session.sessionId,
     prompt: [{ type: "text", text: promptText }],

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -78,3 +79,63 @@ def test_typescript_client_edits_a_file_through_the_agent(
     assert "greets ACP" in text
     listed = result["listed"]["sessions"]
     assert [s["sessionId"] for s in listed] == [result["session"]["sessionId"]]
+
+
+def test_typescript_client_sees_thoughts_and_the_editors_mcp_server(
+    workspace_dir: Path, tmp_path: Path, llm_server: ScriptedLLM
+) -> None:
+    """Reasoning as agent_thought_chunk, an MCP server and an additional directory, on the wire."""
+    shared = (tmp_path / "shared").resolve()
+    shared.mkdir()
+    (shared / "todo.md").write_text("milk\n", encoding="utf-8")
+    thought = "I should read the shared list, then note it."
+    llm_server.script(
+        [
+            Turn.tool_calls(("read_file", {"path": str(shared / "todo.md")}), reasoning=thought),
+            Turn.tool_calls(("mcp__tiny__note", {"text": "milk"})),
+            Turn.text("Noted."),
+        ]
+    )
+    root = Path(__file__).resolve().parents[3]
+    session = {
+        "mcpServers": [
+            {
+                "name": "tiny",
+                "command": sys.executable,
+                "args": ["-m", "tests.support.tiny_mcp"],
+                "env": [{"name": "PYTHONPATH", "value": str(root)}],
+            }
+        ],
+        "additionalDirectories": [str(shared)],
+    }
+    node = shutil.which("node")
+    assert node is not None, "make test needs Node.js (it installs the client with npm)"
+    done = subprocess.run(
+        [
+            node,
+            str(CLIENT / "client.mjs"),
+            str(BIN),
+            str(workspace_dir),
+            "Note the shared list",
+            json.dumps(session),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env=agent_env(tmp_path, llm_server.env()),
+        cwd=CLIENT,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-4000:]
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    caps = result["init"]["agentCapabilities"]
+    assert caps["mcpCapabilities"]["http"] is True
+    assert caps["sessionCapabilities"]["additionalDirectories"] == {}
+    assert result["turn"]["stopReason"] == "end_turn"
+    thoughts = [u for u in result["updates"] if u["sessionUpdate"] == "agent_thought_chunk"]
+    assert "".join(u["content"]["text"] for u in thoughts) == thought
+    [permission] = result["permissions"]
+    assert permission["toolCall"]["title"]
+    assert "milk" in llm_server.calls[1].tool_results[-1]
+    assert llm_server.calls[2].tool_results[-1] == "noted: milk"
+    assert (workspace_dir / "notes.txt").read_text(encoding="utf-8") == "milk\n"
