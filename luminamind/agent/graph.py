@@ -46,6 +46,7 @@ from langgraph.runtime import Runtime
 from langgraph.types import Checkpointer
 
 from luminamind.agent.folding import fold_model_hooks
+from luminamind.agent.hops import install_inline_langsmith
 from luminamind.agent.middleware import InvalidToolCallsMiddleware, ToolEventsMiddleware
 from luminamind.agent.prompts import main_prompt, subagent_prompt
 from luminamind.agent.subagents import SubagentDef, build_task_tool, subagent_defs
@@ -226,6 +227,7 @@ def build_agent_graph(
     Raises:
         ConfigError: a user subagent or the fallback model is misconfigured.
     """
+    install_inline_langsmith()  # no thread hops per middleware hook while LangSmith is off
     breakers = breakers or CircuitBreakers.from_settings(settings.model)
 
     def factory(name: str | None) -> BaseChatModel:
