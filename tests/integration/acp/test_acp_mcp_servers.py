@@ -133,6 +133,34 @@ async def test_a_tool_not_marked_read_only_asks_first(
         assert record["outcome"] == "rejected"
 
 
+async def test_the_approvals_setting_overrides_a_servers_tools_by_name(
+    workspace: Path, home: Path, llm_server: ScriptedLLM
+) -> None:
+    # The config file the agent reads (tests/support/acp_editor.py points it here).
+    (home / "no-config.toml").write_text(
+        '[approvals]\n"mcp__tiny__note" = "auto"\n"mcp__tiny__die" = "deny"\n',
+        encoding="utf-8",
+    )
+    llm_server.script(
+        [
+            Turn.tool_calls((NOTE, {"text": "unasked"})),
+            Turn.tool_calls(("mcp__tiny__die", {})),
+            Turn.text("Done."),
+        ]
+    )
+    client = EditorClient(answer="reject_once")
+    async with start_agent(workspace, home, client, env=llm_server.env()) as agent:
+        session = await agent.conn.new_session(cwd=str(workspace), mcp_servers=[tiny()])
+        await agent.conn.prompt(session_id=session.session_id, prompt=[text_block("Note")])
+        assert agent.process.returncode is None
+    assert client.permissions == []  # "auto": not asked
+    assert (workspace / "notes.txt").read_text() == "unasked\n"
+    assert "mcp__tiny__die" not in llm_server.calls[0].tool_names  # "deny": never offered
+    assert "tool_denied" in llm_server.calls[2].tool_results[-1]  # called anyway: refused
+    outcomes = {r["tool"]: r["outcome"] for r in audit_lines(home)}
+    assert outcomes == {NOTE: "ok", "mcp__tiny__die": "denied"}
+
+
 async def test_bad_servers_are_named_and_the_session_works_with_the_rest(
     workspace: Path, home: Path, llm_server: ScriptedLLM
 ) -> None:

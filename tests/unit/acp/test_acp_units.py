@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import mcp_types as types
 import pytest
 from acp.schema import (
     AllowedOutcome,
@@ -14,8 +15,11 @@ from acp.schema import (
     TextContentBlock,
     TextResourceContents,
 )
+from langchain_core.tools import StructuredTool
 
 from luminamind.agent.events import ActionRequest, FileChange, ToolFinished, ToolStarted
+from luminamind.agent.thread_tools import ThreadTool, ThreadToolRegistry
+from luminamind_acp.mcp_servers import _result_text, tool_name
 from luminamind_acp.permissions import OPTIONS, SessionGrants, decide_one, decision_for
 from luminamind_acp.prompt import prompt_text
 from luminamind_acp.toolcalls import ToolCallView, kind_of, title_of
@@ -189,3 +193,46 @@ def test_prompt_blocks_become_one_message() -> None:
     )
     assert text.startswith("Fix [a.py](/ws/a b.py)")
     assert "Context from /ws/c.py:\n```\nx = 1\n```" in text
+
+
+def test_mcp_tool_names_are_prefixed_and_fit_every_provider() -> None:
+    assert tool_name("github", "create_issue") == "mcp__github__create_issue"
+    assert tool_name("my server", "do.it/now") == "mcp__my_server__do_it_now"
+    long = tool_name("s" * 50, "t" * 50)
+    assert len(long) == 64
+    assert long.startswith("mcp__sss")
+
+
+def test_mcp_results_become_text_the_model_reads() -> None:
+    result = types.CallToolResult(
+        content=[
+            types.TextContent(type="text", text="one"),
+            types.ImageContent(type="image", data="AAAA", mime_type="image/png"),
+        ]
+    )
+    assert _result_text(result) == "one\n[image image/png]"
+    structured = types.CallToolResult(content=[], structured_content={"n": 1})
+    assert _result_text(structured) == '{"n": 1}'
+
+
+def test_thread_tools_follow_the_session_to_a_new_thread() -> None:
+    async def shout(text: str) -> str:
+        return text.upper()
+
+    tool = ThreadTool(
+        tool=StructuredTool.from_function(
+            coroutine=shout, name="mcp__t__shout", description="Shout."
+        ),
+        read_only=True,
+        source="MCP server 't'",
+    )
+    registry = ThreadToolRegistry()
+    registry.attach("a", [tool])
+    assert list(registry.get("a")) == ["mcp__t__shout"]
+    assert registry.get("b") == {}
+    assert registry.get(None) == {}
+    registry.move("a", "b")
+    assert registry.get("a") == {}
+    assert list(registry.get("b")) == ["mcp__t__shout"]
+    registry.detach("b")
+    assert registry.get("b") == {}
