@@ -272,6 +272,32 @@ async def test_the_servers_stop_when_the_editor_disconnects(
     assert not _running(marker)
 
 
+async def test_load_connects_the_servers_it_names_in_place_of_the_old_ones(
+    workspace: Path, home: Path, llm_server: ScriptedLLM
+) -> None:
+    first, second = f"one-{time.monotonic_ns()}", f"two-{time.monotonic_ns()}"
+    llm_server.script(
+        [Turn.text("First."), Turn.tool_calls(("mcp__two__shout", {"text": "x"})), Turn.text("ok")]
+    )
+    client = EditorClient()
+    async with start_agent(workspace, home, client, env=llm_server.env()) as agent:
+        servers: list[Any] = [tiny("one", "--tag", first)]  # Any: the SDK's server kinds
+        session = await agent.conn.new_session(cwd=str(workspace), mcp_servers=servers)
+        sid = session.session_id
+        await agent.conn.prompt(session_id=sid, prompt=[text_block("Hi")])
+        assert _running(first)
+        servers = [tiny("two", "--tag", second)]
+        await agent.conn.load_session(cwd=str(workspace), session_id=sid, mcp_servers=servers)
+        await agent.conn.prompt(session_id=sid, prompt=[text_block("Shout")])
+        assert _running(second)
+        assert not _running(first)  # the old connection closed when the session was loaded
+    offered = [set(call.tool_names) for call in llm_server.calls]
+    assert "mcp__one__shout" in offered[0]
+    assert "mcp__two__shout" in offered[1]
+    assert "mcp__one__shout" not in offered[1]
+    assert llm_server.calls[2].tool_results[-1] == "X"
+
+
 def _running(marker: str) -> bool:
     for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
         try:
