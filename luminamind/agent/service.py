@@ -63,7 +63,8 @@ from luminamind.errors import LuminaError, ProposalChangedError, ThreadNotFoundE
 from luminamind.observability.metrics import get_metrics
 from luminamind.observability.tracing import end_span, start_span, step_callbacks, task_context
 from luminamind.providers import CircuitBreakers, build_chat_model
-from luminamind.rewind.models import RewindPlan, RewindResult, TurnView
+from luminamind.rewind.editor import RecordingEditor
+from luminamind.rewind.models import EditorEdit, RewindPlan, RewindResult, TurnView
 from luminamind.rewind.recorder import TurnRecorder
 from luminamind.runtime import ToolRuntime, build_tool_runtime
 from luminamind.state.checkpointer import open_checkpointer, open_thread_store
@@ -73,7 +74,7 @@ from luminamind.state.snapshots import SnapshotStore, open_snapshot_store
 from luminamind.state.threads import ThreadStore, title_from
 from luminamind.surfaces import Surface
 from luminamind.tools.context import ToolContext
-from luminamind.tools.editor import EditorRegistry
+from luminamind.tools.editor import Editor, EditorRegistry
 from luminamind.tools.registry import ToolRegistry
 
 __all__ = ["STEP_LIMIT_PREFIX", "AgentService"]
@@ -482,6 +483,29 @@ class AgentService:
     ) -> tuple[RewindPlan, dict[str, str | None]]:
         """The rewind plan and the restorable files' texts (for an editor's WorkspaceEdit)."""
         return await _rewind.restore_texts(self, thread_id, turn=turn)
+
+    async def record_editor_edits(
+        self, thread_id: str, *, tool: str, edits: Sequence[EditorEdit]
+    ) -> None:
+        """Record changes an editor applied to its own buffers into the thread's current turn.
+
+        For a surface whose editor applies the agent's change itself (the language server's
+        reviewed WorkspaceEdit): LuminaMind wrote nothing, so the texts are the record, and a
+        rewind restores ``before`` once the user has saved. Never fails the caller.
+        """
+        if self.snapshots is None or not edits:
+            return
+        recorder = TurnRecorder(self.snapshots, self.settings.rewind)
+        root = self.runtime.context.workspace.root
+        await recorder.record_texts(thread_id, root=root, tool=tool, edits=edits)
+
+    def recording_editor(self, thread_id: str, editor: Editor) -> Editor:
+        """``editor`` with its file writes recorded for rewind (an ACP client's buffers)."""
+
+        async def record(tool: str, edits: Sequence[EditorEdit]) -> None:
+            await self.record_editor_edits(thread_id, tool=tool, edits=edits)
+
+        return RecordingEditor(editor, root=self.runtime.context.workspace.root, record=record)
 
     async def cancel(self, thread_id: str) -> bool:
         """Stop the thread's current run (the thread stays, at its last checkpoint).

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Literal
 
@@ -11,6 +12,7 @@ if TYPE_CHECKING:  # the store (and LangGraph under it) stays out of the MCP ser
     from luminamind.state.snapshots import TurnRecord
 
 __all__ = [
+    "EditorEdit",
     "ProblemKind",
     "RestoreAction",
     "RewindFile",
@@ -23,6 +25,21 @@ __all__ = [
 
 RestoreAction = Literal["write", "delete", "mkdir"]
 ProblemKind = Literal["conflict", "not_stored", "not_a_file"]
+
+
+@dataclass(frozen=True, slots=True)
+class EditorEdit:
+    """A file an editor changed in its own buffers for the agent (LuminaMind wrote nothing).
+
+    Attributes:
+        path: workspace-relative, POSIX style.
+        before: the text the edit was applied to (None: the file did not exist).
+        after: the text it left (None: the editor deleted the file).
+    """
+
+    path: str
+    before: str | None
+    after: str | None
 
 
 class TurnFile(BaseModel):

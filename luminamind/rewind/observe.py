@@ -18,7 +18,7 @@ from pathlib import Path
 from luminamind.state.snapshots import ABSENT, FileState
 from luminamind.tools.files.ignore import ALWAYS_SKIPPED, IgnoreRules, is_virtualenv
 
-__all__ = ["Observed", "Stat", "observe", "scan_tree", "walk_files"]
+__all__ = ["Observed", "Stat", "observe", "observe_bytes", "scan_tree", "walk_files"]
 
 Stat = tuple[int, int]
 """(mtime in ns, size): what a scan compares."""
@@ -64,8 +64,15 @@ def observe(path: Path, *, max_bytes: int) -> Observed:
         return Observed(
             FileState(kind="listed", sha256=_digest(path), size=info.st_size, mode=mode, note=note)
         )
-    data = path.read_bytes()
+    return observe_bytes(path.read_bytes(), max_bytes=max_bytes, mode=mode)
+
+
+def observe_bytes(data: bytes, *, max_bytes: int, mode: int | None) -> Observed:
+    """A file holding ``data``, as `observe` sees it (an editor's buffer, say)."""
     sha = hashlib.sha256(data).hexdigest()
+    if len(data) > max_bytes:
+        note = f"larger than the {max_bytes:,}-byte cap (rewind.max_file_bytes)"
+        return Observed(FileState(kind="listed", sha256=sha, size=len(data), mode=mode, note=note))
     if b"\0" in data[:_BINARY_PROBE]:
         return Observed(
             FileState(kind="listed", sha256=sha, size=len(data), mode=mode, note="a binary file")

@@ -25,7 +25,15 @@ import structlog
 
 from luminamind.config import RewindSettings
 from luminamind.errors import LuminaError
-from luminamind.rewind.observe import Observed, Stat, observe, scan_tree, walk_files
+from luminamind.rewind.models import EditorEdit
+from luminamind.rewind.observe import (
+    Observed,
+    Stat,
+    observe,
+    observe_bytes,
+    scan_tree,
+    walk_files,
+)
 from luminamind.state.snapshots import ABSENT, FileRecord, ScanEntry, SnapshotStore
 from luminamind.tools.context import ToolContext
 
@@ -73,6 +81,31 @@ class TurnRecorder:
             after = await self._look_soon(root, targets)
             # Into the thread's latest turn, found in the same transaction (None: no turn).
             await self._save(thread_id, None, tool, before, after)
+
+    async def record_texts(
+        self, thread_id: str, *, root: Path, tool: str, edits: Sequence[EditorEdit]
+    ) -> None:
+        """Record changes an editor applied to its buffers into the thread's latest turn.
+
+        The editor made them (a language-server client applying a reviewed WorkspaceEdit, an
+        ACP client taking ``fs/write_text_file``), so there is nothing to look at on disk: the
+        texts it was given are the record. When the user saves, the file holds ``after`` and a
+        rewind restores ``before``; until then the file on disk is still as before.
+        """
+        cap = self.settings.max_file_bytes
+        before: dict[str, Observed] = {}
+        after: dict[str, Observed] = {}
+        for edit in edits:
+            mode = _mode(root / edit.path)
+            for side, text in ((before, edit.before), (after, edit.after)):
+                side[edit.path] = (
+                    Observed(ABSENT)
+                    if text is None
+                    else observe_bytes(
+                        text.encode("utf-8", "surrogatepass"), max_bytes=cap, mode=mode
+                    )
+                )
+        await self._save(thread_id, None, tool, before, after)
 
     async def _turn(self, thread_id: str | None) -> int | None:
         if thread_id is None:
@@ -231,3 +264,12 @@ def _small_file(target: Path, settings: RewindSettings) -> bool:
     return stat.S_ISREG(info.st_mode) and info.st_size <= min(
         _INLINE_BYTES, settings.max_file_bytes
     )
+
+
+def _mode(path: Path) -> int | None:
+    """The permission bits of the file at ``path`` (None: none there; new files get the umask)."""
+    try:
+        info = path.lstat()
+    except OSError:
+        return None
+    return stat.S_IMODE(info.st_mode) if stat.S_ISREG(info.st_mode) else None

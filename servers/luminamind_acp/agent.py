@@ -225,15 +225,11 @@ class LuminaAcpAgent:
             service=service,
             client=self.client,
         )
-        self.editors.attach(
-            thread_id,
-            AcpEditor(
-                self.client,
-                session_id,
-                self._capabilities,
-                on_terminal=session.terminal_created,
-            ),
+        editor = AcpEditor(
+            self.client, session_id, self._capabilities, on_terminal=session.terminal_created
         )
+        # Its fs/write_text_file changes buffers, not the disk: recorded for rewind all the same.
+        self.editors.attach(thread_id, service.recording_editor(thread_id, editor))
         self.sessions[session_id] = session
         return session
 

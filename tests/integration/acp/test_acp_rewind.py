@@ -19,6 +19,7 @@ from tests.support.llm_server import ScriptedLLM
 from tests.support.rewind_scenario import (
     AFTER_TURN_1,
     AFTER_TURN_2,
+    BEFORE,
     MESSAGE_1,
     MESSAGE_2,
     MESSAGE_3,
@@ -89,3 +90,35 @@ async def test_rewind_asks_with_the_diffs_and_goes_back_to_turn_1(
         "assistant: Turn one done.",
         f"user: {MESSAGE_3}",
     ]
+
+
+async def test_writes_the_editor_took_into_its_buffers_are_rewound(
+    workspace: Path, home: Path, llm_server: ScriptedLLM
+) -> None:
+    """fs/write_text_file: the client changes its buffers, the user saves, /rewind undoes it."""
+    llm_server.script(
+        [
+            Turn.tool_calls(
+                ("write_file", {"path": "new.txt", "content": "brand new\n"}),
+                ("write_file", {"path": "edit.txt", "content": "version 2\n"}),
+            ),
+            Turn.text("Turn one done."),
+        ]
+    )
+    client = EditorClient(answer="allow_once")
+    async with start_agent(workspace, home, client, env=llm_server.env(), fs=True) as agent:
+        session = await agent.conn.new_session(cwd=str(workspace))
+        sid = session.session_id
+        result = await agent.conn.prompt(session_id=sid, prompt=[text_block(MESSAGE_1)])
+        assert result.stop_reason == "end_turn", agent.stderr()
+        assert sorted(Path(p).name for p, _ in client.writes) == ["edit.txt", "new.txt"]
+        assert snapshot_files(workspace) == BEFORE  # in the editor's buffers only
+        for path, text in client.buffers.items():  # the user saves them
+            Path(path).write_text(text)
+        assert snapshot_files(workspace) == AFTER_TURN_1
+
+        client.answer = "rewind"
+        result = await agent.conn.prompt(session_id=sid, prompt=[text_block("/rewind 1")])
+        assert result.stop_reason == "end_turn", agent.stderr()
+        assert "Rewound: restored" in client.text(), client.text()
+    assert snapshot_files(workspace) == BEFORE
