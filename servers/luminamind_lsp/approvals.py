@@ -4,7 +4,8 @@ A proposed file change goes to the client as ``workspace/applyEdit``. When the c
 change annotations, every edit carries one with ``needsConfirmation: true``, so VS Code shows its
 refactor preview (a diff) and applies nothing until the user accepts. Other clients are asked
 first with ``window/showMessageRequest`` (Apply / Reject / Show diff). ``applied: false`` is a
-rejection the agent is told about.
+rejection the agent is told about. An applied change is handed to ``on_applied`` (the texts
+before and after), so the turn records it for rewind although the editor made it.
 """
 
 from __future__ import annotations
@@ -20,10 +21,16 @@ from pygls.lsp.server import LanguageServer
 
 from luminamind.agent.events import ActionRequest, Decision
 from luminamind.tools.preview import FileChange
-from luminamind_lsp.edits import BufferView, EditConflictError, build_workspace_edit
-from luminamind_lsp.hunk_review import HunkReview
+from luminamind_lsp.edits import (
+    BufferView,
+    EditConflictError,
+    applied_texts,
+    build_workspace_edit,
+)
+from luminamind_lsp.hunk_review import HunkReview, OnApplied
 
-__all__ = ["EditorApprovals", "file_changes"]
+__all__ = ["EditorApprovals", "OnApplied", "file_changes"]
+
 
 _APPLY, _REJECT, _SHOW = "Apply", "Reject", "Show diff"
 
@@ -48,16 +55,27 @@ def file_changes(request: ActionRequest, root: Path) -> list[FileChange]:
 class EditorApprovals:
     """Asks the editor's user about file changes the agent proposes."""
 
-    def __init__(self, server: LanguageServer, *, root: Path, scratch_dir: Path) -> None:
+    def __init__(
+        self,
+        server: LanguageServer,
+        *,
+        root: Path,
+        scratch_dir: Path,
+        on_applied: OnApplied | None = None,
+    ) -> None:
         self._server = server
         self._root = root
         self._scratch = scratch_dir
-        self._hunks = HunkReview(server, root=root, buffers=self._buffer)
+        self._on_applied = on_applied
+        self._hunks = HunkReview(server, root=root, buffers=self._buffer, on_applied=on_applied)
 
     def _annotations_supported(self) -> bool:
         workspace = self._server.client_capabilities.workspace
         edit = workspace.workspace_edit if workspace else None
         return bool(edit and edit.change_annotation_support is not None)
+
+    def _uri(self, path: str) -> str:
+        return (self._root / path).as_uri()
 
     def _buffer(self, uri: str) -> BufferView | None:
         document = self._server.workspace.text_documents.get(unquote(uri))
@@ -83,13 +101,12 @@ class EditorApprovals:
             if reviewed is not None:
                 return reviewed
         paths = ", ".join(c.path for c in changes)
-        targets = [(c, (self._root / c.path).as_uri()) for c in changes]
+        # The buffers as they are now: the edit is built from them, and recorded as applied to them.
+        targets = [(c, uri, self._buffer(uri)) for c in changes if (uri := self._uri(c.path))]
         annotate = self._annotations_supported()
         try:
             edit = build_workspace_edit(
-                [(c, uri, self._buffer(uri)) for c, uri in targets],
-                label=f"LuminaMind: {request.tool} {paths}",
-                annotate=annotate,
+                targets, label=f"LuminaMind: {request.tool} {paths}", annotate=annotate
             )
         except EditConflictError as exc:
             self._server.window_show_message(
@@ -117,6 +134,8 @@ class EditorApprovals:
             lsp.ApplyWorkspaceEditParams(edit=edit, label=f"LuminaMind: {request.tool} {paths}")
         )
         if result.applied:
+            if self._on_applied is not None:
+                await self._on_applied(request.tool, applied_texts([(c, b) for c, _, b in targets]))
             return Decision(
                 type="respond",
                 message=(

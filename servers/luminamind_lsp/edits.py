@@ -15,9 +15,16 @@ from dataclasses import dataclass
 
 from lsprotocol import types as lsp
 
+from luminamind.rewind.models import EditorEdit
 from luminamind.tools.preview import FileChange
 
-__all__ = ["BufferView", "EditConflictError", "build_workspace_edit", "rebase_onto_buffer"]
+__all__ = [
+    "BufferView",
+    "EditConflictError",
+    "applied_texts",
+    "build_workspace_edit",
+    "rebase_onto_buffer",
+]
 
 
 class EditConflictError(Exception):
@@ -175,3 +182,25 @@ def build_workspace_edit(
         else None
     )
     return lsp.WorkspaceEdit(document_changes=operations, change_annotations=annotations)
+
+
+def applied_texts(changes: Sequence[tuple[FileChange, BufferView | None]]) -> list[EditorEdit]:
+    """What applying ``changes`` (each onto its open buffer, if any) makes of each file.
+
+    The same texts `build_workspace_edit` edits from and to: the buffer (or the file) before,
+    the change rebased onto it after.
+
+    Raises:
+        EditConflictError: as `build_workspace_edit`.
+    """
+    edits: list[EditorEdit] = []
+    for change, buffer in changes:
+        before = buffer.text if buffer is not None else change.old_text
+        if change.new_text is None:
+            after = None
+        elif buffer is not None:
+            after = rebase_onto_buffer(change.old_text or "", change.new_text, buffer.text)
+        else:
+            after = change.new_text
+        edits.append(EditorEdit(path=change.path, before=before, after=after))
+    return edits

@@ -13,13 +13,14 @@
 
 In 1 and 3 the kept hunks are then sent as a plain ``workspace/applyEdit`` (rebased onto unsaved
 buffers). In every case the editor applies the change and the agent gets the review report as
-the tool's result (`editor_decision`); nothing is written to disk by the server.
+the tool's result (`editor_decision`); nothing is written to disk by the server. What the
+editor applied goes to ``on_applied`` (texts before and after), recorded for rewind.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,10 +34,22 @@ from luminamind.agent.events import ActionRequest, Decision, Hunk, HunkDecision
 from luminamind.agent.review import editor_decision, read_back, selection_texts
 from luminamind.errors import LuminaError
 from luminamind.review.hunks import split_lines
+from luminamind.rewind.models import EditorEdit
 from luminamind.tools.preview import FileChange, unified_diff
-from luminamind_lsp.edits import BufferView, EditConflictError, build_workspace_edit
+from luminamind_lsp.edits import (
+    BufferView,
+    EditConflictError,
+    applied_texts,
+    build_workspace_edit,
+)
 
-__all__ = ["MAX_ASKED_HUNKS", "REVIEW_METHOD", "HunkReview", "hunk_workspace_edit"]
+__all__ = [
+    "MAX_ASKED_HUNKS",
+    "REVIEW_METHOD",
+    "HunkReview",
+    "OnApplied",
+    "hunk_workspace_edit",
+]
 
 REVIEW_METHOD = "luminamind/reviewHunks"
 # One question per hunk is fine for a handful; past that the whole-change question is kinder.
@@ -53,6 +66,8 @@ _ACCEPT, _REJECT, _ACCEPT_REST, _REJECT_REST = (
 _log = structlog.get_logger(__name__)
 
 BufferLookup = Callable[[str], BufferView | None]
+OnApplied = Callable[[str, Sequence[EditorEdit]], Awaitable[None]]
+"""Told ``(tool, edits)`` once the editor applied a change (`AgentService.record_editor_edits`)."""
 
 
 class _PluginAnswer(BaseModel):
@@ -138,10 +153,18 @@ def _position(lines: Sequence[str], index: int, offset: int) -> lsp.Position:
 class HunkReview:
     """Asks about each hunk of a change in the editor; returns the agent's answer."""
 
-    def __init__(self, server: LanguageServer, *, root: Path, buffers: BufferLookup) -> None:
+    def __init__(
+        self,
+        server: LanguageServer,
+        *,
+        root: Path,
+        buffers: BufferLookup,
+        on_applied: OnApplied | None = None,
+    ) -> None:
         self._server = server
         self._root = root
         self._buffers = buffers
+        self._on_applied = on_applied
 
     def _experimental(self) -> dict[str, Any]:  # Any: JSON
         experimental = self._server.client_capabilities.experimental
@@ -241,12 +264,10 @@ class HunkReview:
             if texts[c.path] != c.old_text
         ]
         if kept:
-            targets = [(c, (self._root / c.path).as_uri()) for c in kept]
+            targets = [(c, uri, self._buffers(uri)) for c in kept if (uri := self._uri(c.path))]
             try:
                 edit = build_workspace_edit(
-                    [(c, uri, self._buffers(uri)) for c, uri in targets],
-                    label=f"LuminaMind: {request.tool}",
-                    annotate=False,
+                    targets, label=f"LuminaMind: {request.tool}", annotate=False
                 )
             except EditConflictError as exc:
                 return Decision(
@@ -262,7 +283,18 @@ class HunkReview:
                 return Decision(
                     type="reject", message=f"The editor did not apply the kept hunks{reason}."
                 )
+            await self._applied(request.tool, [(c, b) for c, _, b in targets])
         return editor_decision(request, decisions)
+
+    def _uri(self, path: str) -> str:
+        return (self._root / path).as_uri()
+
+    async def _applied(
+        self, tool: str, changes: Sequence[tuple[FileChange, BufferView | None]]
+    ) -> None:
+        if self._on_applied is None:
+            return
+        await self._on_applied(tool, applied_texts(changes))
 
     async def _preview(self, request: ActionRequest) -> Decision | None:
         edit = hunk_workspace_edit(request, root=self._root, buffers=self._buffers)
@@ -279,6 +311,10 @@ class HunkReview:
             reason = f" ({result.failure_reason})" if result.failure_reason else ""
             return Decision(type="reject", message=f"The user rejected the change{reason}.")
         texts = {path: await self._settled(uris[path], versions[path], path) for path in uris}
+        if self._on_applied is not None:
+            # The buffers held the proposal's old text (or the files were closed): that is before.
+            edits = [EditorEdit(c.path, c.old_text, texts[c.path]) for c in request.files]
+            await self._on_applied(request.tool, [e for e in edits if e.before != e.after])
         return editor_decision(request, read_back(request, texts))
 
     async def _settled(self, uri: str, version: int | None, path: str) -> str | None:

@@ -17,6 +17,7 @@ from pygls.exceptions import JsonRpcException
 from luminamind.agent.events import ActionRequest, AgentEvent, Decision
 from luminamind.agent.runs import RunOutcome, resume_run, run_turn
 from luminamind.errors import LuminaError
+from luminamind.rewind.models import EditorEdit
 from luminamind_lsp.answers import show_answer
 from luminamind_lsp.approvals import EditorApprovals
 from luminamind_lsp.progress import RunProgress
@@ -48,8 +49,16 @@ async def run_agent(
     server.track_request(task)
     service = await server.service()
     settings = server.current_settings()
+
+    async def applied(tool: str, edits: Sequence[EditorEdit]) -> None:
+        # The editor made the change, so the tool never ran: the turn records it from here.
+        await service.record_editor_edits(thread_id, tool=tool, edits=edits)
+
     approvals = EditorApprovals(
-        server, root=settings.workspace, scratch_dir=settings.data_dir / "lsp" / "diffs"
+        server,
+        root=settings.workspace,
+        scratch_dir=settings.data_dir / "lsp" / "diffs",
+        on_applied=applied,
     )
     progress = RunProgress(server, title)
     await progress.begin(task)

@@ -8,6 +8,7 @@ whose every edit needs confirmation, and the thread goes back to turn 1.
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import unquote, urlparse
 
 import pytest
 from lsprotocol import types as lsp
@@ -23,6 +24,7 @@ from tests.support.llm_server import ScriptedLLM
 from tests.support.rewind_scenario import (
     AFTER_TURN_1,
     AFTER_TURN_2,
+    BEFORE,
     MESSAGE_1,
     MESSAGE_2,
     MESSAGE_3,
@@ -127,3 +129,61 @@ async def test_conflicts_are_shown_and_left_and_bad_input_is_an_error(
         "gone.txt": "keep me\n",
         "new.txt": "the user's own\n",
     }
+
+
+def save_applied(edit: lsp.WorkspaceEdit) -> None:
+    """What an editor does with an applied WorkspaceEdit once the user saves: the files change."""
+    for op in edit.document_changes or []:
+        if isinstance(op, lsp.CreateFile):
+            Path(unquote(urlparse(op.uri).path)).touch()
+        elif isinstance(op, lsp.DeleteFile):
+            Path(unquote(urlparse(op.uri).path)).unlink(missing_ok=True)
+        elif isinstance(op, lsp.TextDocumentEdit):
+            path = Path(unquote(urlparse(op.text_document.uri).path))
+            text = path.read_text()
+            lines = text.splitlines(keepends=True)
+
+            def offset(position: lsp.Position, lines: list[str] = lines) -> int:
+                return sum(len(line) for line in lines[: position.line]) + position.character
+
+            for e in sorted(op.edits, key=lambda e: offset(e.range.start), reverse=True):
+                assert isinstance(e, lsp.TextEdit | lsp.AnnotatedTextEdit)
+                text = text[: offset(e.range.start)] + e.new_text + text[offset(e.range.end) :]
+            path.write_text(text)
+
+
+async def test_an_edit_the_editor_applied_is_rewound(
+    start_client: StartClient, project: Path, llm_server: ScriptedLLM
+) -> None:
+    """The agent proposes, the user applies it in the refactor preview and saves, rewind undoes."""
+    llm_server.script(
+        [
+            Turn.tool_calls(
+                ("write_file", {"path": "new.txt", "content": "brand new\n"}),
+                ("write_file", {"path": "edit.txt", "content": "version 2\n"}),
+            ),
+            Turn.text("Turn one done."),
+        ]
+    )
+
+    def apply(params: lsp.ApplyWorkspaceEditParams) -> bool:
+        if (params.label or "").startswith("LuminaMind: write_file"):
+            save_applied(params.edit)  # the agent's proposal; the restore is left to the server
+        return True
+
+    client = await start_client(on_apply=apply)
+    answer = await execute(client, "luminamind.runTask", {"prompt": MESSAGE_1, "threadId": THREAD})
+    assert answer["status"] == "completed", answer
+    proposals = client.applied_edits  # type: ignore[attr-defined]
+    assert [p.label for p in proposals] == [
+        "LuminaMind: write_file new.txt",
+        "LuminaMind: write_file edit.txt",
+    ]
+    assert snapshot_files(project) == AFTER_TURN_1  # the editor made the change, not the server
+
+    done = await execute(client, "luminamind.rewind", {"threadId": THREAD, "turn": 1})
+    assert done["status"] == "rewound", done
+    restore = client.applied_edits[-1].edit  # type: ignore[attr-defined]
+    uris = {getattr(op, "uri", None) or op.text_document.uri for op in restore.document_changes}
+    assert {Path(urlparse(u).path).name for u in uris} == {"new.txt", "edit.txt"}
+    assert snapshot_files(project) == BEFORE
