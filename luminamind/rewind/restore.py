@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Collection, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,17 +23,13 @@ from luminamind.rewind.models import RestoreAction, RewindFile, RewindPlan
 from luminamind.rewind.observe import observe
 from luminamind.security.workspace import Workspace
 from luminamind.state.snapshots import FileState, TurnRecord
-from luminamind.tools.files.atomic import (
-    StagedWrite,
-    stage_write,
-    sync_directories,
-    sync_staged,
-)
+from luminamind.tools.files.atomic import StagedWrite, stage_write, sync_directories
 from luminamind.tools.preview import unified_diff
 
 __all__ = ["FileTarget", "apply_restore", "plan_files", "targets_of"]
 
 _DIFF_BYTES = 200_000  # a bigger conflict is named, not diffed
+_WORKERS = 16  # fsyncs, renames and unlinks in flight at once (they wait on the disk, not the CPU)
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,26 +165,51 @@ def apply_restore(
         else:
             removals.append(path)
     staged: list[StagedWrite] = []
-    try:
-        # Staged unsynced, then made durable together before any replaces its target: one
-        # syncfs instead of 500 fsyncs, each a journal commit (most of a 500-file rewind on a
-        # busy disk). Still crash safe: no rename happens before every new content is on disk,
-        # so a crash leaves each file old or new, never half written (`sync_staged`).
-        for path, data, mode in writes:
-            staged.append(stage_write(path, data, mode=mode, sync=False))
-        sync_staged(staged)
-        for write in staged:
-            write.commit(sync_dir=False)
-    finally:
-        for write in staged:
-            write.discard()
-    for path in removals:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(path)
-    # The renames and removals made durable once per filesystem before the caller drops the
-    # turn's records: a crash after that cannot lose both the files and the way back.
+    with ThreadPoolExecutor(max_workers=_WORKERS) as pool:
+        try:
+            # Every file is staged and synced before any replaces its target (so a crash leaves
+            # each file old or new, never half written); side by side, as each fsync waits.
+            futures = [pool.submit(stage_write, p, d, mode=m) for p, d, m in writes]
+            for future in futures:
+                with contextlib.suppress(Exception):  # its own error is raised below
+                    staged.append(future.result())
+            for future in futures:
+                future.result()
+            # The renames side by side too: a rename that replaces a file frees its old inode,
+            # and on a busy ext4 that waits a few ms each; 500 in a row were most of a slow
+            # rewind (1.1 s of 500 renames in a row, 0.2 s 16 at a time). Their order does not
+            # matter: every new content is already on disk.
+            for result in pool.map(_commit, staged):
+                if result is not None:
+                    raise result
+        finally:
+            for write in staged:
+                write.discard()
+        for result in pool.map(_unlink, removals):
+            if result is not None:
+                raise result
+    # Before the caller drops the turn's records: a crash after that must not lose the renames.
     sync_directories({w.path.parent for w in staged} | {p.parent for p in removals})
     return [e.path for e in doing], left
+
+
+def _commit(write: StagedWrite) -> BaseException | None:
+    """Put one staged write in place; its error returned (raised by the caller, after all)."""
+    try:
+        write.commit(sync_dir=False)
+    except Exception as exc:  # every other file is still put in place, then this is raised
+        return exc
+    return None
+
+
+def _unlink(path: Path) -> BaseException | None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        return exc
+    return None
 
 
 def _problem_message(plan: RewindPlan, left: Sequence[RewindFile]) -> str:

@@ -2,19 +2,16 @@
 
 A reader (or a crash) sees either the old content or the new one, never half a file. Writes are
 staged first so a tool changing several files (``apply_patch``) can prepare every file before it
-replaces any of them. Many files at once (a rewind) are staged unsynced and made durable by
-`sync_staged`: one ``syncfs`` per filesystem instead of one ``fsync`` per file.
+replaces any of them.
 """
 
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import os
 import secrets
 import stat
-import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,7 +25,6 @@ __all__ = [
     "stage_write",
     "sync_directories",
     "sync_directory",
-    "sync_staged",
     "write_atomic",
 ]
 
@@ -120,17 +116,13 @@ def stage_temp(path: Path) -> tuple[StagedWrite, int]:
         raise
 
 
-def stage_write(
-    path: Path, data: bytes, *, mode: int | None = None, sync: bool = True
-) -> StagedWrite:
+def stage_write(path: Path, data: bytes, *, mode: int | None = None) -> StagedWrite:
     """Write ``data`` to a temp file in ``path``'s directory, fsynced, with the final mode.
 
     Args:
         path: the (already confined and resolved) target.
         data: the complete new content.
         mode: permission bits; by default the existing file's, else `default_file_mode`.
-        sync: fsync the temp file now. False: the caller calls `sync_staged` on every staged
-            write before committing any of them.
     """
     staged, fd = stage_temp(path)
     try:
@@ -142,79 +134,13 @@ def stage_write(
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
-            if sync:
-                os.fsync(handle.fileno())
+            os.fsync(handle.fileno())
             # The temp file is 0o600; the target keeps its own mode (executables stay so).
             os.fchmod(handle.fileno(), mode)
     except BaseException:
         staged.discard()
         raise
     return staged
-
-
-def _syncfs(fd: int) -> bool:
-    """``syncfs(2)`` on the filesystem holding ``fd``; False where it is not available."""
-    if not sys.platform.startswith("linux"):
-        return False
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        return bool(libc.syncfs(fd) == 0)
-    except (OSError, AttributeError):  # no syncfs in this libc
-        return False
-
-
-def sync_staged(staged: Sequence[StagedWrite]) -> None:
-    """Make the temp files of writes staged with ``sync=False`` durable, before any commit.
-
-    Crash safety is what `stage_write` gives: every new content is on disk before the first
-    rename, so after a crash each target is either its old file or the whole new one. On Linux
-    one ``syncfs`` per filesystem does it (it writes back every dirty page and inode of that
-    filesystem, ours included, and waits); that replaces one journal commit per file, which is
-    what made a 500-file rewind slow on a busy disk. Elsewhere, or if ``syncfs`` fails, each
-    temp file is fsynced as `stage_write` would have.
-
-    Raises:
-        OSError: a temp file cannot be synced (the caller discards the staged writes).
-    """
-    if all(w.dir_fd >= 0 for w in staged) and _syncfs_each(w.dir_fd for w in staged):
-        return
-    for write in staged:
-        if write.dir_fd < 0:
-            write.dir_fd = open_dir_nofollow(write.path.parent)
-        fd = os.open(write.temp.name, os.O_RDONLY | os.O_NOFOLLOW, dir_fd=write.dir_fd)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
-def sync_directories(directories: Iterable[Path]) -> None:
-    """Make renames in every one of ``directories`` durable: `sync_directory` each, batched.
-
-    One ``syncfs`` per filesystem on Linux (a rewind's files may sit in hundreds of
-    directories); each directory fsynced where that is not available.
-    """
-    fds: list[int] = []
-    try:
-        for directory in set(directories):
-            with contextlib.suppress(OSError, PathEscapeError):
-                fds.append(open_dir_nofollow(directory))
-        if _syncfs_each(fds):
-            return
-        for fd in fds:
-            with contextlib.suppress(OSError):  # some filesystems refuse to sync a directory
-                os.fsync(fd)
-    finally:
-        for fd in fds:
-            os.close(fd)
-
-
-def _syncfs_each(fds: Iterable[int]) -> bool:
-    """``syncfs`` once per filesystem among ``fds``; False when it could not be done."""
-    devices: dict[int, int] = {}
-    for fd in fds:
-        devices.setdefault(os.fstat(fd).st_dev, fd)
-    return all(_syncfs(fd) for fd in devices.values())
 
 
 def write_atomic(path: Path, data: bytes, *, mode: int | None = None) -> None:
@@ -237,3 +163,13 @@ def sync_directory(directory: Path) -> None:
             os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def sync_directories(directories: Iterable[Path]) -> None:
+    """`sync_directory` each of ``directories`` once (many renames, few directories).
+
+    One after another: on a journaling filesystem the first fsync commits the renames of every
+    directory at once, and the others find nothing left to write.
+    """
+    for directory in set(directories):
+        sync_directory(directory)
