@@ -14,6 +14,7 @@ from pathlib import Path
 
 from luminamind.errors import ToolExecutionError
 from luminamind.rewind.models import EditorEdit
+from luminamind.rewind.recorder import recording_tool
 from luminamind.tools.editor import Editor, EditorCommandResult
 
 __all__ = ["RecordEdits", "RecordingEditor"]
@@ -21,8 +22,8 @@ __all__ = ["RecordEdits", "RecordingEditor"]
 RecordEdits = Callable[[str, Sequence[EditorEdit]], Awaitable[None]]
 """Records ``(tool, edits)`` into the thread's current turn (`AgentService.record_editor_edits`)."""
 
-# The file tool that writes through an editor (the others write the disk and are recorded there).
-_TOOL = "write_file"
+# What a write is recorded as when no tool call is being recorded around it.
+_EDITOR = "editor"
 
 
 class RecordingEditor:
@@ -53,7 +54,8 @@ class RecordingEditor:
         await self._inner.write_text(path, text)
         if path.is_relative_to(self._root):  # the tools confine paths; this never skips one
             rel = path.relative_to(self._root).as_posix()
-            await self._record(_TOOL, [EditorEdit(path=rel, before=before, after=text)])
+            tool = recording_tool() or _EDITOR  # write_file, copy_file...
+            await self._record(tool, [EditorEdit(path=rel, before=before, after=text)])
 
     async def _before(self, path: Path) -> str | None:
         """The text the write replaces: the editor's buffer, else the disk (None: no file)."""

@@ -19,6 +19,7 @@ import asyncio
 import stat
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from pathlib import Path
 
 import structlog
@@ -37,12 +38,19 @@ from luminamind.rewind.observe import (
 from luminamind.state.snapshots import ABSENT, FileRecord, ScanEntry, SnapshotStore
 from luminamind.tools.context import ToolContext
 
-__all__ = ["TurnRecorder"]
+__all__ = ["TurnRecorder", "recording_tool"]
 
 _log = structlog.get_logger(__name__)
 # Up to this many small files are looked at on the event loop (see `_look_soon`).
 _INLINE_TARGETS = 8
 _INLINE_BYTES = 256_000
+# The tool call being recorded, for writes an editor makes on its behalf (`RecordingEditor`).
+_CURRENT_TOOL: ContextVar[str | None] = ContextVar("luminamind_recording_tool", default=None)
+
+
+def recording_tool() -> str | None:
+    """The tool whose call `TurnRecorder.recording` is bracketing here, if any."""
+    return _CURRENT_TOOL.get()
 
 
 class TurnRecorder:
@@ -60,6 +68,17 @@ class TurnRecorder:
         self, context: ToolContext, *, tool: str, paths: Sequence[str] | None
     ) -> AsyncIterator[None]:
         """Record what the block changes in ``paths`` (None: scan the workspace)."""
+        token = _CURRENT_TOOL.set(tool)
+        try:
+            async with self._recording(context, tool=tool, paths=paths):
+                yield
+        finally:
+            _CURRENT_TOOL.reset(token)
+
+    @asynccontextmanager
+    async def _recording(
+        self, context: ToolContext, *, tool: str, paths: Sequence[str] | None
+    ) -> AsyncIterator[None]:
         thread_id = context.thread_id
         if thread_id is None:
             yield
