@@ -26,7 +26,7 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["Launch", "Launcher", "get_launcher"]
+__all__ = ["Launch", "Launcher", "get_launcher", "running_launcher"]
 
 _MAIN = Path(__file__).with_name("_launcher_main.py")
 _REPLY_BYTES = 4096
@@ -188,6 +188,12 @@ def get_launcher() -> Launcher:
                 _current.close()
             _current = Launcher()
         return _current
+
+
+def running_launcher() -> Launcher | None:
+    """This process's launcher if one was started and still runs (without starting one)."""
+    current = _current
+    return current if current is not None and current.usable else None
 
 
 @atexit.register

@@ -410,39 +410,38 @@ class ReadConfinement:
     ``rg`` walks directories by path, so a directory of the workspace swapped for a symlink
     while it searches would have it read files outside. Confined, the kernel checks where every
     open lands, after symlinks: it can read the workspace's roots and the system's program and
-    library directories, nothing else, and it cannot write anywhere but ``/dev/null``.
+    library directories, nothing else, and it cannot write anywhere but ``/dev/null``. Started
+    by the sandbox launcher like a shell command (without namespaces), or by a fork of this
+    process where the launcher cannot start.
     """
 
-    ruleset: Ruleset
+    key: _BaseKey
 
-    @property
-    def pass_fds(self) -> tuple[int, ...]:
-        return (self.ruleset.fd,)
+    def ruleset(self) -> Ruleset:
+        """A fresh ruleset for one run (a spare built ahead, as for shell commands).
 
-    def preexec(self) -> None:  # pragma: no cover - runs in the forked child, before exec
-        enter_or_exit("enable Landlock", self.ruleset.restrict())
+        Raises:
+            OSError: Landlock refused it.
+        """
+        return _SPARES.take(self.key)
+
+    def preexec(self, ruleset: Ruleset) -> Callable[[], None]:
+        """What a forked child runs before exec (the fallback without the launcher)."""
+
+        def enter() -> None:  # pragma: no cover - runs in the forked child, before exec
+            enter_or_exit("enable Landlock", ruleset.restrict())
+
+        return enter
 
 
 @functools.lru_cache(maxsize=8)
 def read_confinement(readable: tuple[Path, ...], program: str) -> ReadConfinement | None:
-    """The confinement for ``program`` reading ``readable``; None without Landlock.
-
-    Built once per set of roots and kept open: nothing is added to it in the child, so one
-    ruleset serves every run (restricting does not change it).
-
-    Raises:
-        OSError: Landlock is there but refused the ruleset.
-    """
+    """The confinement for ``program`` reading ``readable``; None without Landlock."""
     abi = _landlock.abi_version()
     if abi < 1:
         return None
-    ruleset = Ruleset(abi=abi, network=False)
-    try:
-        program_dir = str(Path(program).resolve().parent)
-        ruleset.allow((*_readable_system_paths(()), program_dir, *_KERNEL_INFO), FS_READ_EXEC)
-        ruleset.allow((str(p) for p in readable), FS_READ_EXEC)
-        ruleset.allow(("/dev/null",), FS_READ_WRITE)
-    except BaseException:
-        ruleset.close()
-        raise
-    return ReadConfinement(ruleset)
+    program_dir = os.path.realpath(os.path.dirname(program))
+    system = tuple(dict.fromkeys((*_readable_system_paths(()), program_dir)))
+    return ReadConfinement(
+        _BaseKey(abi, False, system, tuple(str(p) for p in readable), read_write=())
+    )

@@ -1,4 +1,6 @@
-"""One pipeline stage started by the sandbox launcher, driven like an asyncio subprocess.
+"""Processes started by the sandbox launcher, driven like asyncio subprocesses.
+
+A shell pipeline's stage (``launch_stage``) and the ``rg`` of grep_search (``launch_process``).
 
 ``run_pipeline`` speaks to its stages through the few methods of ``asyncio.SubprocessTransport``
 it uses (pid, return code, the stdin pipe, close) and a ``SubprocessProtocol`` that receives
@@ -15,10 +17,11 @@ import os
 import signal
 from typing import Any
 
+from luminamind.security._landlock import Ruleset
 from luminamind.security.launcher import Launch, Launcher
 from luminamind.security.sandbox import PreparedSandbox
 
-__all__ = ["LaunchedStage", "launch_stage"]
+__all__ = ["LaunchedProcess", "LaunchedStage", "launch_process", "launch_stage"]
 
 
 class _Reader(asyncio.Protocol):
@@ -132,6 +135,17 @@ def _settle(waiter: asyncio.Future[int], done: Any) -> None:
         waiter.set_result(done.result())
 
 
+async def _abandon(loop: asyncio.AbstractEventLoop, launch: Launch) -> None:
+    """Cancelled (or failed) while it started: kill it once started, and see it gone.
+
+    It must not run on unwatched; and, as asyncio's own subprocesses are, it is reaped before
+    the caller goes on (a couple of seconds at most, whatever cancels us meanwhile).
+    """
+    launch.started.add_done_callback(_kill_when_started)
+    with contextlib.suppress(BaseException):
+        await asyncio.wait_for(asyncio.shield(_result(loop, launch.exited)), 2.0)
+
+
 def _kill_when_started(future: Any) -> None:
     if future.exception() is None:
         with contextlib.suppress(OSError):
@@ -210,9 +224,109 @@ async def launch_stage(
     except BaseException:
         for fd in ours:
             os.close(fd)
-        # Cancelled while it started: it must not run on unwatched.
-        launch.started.add_done_callback(_kill_when_started)
+        await _abandon(loop, launch)
         raise
     stage = LaunchedStage(protocol, launch, pid)
     await stage.connect(loop, reads, stdin_write)
     return stage
+
+
+class LaunchedProcess:
+    """A launched program read like ``asyncio.subprocess.Process`` (what run_rg uses of it)."""
+
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        launch: Launch,
+        pid: int,
+        stdout: asyncio.StreamReader,
+        stderr: asyncio.StreamReader,
+    ) -> None:
+        self.pid = pid
+        self.stdout, self.stderr = stdout, stderr
+        self.returncode: int | None = None
+        self._exited: asyncio.Future[int] = loop.create_future()
+
+        def done(future: Any) -> None:
+            status = future.result() if future.exception() is None else signal.SIGKILL
+            with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits
+                loop.call_soon_threadsafe(self._settle, status)
+
+        launch.exited.add_done_callback(done)
+
+    def _settle(self, status: int) -> None:
+        self.returncode = os.waitstatus_to_exitcode(status)
+        if not self._exited.done():
+            self._exited.set_result(self.returncode)
+
+    async def wait(self) -> int:
+        return await asyncio.shield(self._exited)
+
+    def kill(self) -> None:
+        if self.returncode is not None:
+            raise ProcessLookupError(self.pid)
+        os.kill(self.pid, signal.SIGKILL)
+
+
+async def launch_process(
+    launcher: Launcher,
+    ruleset: Ruleset,
+    *,
+    executable: str,
+    argv: list[str],
+    cwd: str,
+    env: dict[str, str],
+) -> LaunchedProcess:
+    """Start a helper program (rg) through the launcher, confined by ``ruleset`` (Landlock only).
+
+    The caller's ``ruleset`` is closed here. Its stdin is ``/dev/null``; stdout and stderr
+    are read through the returned streams.
+
+    Raises:
+        OSError: the launcher is gone or the program could not start.
+    """
+    loop = asyncio.get_running_loop()
+    theirs: list[int] = []
+    ours: list[int] = []
+    try:
+        null = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
+        theirs.append(null)
+        out_r, out_w = os.pipe()
+        ours.append(out_r)
+        theirs.append(out_w)
+        err_r, err_w = os.pipe()
+        ours.append(err_r)
+        theirs.append(err_w)
+        launch = launcher.spawn(
+            executable=executable,
+            argv=argv,
+            cwd=cwd,
+            env=env,
+            flags=0,
+            abi=ruleset.abi,
+            fds=(null, out_w, err_w, ruleset.fd),
+        )
+    except BaseException:
+        for fd in ours:
+            os.close(fd)
+        raise
+    finally:
+        for fd in theirs:
+            os.close(fd)
+        ruleset.close()
+    try:
+        pid = await _result(loop, launch.started)
+    except BaseException:
+        for fd in ours:
+            os.close(fd)
+        await _abandon(loop, launch)
+        raise
+    streams = []
+    for fd in (out_r, err_r):
+        reader = asyncio.StreamReader(loop=loop)
+        await loop.connect_read_pipe(
+            lambda reader=reader: asyncio.StreamReaderProtocol(reader),  # type: ignore[misc]
+            os.fdopen(fd, "rb", buffering=0),
+        )
+        streams.append(reader)
+    return LaunchedProcess(loop, launch, pid, streams[0], streams[1])

@@ -17,6 +17,7 @@ from luminamind.errors import (
     ToolExecutionError,
 )
 from luminamind.runtime import ToolRuntime
+from luminamind.security.launcher import running_launcher
 from luminamind.tools import code
 from luminamind.tools.code import GrepResult
 from tests.support.code_tools import code_runtime
@@ -34,7 +35,9 @@ async def grep(rt: ToolRuntime, **args: Any) -> GrepResult:
 
 
 def rg_children() -> list[int]:
-    """Live rg processes started by this test process."""
+    """Live rg processes started by this test process (or by its sandbox launcher)."""
+    launcher = running_launcher()
+    parents = {os.getpid()} | ({launcher.pid} if launcher is not None else set())
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -45,7 +48,7 @@ def rg_children() -> list[int]:
             continue
         name = stat[stat.index("(") + 1 : stat.rindex(")")]
         fields = stat[stat.rindex(")") + 2 :].split()
-        if name == "rg" and int(fields[1]) == os.getpid() and fields[0] != "Z":
+        if name == "rg" and int(fields[1]) in parents and fields[0] != "Z":
             found.append(int(entry.name))
     return found
 
