@@ -155,6 +155,20 @@ def test_run_yes_json_and_deny(llm_server: ScriptedLLM, data_dir: Path, project:
     assert any("does not allow" in r for r in last_sub.tool_results)
 
 
+def test_run_shows_reasoning_dim_on_stderr_and_only_the_answer_on_stdout(
+    llm_server: ScriptedLLM, data_dir: Path, project: Path
+) -> None:
+    answer = Turn.text("Forty-two.", reasoning="Six times seven is forty-two.")
+    llm_server.script([answer, answer])
+    result = lm(llm_server, data_dir, project, "run", "6*7?")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "Forty-two."
+    assert "Six times seven is forty-two." in result.stderr
+    streamed = lm(llm_server, data_dir, project, "run", "6*7?", "--json")
+    types = [json.loads(line)["type"] for line in streamed.stdout.splitlines()]
+    assert "reasoning_delta" in types
+
+
 def test_sigkill_mid_task_then_resume_does_not_repeat_tools(
     llm_server: ScriptedLLM, data_dir: Path, project: Path
 ) -> None:
