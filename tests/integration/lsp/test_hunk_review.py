@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 from lsprotocol import types as lsp
 from pytest_lsp import LanguageClient
@@ -19,6 +20,7 @@ from pytest_lsp import LanguageClient
 from tests.integration.lsp.conftest import StartClient, execute
 from tests.support.llm_server import ScriptedLLM
 from tests.support.review_scenario import (
+    KEPT,
     OLD,
     REASON,
     assert_kept_1_and_3,
@@ -149,6 +151,33 @@ async def test_a_hunk_changed_in_the_preview_is_reported_with_its_text(
     assert "line 20 (twenty)\n" in edited["text"]
 
 
+async def save_and_rewind(client: LanguageClient, buffer: Buffer, thread_id: str) -> None:
+    """The user saves the reviewed buffer, then rewinds the turn: the file is as before."""
+    path = Path(urlparse(buffer.uri).path)
+    path.write_text(buffer.text)
+    assert path.read_text() == KEPT
+    done = await execute(client, "luminamind.rewind", {"threadId": thread_id})
+    assert done["status"] == "rewound", done
+    assert path.read_text() == OLD
+
+
+async def test_kept_hunks_the_editor_applied_are_rewound(
+    start_client: StartClient, project: Path, llm_server: ScriptedLLM
+) -> None:
+    """Refactor preview with hunk 2 unticked: what the buffer kept is recorded for rewind."""
+    script_three_hunks(llm_server, project)
+    holder: list[Buffer] = []
+
+    def apply(params: lsp.ApplyWorkspaceEditParams) -> bool:
+        holder[0].apply(params.edit, skip=frozenset({"luminamind.hunk.2"}))
+        return True
+
+    client = await start_client("visual-studio-code", on_apply=apply)
+    holder.append(Buffer(client, project / "notes.txt"))
+    result = await run_edit(client, project)
+    await save_and_rewind(client, holder[0], result["threadId"])
+
+
 async def test_helix_is_asked_per_hunk_and_gets_the_kept_hunks(
     start_client: StartClient, project: Path, llm_server: ScriptedLLM
 ) -> None:
@@ -169,7 +198,7 @@ async def test_helix_is_asked_per_hunk_and_gets_the_kept_hunks(
     # Neovim's capabilities stand in for Helix's: no change annotations, showMessageRequest.
     client = await start_client("neovim", on_request=answer, on_apply=apply)
     holder.append(Buffer(client, project / "notes.txt"))
-    await run_edit(client, project)
+    result = await run_edit(client, project)
     assert [a.message.split(" (")[0] for a in asked] == [
         f"LuminaMind write_file: hunk {i}/3 in notes.txt {h}"
         for i, h in ((1, "@@ -1,5 +1,5 @@"), (2, "@@ -17,7 +17,7 @@"), (3, "@@ -35,6 +35,6 @@"))
@@ -182,6 +211,7 @@ async def test_helix_is_asked_per_hunk_and_gets_the_kept_hunks(
         "Reject the rest",
     ]
     assert_kept_1_and_3(llm_server, None, reason=None, text=holder[0].text)
+    await save_and_rewind(client, holder[0], result["threadId"])
 
 
 async def test_the_neovim_plugin_request_carries_decisions_and_reasons(
