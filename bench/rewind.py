@@ -219,6 +219,8 @@ def main() -> None:
         serial_s, parallel_s = restore_ab(root)
     overhead = with_rec[0] - without[0]
     cpu_overhead = with_rec[1] - without[1]
+    # The fastest recorded turn can beat the fastest plain one on a busy disk: say so, not "-30".
+    wall_overhead = f"{overhead:.1f} ms" if overhead >= 0 else "under the noise"
     lines = [
         "## Rewind (`bench/rewind.py`)",
         "",
@@ -232,7 +234,7 @@ def main() -> None:
         f"| {without[0]:.1f} ms ({without[1]:.1f} ms CPU) |",
         f"| the same turn, recorded | {with_rec[0]:.1f} ms ({with_rec[1]:.1f} ms CPU) |",
         f"| **recording overhead per {TURN_FILES}-file turn** "
-        f"| **{overhead:.1f} ms ({cpu_overhead:.1f} ms CPU)** |",
+        f"| **{wall_overhead} ({cpu_overhead:.1f} ms CPU)** |",
         f"| shell command recorded in a {SCAN_FILES:,}-file workspace, first of the thread "
         f"(every file stored once) | {first_scan:.0f} ms |",
         f"| shell command recorded, later commands (stat scans, one file hashed) "
