@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -106,3 +107,27 @@ def test_sqlite_store_on_a_corrupt_file_is_a_checkpoint_error(tmp_path: Path) ->
     path.write_bytes(b"this is not a database" * 100)
     with pytest.raises(CheckpointError, match="thread database"):
         SqliteThreadStore(path)
+
+
+async def test_a_thread_database_from_before_run_owners_gains_them(tmp_path: Path) -> None:
+    """A threads.sqlite made before runs recorded their owner opens, keeps its rows, and works."""
+    path = tmp_path / "threads.sqlite"
+    with sqlite3.connect(path) as conn:
+        conn.executescript(
+            "CREATE TABLE threads (thread_id TEXT PRIMARY KEY, title TEXT NOT NULL, "
+            "surface TEXT NOT NULL, workspace TEXT NOT NULL, created_at TEXT NOT NULL, "
+            "updated_at TEXT NOT NULL, status TEXT NOT NULL DEFAULT 'idle', "
+            "approve_all INTEGER NOT NULL DEFAULT 0);"
+            "INSERT INTO threads (thread_id, title, surface, workspace, created_at, updated_at) "
+            "VALUES ('old', 'Old', 'cli', '/w', '2026-01-01T00:00:00+00:00', "
+            "'2026-01-01T00:00:00+00:00');"
+        )
+    conn.close()
+    store = SqliteThreadStore(path)
+    SqliteThreadStore(path)  # a second process opening it meanwhile changes nothing
+    assert (await store.get("old")).title == "Old"
+    assert await store.run_owner("old") is None
+    await store.start_run("old", "host:7")
+    owner = await store.run_owner("old")
+    assert owner is not None
+    assert (owner.host, owner.pid) == ("host", 7)
