@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import errno
 import json
 import os
 from collections import deque
@@ -236,15 +237,20 @@ async def _start(
     except OSError:
         launcher = None
     if launcher is not None:
-        # launch_process closes the ruleset.
-        return await launch_process(
-            launcher,
-            ruleset,
-            executable=argv[0],
-            argv=argv,
-            cwd=os.getcwd(),
-            env=dict(os.environ),
-        )
+        try:
+            # launch_process closes the ruleset.
+            return await launch_process(
+                launcher,
+                ruleset,
+                executable=argv[0],
+                argv=argv,
+                cwd=os.getcwd(),
+                env=dict(os.environ),
+            )
+        except OSError as exc:
+            if exc.errno != errno.EMSGSIZE:
+                raise
+            ruleset = confinement.ruleset()  # too big for the launcher: fork from here
     try:
         return await asyncio.create_subprocess_exec(
             *argv,

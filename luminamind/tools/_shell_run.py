@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import os
 import re
 import shutil
@@ -303,12 +304,18 @@ async def run_pipeline(
                         stdout=None if last else write_end,
                     )
                 except OSError as exc:
-                    raise ToolExecutionError(
-                        f"cannot start '{argv[0]}': {exc.strerror or exc}"
-                    ) from exc
-                running.append((stage, protocol))
-                upstream = _after_start(upstream, None if last else write_end, open_fds, read_end)
-                continue
+                    if exc.errno != errno.EMSGSIZE:
+                        raise ToolExecutionError(
+                            f"cannot start '{argv[0]}': {exc.strerror or exc}"
+                        ) from exc
+                    # Arguments and environment too big for one message to the launcher:
+                    # this stage forks from here instead (the same sandbox, only slower).
+                else:
+                    running.append((stage, protocol))
+                    upstream = _after_start(
+                        upstream, None if last else write_end, open_fds, read_end
+                    )
+                    continue
             ruleset = sandbox.ruleset() if sandbox is not None else None
             preexec = None if sandbox is None or ruleset is None else sandbox.preexec(ruleset)
             try:

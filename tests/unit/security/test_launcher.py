@@ -20,6 +20,7 @@ from luminamind.security import launcher as launcher_module
 from luminamind.security.launcher import Launcher, get_launcher
 from luminamind.security.sandbox import SANDBOX_FAILED_STATUS, SandboxSpec, sandbox_status
 from luminamind.tools import shell
+from luminamind.tools._shell_run import run_pipeline
 from luminamind.tools.registry import ToolRegistry
 from luminamind.tools.shell import ShellResult
 
@@ -175,3 +176,29 @@ def test_a_sandbox_that_cannot_be_entered_says_why_through_the_launcher(tmp_path
 def test_a_command_that_cannot_start_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError):
         _spawn(tmp_path, cwd=tmp_path / "missing")
+
+
+async def test_a_request_too_big_for_the_launcher_forks_here_still_sandboxed(
+    tmp_path: Path,
+) -> None:
+    """A socket message has a size limit (about 200 KB): such a stage forks from this process."""
+    prepared = SandboxSpec(read_write=(tmp_path,)).prepare()
+    # execve takes at most 128 KiB per string, so four variables make the size.
+    big = {f"BIG{n}": "x" * 100_000 for n in range(4)}
+    env = prepared.environment({"PATH": "/usr/bin:/bin", **big})
+    try:
+        run = await run_pipeline(
+            ["/bin/sh"],
+            [["sh", "-c", "echo ${#BIG3} $$; cat /proc/1/environ >/dev/null || echo denied"]],
+            cwd=tmp_path,
+            env=env,
+            stdin=None,
+            time_limit=20,
+            max_output_bytes=10_000,
+            sandbox=prepared,
+        )
+    finally:
+        prepared.close()
+    assert run.returncodes == [0]
+    # Its own PID namespace (PID 1), and no reading outside it.
+    assert run.stdout.text() == "100000 1\ndenied\n", run.stderr.text()
