@@ -18,12 +18,18 @@ import re
 import shutil
 import stat
 import tempfile
+import time
 from pathlib import Path
 
 __all__ = ["PARENT_PREFIX", "private_dir", "remove_private_dir", "sweep_dead_parents"]
 
 PARENT_PREFIX = "luminamind-sandbox-"
 _PARENT_NAME = re.compile(rf"^{re.escape(PARENT_PREFIX)}(\d+)-(\d+)-[A-Za-z0-9_]+$")
+# Before the per-process parents, each call's directory sat in the temp dir itself
+# (mkdtemp: eight random characters). No owner is named, but a call lasts at most
+# shell.max_timeout_seconds (an hour at most): one not changed for a day is a leftover.
+_LEGACY_NAME = re.compile(rf"^{re.escape(PARENT_PREFIX)}[a-z0-9_]{{8}}$")
+_LEGACY_AGE_SECONDS = 24 * 3600
 
 
 def _start_time(pid: int) -> int:
@@ -65,17 +71,21 @@ def sweep_dead_parents(directory: Path | None = None) -> list[Path]:
         return removed
     for name in names:
         match = _PARENT_NAME.match(name)
-        if match is None:
+        legacy = match is None and _LEGACY_NAME.match(name) is not None
+        if match is None and not legacy:
             continue
-        pid, start = int(match.group(1)), int(match.group(2))
-        if pid == os.getpid() or _alive(pid, start):
-            continue
+        if match is not None:
+            pid, start = int(match.group(1)), int(match.group(2))
+            if pid == os.getpid() or _alive(pid, start):
+                continue
         path = top / name
         try:
             info = os.lstat(path)
         except OSError:
             continue
         if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid():
+            continue
+        if legacy and time.time() - info.st_mtime < _LEGACY_AGE_SECONDS:
             continue
         _remove(path)
         removed.append(path)

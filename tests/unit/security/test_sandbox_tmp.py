@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from luminamind.security.sandbox_tmp import (
@@ -90,3 +91,13 @@ def test_what_a_command_locked_is_removed_too() -> None:
     os.chmod(path / "locked", 0)
     remove_private_dir(path)
     assert not path.exists()
+
+
+def test_a_day_old_directory_from_before_the_parents_is_swept(tmp_path: Path) -> None:
+    old, recent = tmp_path / f"{PARENT_PREFIX}ab12cd_9", tmp_path / f"{PARENT_PREFIX}zz12cd_9"
+    for directory in (old, recent):
+        (directory / "sub").mkdir(parents=True)
+    two_days_ago = time.time() - 2 * 24 * 3600
+    os.utime(old, (two_days_ago, two_days_ago))
+    assert sweep_dead_parents(tmp_path) == [old]
+    assert recent.is_dir(), "a call may still be using it"
