@@ -20,6 +20,8 @@ from pygls.exceptions import JsonRpcException
 from pygls.lsp.server import LanguageServer
 
 from luminamind.agent.events import ActionRequest, Decision
+from luminamind.agent.review import editor_decision, read_back
+from luminamind.rewind.models import EditorEdit
 from luminamind.tools.preview import FileChange
 from luminamind_lsp.edits import (
     BufferView,
@@ -130,9 +132,30 @@ class EditorApprovals:
                 return None
             if not confirmed:
                 return Decision(type="reject", message=f"The user rejected the change to {paths}.")
+        # The editor may apply something else than what was proposed (VS Code's diff tab has an
+        # editable proposal side): when the buffers held exactly what the change was computed
+        # from, read them back afterwards and report what they hold if it differs.
+        clean = bool(request.hunks) and all(
+            b is None or b.text == (c.old_text or "") for c, _, b in targets
+        )
+        versions = self._hunks.versions(request) if clean else {}
         result = await self._server.workspace_apply_edit_async(
             lsp.ApplyWorkspaceEditParams(edit=edit, label=f"LuminaMind: {request.tool} {paths}")
         )
+        # Only buffers can be read back: a file the editor changed without opening it may not
+        # be saved yet, and its text on disk would say nothing.
+        if (
+            result.applied
+            and clean
+            and request.files
+            and all(self._buffer(uri) is not None for _, uri, _ in targets)
+        ):
+            texts = await self._hunks.texts_after(request, versions)
+            if any(texts.get(c.path) != c.new_text for c in request.files):
+                if self._on_applied is not None:
+                    edits = [EditorEdit(c.path, c.old_text, texts[c.path]) for c in request.files]
+                    await self._on_applied(request.tool, [e for e in edits if e.before != e.after])
+                return editor_decision(request, read_back(request, texts))
         if result.applied:
             if self._on_applied is not None:
                 await self._on_applied(request.tool, applied_texts([(c, b) for c, _, b in targets]))

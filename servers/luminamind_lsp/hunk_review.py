@@ -300,30 +300,51 @@ class HunkReview:
         edit = hunk_workspace_edit(request, root=self._root, buffers=self._buffers)
         if edit is None:
             return None
-        uris = {c.path: (self._root / c.path).as_uri() for c in request.files}
-        versions = {
-            path: (b.version if (b := self._buffers(uri)) else None) for path, uri in uris.items()
-        }
+        versions = self.versions(request)
         result = await self._server.workspace_apply_edit_async(
             lsp.ApplyWorkspaceEditParams(edit=edit, label=f"LuminaMind: {request.tool}")
         )
         if not result.applied:
             reason = f" ({result.failure_reason})" if result.failure_reason else ""
             return Decision(type="reject", message=f"The user rejected the change{reason}.")
-        texts = {path: await self._settled(uris[path], versions[path], path) for path in uris}
+        texts = await self.texts_after(request, versions)
         if self._on_applied is not None:
             # The buffers held the proposal's old text (or the files were closed): that is before.
             edits = [EditorEdit(c.path, c.old_text, texts[c.path]) for c in request.files]
             await self._on_applied(request.tool, [e for e in edits if e.before != e.after])
         return editor_decision(request, read_back(request, texts))
 
-    async def _settled(self, uri: str, version: int | None, path: str) -> str | None:
-        """A file's text once the editor's didChange for the applied edit has arrived."""
+    def versions(self, request: ActionRequest) -> dict[str, int | None]:
+        """Each file's buffer version before an edit is sent (None: not open)."""
+        return {
+            c.path: (b.version if (b := self._buffers(self._uri(c.path))) else None)
+            for c in request.files
+        }
+
+    async def texts_after(
+        self, request: ActionRequest, versions: dict[str, int | None]
+    ) -> dict[str, str | None]:
+        """Each file's text once the editor applied an edit sent at ``versions`` (`read_back`)."""
+        return {
+            c.path: await self._settled(
+                self._uri(c.path), versions.get(c.path), c.path, c.old_text or ""
+            )
+            for c in request.files
+        }
+
+    async def _settled(self, uri: str, version: int | None, path: str, old: str) -> str | None:
+        """A file's text once the editor's didChange for the applied edit has arrived.
+
+        A buffer that was not open when the edit was sent (VS Code's extension opens it to show
+        the diff) has no version to compare: its text leaving ``old`` is the sign instead.
+        """
         loop = asyncio.get_running_loop()
         deadline = loop.time() + _SETTLE_SECONDS
         while True:
             buffer = self._buffers(uri)
-            changed = buffer is not None and (version is None or buffer.version != version)
+            changed = buffer is not None and (
+                buffer.text != old if version is None else buffer.version != version
+            )
             if changed or loop.time() >= deadline:
                 break
             await asyncio.sleep(0.02)

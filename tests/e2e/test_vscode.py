@@ -9,6 +9,7 @@ copied there (how the extension README's screenshots are made).
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from collections.abc import Callable
@@ -165,3 +166,51 @@ def test_what_a_user_sees_when_the_server_cannot_run(tmp_path: Path) -> None:
         f"the VS Code bad-input scenario failed; screenshots: {run / 'screenshots'}\n"
         f"code-server log: {server.log}\n{result.output[-8000:]}"
     )
+
+
+def _numbered(count: int, **spelled: str) -> str:
+    return "".join(f"{spelled.get(f'n{n}', f'line {n}')}\n" for n in range(1, count + 1))
+
+
+def test_reverting_a_hunk_in_the_diff_tab(tmp_path: Path, llm_server: ScriptedLLM) -> None:
+    """Two hunks proposed; the user reverts one in VS Code's diff editor and accepts the rest."""
+    reason = unavailable_reason()
+    if reason is not None:
+        pytest.skip(f"NO REAL VS CODE HERE, the VS Code end-to-end test did not run: {reason}")
+    run = E2E_DIR / "work" / "hunk-review"
+    shutil.rmtree(run, ignore_errors=True)
+    workspace = run / "workspace"
+    workspace.mkdir(parents=True)
+    notes = workspace / "notes.txt"
+    notes.write_text(_numbered(20))
+    proposal = _numbered(20, n2="line two", n18="line eighteen")
+    llm_server.script(
+        [
+            Turn.tool_calls(("write_file", {"path": "notes.txt", "content": proposal})),
+            Turn.text("Kept what you kept."),
+        ],
+        when=_step("STEP-HUNKS"),
+    )
+    shots = run / "screenshots"
+    env = {
+        **os.environ,
+        **llm_server.env(),
+        "LUMINAMIND_DATA_DIR": str(tmp_path / "luminamind-data"),
+        "LUMINAMIND_CACHE__BACKEND": "memory",
+    }
+    with CodeServer(run / "code-server", workspace, env=env) as server:
+        result = run_scenario(SCENARIO.parent / "hunk_review.js", server, shots=shots)
+    assert result.passed, (
+        f"the VS Code hunk review scenario failed; screenshots of each step: {shots}\n"
+        f"code-server log: {server.log}\n{result.output[-8000:]}"
+    )
+    # On disk (saved by the user): exactly the kept hunk.
+    assert notes.read_text() == _numbered(20, n2="line two")
+    # What the agent was told: the server's review report, as the model read it.
+    answered = [c for c in llm_server.calls if c.tool_results]
+    assert answered, "the model never got the tool's result"
+    report = json.loads(answered[-1].tool_results[-1])
+    assert report["status"] == "partially_applied", report
+    assert (report["applied"], report["rejected"], report["edited"]) == ([1], [2], []), report
+    rejected = [h for h in report["hunks"] if h["status"] == "rejected"]
+    assert "line eighteen" in rejected[0]["diff"]

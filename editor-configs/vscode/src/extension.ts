@@ -4,7 +4,7 @@
 // agent in the side bar (agentView.ts), the Threads tree (threads.ts) and the status bar.
 import * as vscode from "vscode";
 import { AgentView } from "./agentView";
-import { EditReview, PROPOSAL_SCHEME, ProposalContent } from "./review";
+import { EditReview, PROPOSAL_SCHEME, ProposalFileSystem } from "./review";
 import { CommandArgument, Runner, StatusItem } from "./runs";
 import { ServerManager } from "./server";
 import { registerThreadCommands, Session, ThreadsTree } from "./threads";
@@ -41,12 +41,12 @@ function needsFolder(): boolean {
 
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
   const output = vscode.window.createOutputChannel("LuminaMind");
-  const content = new ProposalContent();
+  const proposals = new ProposalFileSystem();
   const status = new StatusItem();
   const session = new Session(context.workspaceState);
   let review: EditReview | undefined;
   server = new ServerManager(output, (params, fallback) => review!.review(params, fallback));
-  review = new EditReview(content, () => server?.client, output);
+  review = new EditReview(proposals, () => server?.client, output);
   const runner = new Runner(server, status, output);
   const tree = new ThreadsTree(runner, session, () => server?.running ?? false);
   const view = new AgentView(runner, session, review, () => server?.running ?? false);
@@ -56,7 +56,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     server,
     review,
     view,
-    vscode.workspace.registerTextDocumentContentProvider(PROPOSAL_SCHEME, content),
+    vscode.workspace.registerFileSystemProvider(PROPOSAL_SCHEME, proposals, { isCaseSensitive: true }),
     vscode.window.registerWebviewViewProvider(AgentView.id, view, { webviewOptions: { retainContextWhenHidden: true } }),
     vscode.window.registerTreeDataProvider("luminamind.threadsView", tree),
     server.onDidChangeRunning((up) => {

@@ -1,8 +1,11 @@
 // The extension's own review of the edits the agent proposes. The server marks such edits with a
 // change annotation that needs confirmation; VS Code's refactor preview starts those UNTICKED, so
 // pressing its Apply applied nothing and the agent was told "rejected". Instead the extension
-// opens a diff tab per file (the current buffer against the proposal) and asks Apply / Discard;
-// Apply applies exactly what the diff showed, and the user is told the outcome either way.
+// opens a diff tab per file (the current buffer against the proposal) beside the editor you are in,
+// without taking focus, and asks Accept / Reject (in the diff's title bar, a notification and the
+// agent view). The proposal side is editable: VS Code's own "Revert Block" arrows in the diff's
+// gutter, or typing, change what will be applied. Accept applies the proposal side as it is then;
+// the server reads the buffer back and tells the agent which hunks were kept, rejected or edited.
 // Edits without such annotations (already reviewed, e.g. hunk by hunk) are applied as they come.
 import * as vscode from "vscode";
 import {
@@ -23,28 +26,125 @@ const APPLY = "Apply";
 const DISCARD = "Discard";
 const SHOW = "Show Diff";
 
-/** The proposed text of each file under review, served to the diff tabs. */
-export class ProposalContent implements vscode.TextDocumentContentProvider {
-  private readonly texts = new Map<string, string>();
-  private readonly changedEmitter = new vscode.EventEmitter<vscode.Uri>();
-  readonly onDidChange = this.changedEmitter.event;
+interface ProposalFile {
+  data: Uint8Array;
+  ctime: number;
+  mtime: number;
+  readonly: boolean;
+}
 
-  set(uri: vscode.Uri, text: string): void {
-    this.texts.set(uri.toString(), text);
-    this.changedEmitter.fire(uri);
+/**
+ * The proposed text of each file under review, as an in-memory file system. A file system (not a
+ * TextDocumentContentProvider, whose documents are read-only) because the diff editor offers its
+ * per-hunk "Revert Block" arrows, and lets you type, only when the modified side is writable.
+ * Saving a proposal (Ctrl+S) keeps it here; nothing outside the review reads these files.
+ */
+export class ProposalFileSystem implements vscode.FileSystemProvider {
+  private readonly files = new Map<string, ProposalFile>();
+  private readonly changedEmitter = new vscode.EventEmitter<vscode.FileChangeEvent[]>();
+  readonly onDidChangeFile = this.changedEmitter.event;
+  private readonly encoder = new TextEncoder();
+  private readonly decoder = new TextDecoder();
+
+  set(uri: vscode.Uri, text: string, readonly = false): void {
+    const now = Date.now();
+    const existed = this.files.has(uri.toString());
+    this.files.set(uri.toString(), { data: this.encoder.encode(text), ctime: now, mtime: now, readonly });
+    this.changedEmitter.fire([{ type: existed ? vscode.FileChangeType.Changed : vscode.FileChangeType.Created, uri }]);
   }
+
+  /** Drop a proposal when its review ends. */
+  remove(uri: vscode.Uri): void {
+    if (this.files.delete(uri.toString())) {
+      this.changedEmitter.fire([{ type: vscode.FileChangeType.Deleted, uri }]);
+    }
+  }
+
+  /** The saved text of a proposal (undefined once its review ended). */
+  text(uri: vscode.Uri): string | undefined {
+    const file = this.files.get(uri.toString());
+    return file === undefined ? undefined : this.decoder.decode(file.data);
+  }
+
+  watch(): vscode.Disposable {
+    // Changes come only from this provider, which fires them itself.
+    return new vscode.Disposable(() => undefined);
+  }
+
+  stat(uri: vscode.Uri): vscode.FileStat {
+    const file = this.files.get(uri.toString());
+    if (file !== undefined) {
+      return {
+        type: vscode.FileType.File,
+        ctime: file.ctime,
+        mtime: file.mtime,
+        size: file.data.byteLength,
+        permissions: file.readonly ? vscode.FilePermission.Readonly : undefined,
+      };
+    }
+    if (this.children(uri).length > 0) {
+      return { type: vscode.FileType.Directory, ctime: 0, mtime: 0, size: 0, permissions: vscode.FilePermission.Readonly };
+    }
+    throw vscode.FileSystemError.FileNotFound(uri);
+  }
+
+  readDirectory(uri: vscode.Uri): [string, vscode.FileType][] {
+    return this.children(uri);
+  }
+
+  readFile(uri: vscode.Uri): Uint8Array {
+    const file = this.files.get(uri.toString());
+    if (file === undefined) {
+      throw vscode.FileSystemError.FileNotFound(uri);
+    }
+    return file.data;
+  }
+
+  writeFile(uri: vscode.Uri, content: Uint8Array): void {
+    const file = this.files.get(uri.toString());
+    if (file === undefined) {
+      // Only the review creates proposals ("Save As" into this scheme would be lost at once).
+      throw vscode.FileSystemError.NoPermissions("LuminaMind proposals are created by a review only");
+    }
+    if (file.readonly) {
+      throw vscode.FileSystemError.NoPermissions(uri);
+    }
+    this.files.set(uri.toString(), { ...file, data: content, mtime: Date.now() });
+    this.changedEmitter.fire([{ type: vscode.FileChangeType.Changed, uri }]);
+  }
+
+  createDirectory(uri: vscode.Uri): void {
+    throw vscode.FileSystemError.NoPermissions(uri);
+  }
+
+  rename(uri: vscode.Uri): void {
+    throw vscode.FileSystemError.NoPermissions(uri);
+  }
+
   delete(uri: vscode.Uri): void {
-    this.texts.delete(uri.toString());
+    throw vscode.FileSystemError.NoPermissions(uri);
   }
-  provideTextDocumentContent(uri: vscode.Uri): string {
-    return this.texts.get(uri.toString()) ?? "";
+
+  private children(uri: vscode.Uri): [string, vscode.FileType][] {
+    const prefix = uri.with({ path: uri.path.replace(/\/?$/, "/") }).toString();
+    const names = new Map<string, vscode.FileType>();
+    for (const key of this.files.keys()) {
+      if (key.startsWith(prefix)) {
+        const rest = key.slice(prefix.length).split("/");
+        names.set(decodeURIComponent(rest[0]), rest.length > 1 ? vscode.FileType.Directory : vscode.FileType.File);
+      }
+    }
+    return [...names.entries()];
   }
 }
 
 interface FileProposal {
   target: vscode.Uri;
+  kind: "edit" | "create" | "delete";
   before: vscode.Uri; // the buffer, or an empty proposal document for a new file
-  after: vscode.Uri;
+  after: vscode.Uri; // the proposal side (editable)
+  beforeText: string;
+  afterText: string; // as the agent proposed it
   added: number;
   removed: number;
   label: string;
@@ -63,7 +163,7 @@ export class EditReview implements vscode.Disposable {
   readonly onDidChangePending = this.pendingEmitter.event;
 
   constructor(
-    private readonly content: ProposalContent,
+    private readonly proposalsFs: ProposalFileSystem,
     private readonly client: () => LanguageClient | undefined,
     private readonly output: vscode.OutputChannel
   ) {}
@@ -72,10 +172,18 @@ export class EditReview implements vscode.Disposable {
     return this.current !== undefined;
   }
 
-  /** Re-open the diff tabs of the review in progress (from the agent view or a notification). */
+  /**
+   * Open (or reveal) the diff tabs of the review in progress, beside the editor you are in and
+   * without taking focus from it: you keep typing while the agent's change waits.
+   */
   async showDiff(): Promise<void> {
+    const beside = vscode.window.activeTextEditor ? vscode.ViewColumn.Beside : vscode.ViewColumn.Active;
     for (const file of this.current?.files ?? []) {
-      await vscode.commands.executeCommand("vscode.diff", file.before, file.after, file.label, { preview: false });
+      await vscode.commands.executeCommand("vscode.diff", file.before, file.after, file.label, {
+        preview: false,
+        preserveFocus: true,
+        viewColumn: this.openTab(file)?.group.viewColumn ?? beside,
+      });
     }
   }
 
@@ -103,9 +211,12 @@ export class EditReview implements vscode.Disposable {
     const names = files.map((f) => vscode.workspace.asRelativePath(f.target)).join(", ");
     const stat = files.map((f) => `+${f.added} −${f.removed}`).join(", ");
     const choice = await this.ask(files, `LuminaMind wants to change ${names} (${stat}).`);
+    // What the proposal sides hold now (reverted blocks, typing), saved or not.
+    const kept = new Map(files.map((f) => [f.after.toString(), this.proposedText(f)]));
     await this.closeTabs(files);
     for (const file of files) {
-      this.content.delete(file.after);
+      this.proposalsFs.remove(file.after);
+      this.proposalsFs.remove(file.before);
     }
     if (choice !== "apply") {
       const reason = `The user discarded the change to ${names} in VS Code's diff review.`;
@@ -115,17 +226,26 @@ export class EditReview implements vscode.Disposable {
       this.output.appendLine(`[review] discarded ${names}`);
       return { applied: false, failureReason: reason };
     }
-    const result = await this.applyPlain(plain, client);
-    if (result.applied) {
-      void vscode.window.showInformationMessage(
-        `LuminaMind: applied the change to ${names} (not saved yet: save the file to write it).`
-      );
-    } else {
+    const texts = files.map((f) => kept.get(f.after.toString()) ?? f.afterText);
+    const none = files.every((f, i) => texts[i] === f.beforeText && f.kind === "edit");
+    const edited = files.some((f, i) => texts[i] !== f.afterText);
+    const result = await this.applyTexts(plain, files, texts, client);
+    if (!result.applied) {
       void vscode.window.showWarningMessage(
         `LuminaMind: could not apply the change to ${names}: ${result.failureReason}. The agent was told.`
       );
+    } else if (none) {
+      void vscode.window.showInformationMessage(
+        `LuminaMind: you reverted every part of the change to ${names}; nothing changed and the agent was told.`
+      );
+    } else {
+      const what = edited ? "your version of the change" : "the change";
+      void vscode.window.showInformationMessage(
+        `LuminaMind: applied ${what} to ${names} (not saved yet: save the file to write it).`
+      );
     }
-    this.output.appendLine(`[review] ${result.applied ? "applied" : "failed"} ${names}`);
+    const outcome = !result.applied ? "failed" : none ? "reverted all of" : edited ? "applied (edited)" : "applied";
+    this.output.appendLine(`[review] ${outcome} ${names}`);
     return result;
   }
 
@@ -161,6 +281,12 @@ export class EditReview implements vscode.Disposable {
     return choice;
   }
 
+  /** The proposal side's text: the open document (unsaved edits included), else what was saved. */
+  private proposedText(file: FileProposal): string {
+    const open = vscode.workspace.textDocuments.find((d) => d.uri.toString() === file.after.toString());
+    return open?.getText() ?? this.proposalsFs.text(file.after) ?? file.afterText;
+  }
+
   private async proposals(edit: WorkspaceEdit, client: LanguageClient): Promise<FileProposal[]> {
     const files: FileProposal[] = [];
     const created = new Set<string>();
@@ -189,20 +315,30 @@ export class EditReview implements vscode.Disposable {
       const beforeText = exists ? (await vscode.workspace.openTextDocument(target)).getText() : "";
       const afterText = deleted.has(uri) ? "" : applyTextEdits(beforeText, edits);
       const name = vscode.workspace.asRelativePath(target);
-      const after = vscode.Uri.from({ scheme: PROPOSAL_SCHEME, path: target.path, query: `${id}-after` });
-      this.content.set(after, afterText);
+      // The review's number in the authority: two reviews of a file never share a document.
+      const proposal = (side: string) =>
+        vscode.Uri.from({ scheme: PROPOSAL_SCHEME, authority: `${id}.${side}`, path: target.path });
+      const after = proposal("after");
+      this.proposalsFs.set(after, afterText);
       let before = target;
       if (!exists) {
-        before = vscode.Uri.from({ scheme: PROPOSAL_SCHEME, path: target.path, query: `${id}-before` });
-        this.content.set(before, "");
+        before = proposal("before");
+        this.proposalsFs.set(before, "", true);
       }
       const [added, removed] = lineStat(beforeText, afterText);
-      files.push({ target, before, after, added, removed, label: `${name} ↔ LuminaMind's proposal` });
+      const kind = deleted.has(uri) ? "delete" : exists ? "edit" : "create";
+      files.push({ target, kind, before, after, beforeText, afterText, added, removed, label: `${name} ↔ LuminaMind's proposal` });
     }
     return files;
   }
 
-  private async applyPlain(edit: WorkspaceEdit, client: LanguageClient): Promise<ApplyWorkspaceEditResult> {
+  /** Apply what the proposal sides hold (`texts`, one per file) to the buffers, as one edit. */
+  private async applyTexts(
+    edit: WorkspaceEdit,
+    files: FileProposal[],
+    texts: string[],
+    client: LanguageClient
+  ): Promise<ApplyWorkspaceEditResult> {
     // The version check vscode-languageclient does: refuse if the buffer changed since the server
     // built the edit (it then tells the agent, which reads the file again).
     for (const change of edit.documentChanges ?? []) {
@@ -214,18 +350,47 @@ export class EditReview implements vscode.Disposable {
         }
       }
     }
-    const converted = await client.protocol2CodeConverter.asWorkspaceEdit(edit);
-    const applied = await vscode.workspace.applyEdit(converted);
+    const workspaceEdit = new vscode.WorkspaceEdit();
+    for (const [i, file] of files.entries()) {
+      const text = texts[i];
+      if (file.kind === "create") {
+        workspaceEdit.createFile(file.target, { ignoreIfExists: true });
+        workspaceEdit.insert(file.target, new vscode.Position(0, 0), text);
+        continue;
+      }
+      if (file.kind === "delete" && text === "") {
+        workspaceEdit.deleteFile(file.target, { ignoreIfNotExists: true });
+        continue;
+      }
+      const document = await vscode.workspace.openTextDocument(file.target);
+      const replacement = smallestReplacement(document.getText(), text);
+      if (replacement !== undefined) {
+        const [start, end, newText] = replacement;
+        workspaceEdit.replace(file.target, new vscode.Range(document.positionAt(start), document.positionAt(end)), newText);
+      }
+    }
+    const applied = await vscode.workspace.applyEdit(workspaceEdit);
     return applied ? { applied } : { applied, failureReason: "VS Code refused the edit" };
   }
 
-  private async closeTabs(files: FileProposal[]): Promise<void> {
-    const afters = new Set(files.map((f) => f.after.toString()));
-    const tabs = vscode.window.tabGroups.all
+  private openTab(file: FileProposal): vscode.Tab | undefined {
+    return vscode.window.tabGroups.all
       .flatMap((g) => g.tabs)
-      .filter((t) => t.input instanceof vscode.TabInputTextDiff && afters.has(t.input.modified.toString()));
+      .find((t) => t.input instanceof vscode.TabInputTextDiff && t.input.modified.toString() === file.after.toString());
+  }
+
+  private async closeTabs(files: FileProposal[]): Promise<void> {
+    // A proposal side with unsaved changes would make closing its tab ask "Save?": save it into
+    // the proposal file system first (its text was read already).
+    for (const file of files) {
+      const open = vscode.workspace.textDocuments.find((d) => d.uri.toString() === file.after.toString());
+      if (open?.isDirty) {
+        await open.save();
+      }
+    }
+    const tabs = files.map((f) => this.openTab(f)).filter((t): t is vscode.Tab => t !== undefined);
     if (tabs.length > 0) {
-      await vscode.window.tabGroups.close(tabs);
+      await vscode.window.tabGroups.close(tabs, true);
     }
   }
 
@@ -233,6 +398,30 @@ export class EditReview implements vscode.Disposable {
     this.current?.settle("discard");
     this.pendingEmitter.dispose();
   }
+}
+
+/**
+ * The one replacement turning `before` into `after`: [start, end, text] between their common
+ * prefix and suffix (undefined when equal). Smaller than replacing everything, so the cursor,
+ * folding and markers outside the change stay where they were.
+ */
+export function smallestReplacement(before: string, after: string): [number, number, string] | undefined {
+  if (before === after) {
+    return undefined;
+  }
+  let head = 0;
+  const most = Math.min(before.length, after.length);
+  while (head < most && before.charCodeAt(head) === after.charCodeAt(head)) {
+    head++;
+  }
+  let tail = 0;
+  while (
+    tail < most - head &&
+    before.charCodeAt(before.length - 1 - tail) === after.charCodeAt(after.length - 1 - tail)
+  ) {
+    tail++;
+  }
+  return [head, before.length - tail, after.slice(head, after.length - tail)];
 }
 
 function needsConfirmation(edit: WorkspaceEdit): boolean {

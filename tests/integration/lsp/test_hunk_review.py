@@ -18,6 +18,7 @@ from lsprotocol import types as lsp
 from pytest_lsp import LanguageClient
 
 from tests.integration.lsp.conftest import StartClient, execute
+from tests.support.llm_script import Turn
 from tests.support.llm_server import ScriptedLLM
 from tests.support.review_scenario import (
     KEPT,
@@ -263,3 +264,81 @@ async def test_an_edited_hunk_that_no_longer_applies_changes_nothing(
     assert any("no longer applies" in m.message for m in client.messages)
     assert "no longer applies" in llm_server.calls[-1].tool_results[-1]
     assert (project / "notes.txt").read_text() == OLD
+
+
+async def test_a_one_hunk_change_applied_with_other_text_is_reported_as_edited(
+    start_client: StartClient, project: Path, llm_server: ScriptedLLM
+) -> None:
+    # One hunk takes the whole-change route; VS Code's diff tab applies its proposal side as the
+    # user left it (here: typed over), so the agent must hear what the buffer holds.
+    (project / "notes.txt").write_text(OLD)
+    llm_server.script(
+        [
+            Turn.tool_calls(
+                ("write_file", {"path": "notes.txt", "content": OLD.replace("line 2\n", "two\n")})
+            ),
+            Turn.text("Noted."),
+        ]
+    )
+    holder: list[Buffer] = []
+
+    def apply_own_version(params: lsp.ApplyWorkspaceEditParams) -> bool:
+        buffer = holder[0]
+        buffer.apply(params.edit)
+        buffer.apply(_whole(buffer, OLD.replace("line 2\n", "line two (mine)\n")))
+        return True
+
+    client = await start_client("visual-studio-code", on_apply=apply_own_version)
+    holder.append(Buffer(client, project / "notes.txt"))
+    await run_edit(client, project)
+    report = review_result(llm_server.calls[-1])
+    assert (report["applied"], report["edited"], report["rejected"]) == ([], [1], [])
+    hunks: list[dict[str, str]] = report["hunks"]  # type: ignore[assignment]
+    assert len(hunks) == 1
+    assert "line two (mine)\n" in hunks[0]["text"]
+    assert (project / "notes.txt").read_text() == OLD, "the editor applies; the server never writes"
+
+
+async def test_a_one_hunk_change_applied_as_proposed_is_done(
+    start_client: StartClient, project: Path, llm_server: ScriptedLLM
+) -> None:
+    (project / "notes.txt").write_text(OLD)
+    llm_server.script(
+        [
+            Turn.tool_calls(
+                ("write_file", {"path": "notes.txt", "content": OLD.replace("line 2\n", "two\n")})
+            ),
+            Turn.text("Noted."),
+        ]
+    )
+    holder: list[Buffer] = []
+
+    def apply(params: lsp.ApplyWorkspaceEditParams) -> bool:
+        holder[0].apply(params.edit)
+        return True
+
+    client = await start_client("visual-studio-code", on_apply=apply)
+    holder.append(Buffer(client, project / "notes.txt"))
+    await run_edit(client, project)
+    assert holder[0].text == OLD.replace("line 2\n", "two\n")
+    assert "applied it" in llm_server.calls[-1].tool_results[-1]
+
+
+def _whole(buffer: Buffer, text: str) -> lsp.WorkspaceEdit:
+    """An edit replacing the whole buffer with ``text`` (as an editor applying its own version)."""
+    end = lsp.Position(line=len(buffer.text.splitlines()) + 1, character=0)
+    return lsp.WorkspaceEdit(
+        document_changes=[
+            lsp.TextDocumentEdit(
+                text_document=lsp.OptionalVersionedTextDocumentIdentifier(
+                    uri=buffer.uri, version=None
+                ),
+                edits=[
+                    lsp.TextEdit(
+                        range=lsp.Range(start=lsp.Position(line=0, character=0), end=end),
+                        new_text=text,
+                    )
+                ],
+            )
+        ]
+    )
