@@ -11,17 +11,13 @@ is gone are dropped when ``list`` meets them.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from datetime import UTC, datetime
 
-import redis.exceptions
-
-from luminamind.config import Settings
-from luminamind.errors import CheckpointError
 from luminamind.state.records import ThreadInfo, ThreadStatus
-from luminamind.state.redis.conn import RedisClient, RedisOptions, aclose_client, connect_async
+from luminamind.state.redis.conn import RedisClient, RedisOptions
 from luminamind.state.redis.keys import ThreadKeys
+from luminamind.state.redis.store import RedisStore
 from luminamind.state.run_lease import RunOwner
 from luminamind.state.threads import require_thread
 from luminamind.surfaces import Surface
@@ -62,14 +58,10 @@ def _ms(moment: datetime) -> int:
     return int(moment.timestamp() * 1000)
 
 
-class RedisThreadStore:
-    """The `luminamind.state.threads.ThreadStore` protocol on Redis.
+class RedisThreadStore(RedisStore):
+    """The `luminamind.state.threads.ThreadStore` protocol on Redis (arguments: `RedisStore`)."""
 
-    Args:
-        options: how to reach Redis.
-        prefix: the key prefix shared with the checkpointer (``redis_key_prefix``).
-        ttl_seconds: expire a thread's metadata this long after its last update.
-    """
+    kind = "thread store"
 
     def __init__(
         self,
@@ -79,36 +71,14 @@ class RedisThreadStore:
         ttl_seconds: float | None = None,
         client: RedisClient | None = None,
     ) -> None:
-        self.options = options
-        self._prefix = prefix
-        self._ttl_ms = int(ttl_seconds * 1000) if ttl_seconds else 0
+        super().__init__(options, prefix=prefix, ttl_seconds=ttl_seconds, client=client)
         self._index = f"{prefix}:thread-index"
-        self.client = client if client is not None else connect_async(options)
         self._create = self.client.register_script(_CREATE)
         self._update = self.client.register_script(_UPDATE)
         self._beat = self.client.register_script(_BEAT)
 
-    @classmethod
-    def from_settings(cls, settings: Settings) -> RedisThreadStore:
-        """The store for ``LUMINAMIND_REDIS_URL`` (connects lazily, on first use)."""
-        return cls(
-            RedisOptions.from_settings(settings),
-            prefix=settings.redis_key_prefix,
-            ttl_seconds=settings.redis_ttl_seconds,
-        )
-
     def _key(self, thread_id: str) -> str:
         return ThreadKeys.of(self._prefix, thread_id).cp.removesuffix(":cp") + ":info"
-
-    @contextmanager
-    def _guard(self, operation: str) -> Iterator[None]:
-        try:
-            yield
-        except redis.exceptions.RedisError as exc:
-            raise CheckpointError(
-                f"Redis thread store at {self.options.safe_url} failed to {operation}: "
-                f"{type(exc).__name__}: {exc}"
-            ) from exc
 
     @staticmethod
     def _info(raw: Mapping[bytes, bytes]) -> ThreadInfo | None:
@@ -216,7 +186,3 @@ class RedisThreadStore:
 
     async def set_approve_all(self, thread_id: str, value: bool) -> None:
         await self._set(thread_id, "update a thread", {"approve_all": "1" if value else "0"})
-
-    async def aclose(self) -> None:
-        """Close the connection pool."""
-        await aclose_client(self.client)

@@ -11,16 +11,11 @@ the checkpointer works (Redis >= 6, Valkey, managed Redis without modules). With
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 
-import redis.exceptions
-
-from luminamind.config import Settings
-from luminamind.errors import CheckpointError
-from luminamind.state.redis.conn import RedisClient, RedisOptions, aclose_client, connect_async
 from luminamind.state.redis.keys import ThreadKeys
+from luminamind.state.redis.store import RedisStore
 from luminamind.state.snapshots.records import (
     FileRecord,
     ScanEntry,
@@ -34,44 +29,17 @@ from luminamind.state.snapshots.records import (
 __all__ = ["RedisSnapshotStore"]
 
 
-class RedisSnapshotStore:
-    """The `SnapshotStore` protocol on Redis (one writer per thread: one run at a time)."""
+class RedisSnapshotStore(RedisStore):
+    """The `SnapshotStore` protocol on Redis (one writer per thread: one run at a time).
 
-    def __init__(
-        self,
-        options: RedisOptions,
-        *,
-        prefix: str = "lm",
-        ttl_seconds: float | None = None,
-        client: RedisClient | None = None,
-    ) -> None:
-        self.options = options
-        self._prefix = prefix
-        self._ttl_ms = int(ttl_seconds * 1000) if ttl_seconds else 0
-        self.client = client if client is not None else connect_async(options)
+    Arguments: `RedisStore`.
+    """
 
-    @classmethod
-    def from_settings(cls, settings: Settings) -> RedisSnapshotStore:
-        """The store for ``LUMINAMIND_REDIS_URL`` (connects lazily, on first use)."""
-        return cls(
-            RedisOptions.from_settings(settings),
-            prefix=settings.redis_key_prefix,
-            ttl_seconds=settings.redis_ttl_seconds,
-        )
+    kind = "snapshot store"
 
     def _keys(self, thread_id: str) -> tuple[str, str, str, str]:
         base = ThreadKeys.of(self._prefix, thread_id).cp.removesuffix(":cp") + ":rw"
         return f"{base}:turns", f"{base}:files", f"{base}:blobs", f"{base}:scan"
-
-    @contextmanager
-    def _guard(self, operation: str) -> Iterator[None]:
-        try:
-            yield
-        except redis.exceptions.RedisError as exc:
-            raise CheckpointError(
-                f"Redis snapshot store at {self.options.safe_url} failed to {operation}: "
-                f"{type(exc).__name__}: {exc}"
-            ) from exc
 
     async def _expire(self, *keys: str) -> None:
         if self._ttl_ms:
@@ -240,6 +208,3 @@ class RedisSnapshotStore:
     async def delete_thread(self, thread_id: str) -> None:
         with self._guard("delete snapshots"):
             await self.client.delete(*self._keys(thread_id))
-
-    async def aclose(self) -> None:
-        await aclose_client(self.client)
