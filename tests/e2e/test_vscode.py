@@ -173,7 +173,8 @@ def _numbered(count: int, **spelled: str) -> str:
 
 
 def test_reverting_a_hunk_in_the_diff_tab(tmp_path: Path, llm_server: ScriptedLLM) -> None:
-    """Two hunks proposed; the user reverts one in VS Code's diff editor and accepts the rest."""
+    """Two hunks proposed; the user reverts one in VS Code's diff editor and accepts the rest;
+    then a proposal rejected from the diff's title bar."""
     reason = unavailable_reason()
     if reason is not None:
         pytest.skip(f"NO REAL VS CODE HERE, the VS Code end-to-end test did not run: {reason}")
@@ -189,7 +190,19 @@ def test_reverting_a_hunk_in_the_diff_tab(tmp_path: Path, llm_server: ScriptedLL
             Turn.tool_calls(("write_file", {"path": "notes.txt", "content": proposal})),
             Turn.text("Kept what you kept."),
         ],
-        when=_step("STEP-HUNKS"),
+        when=_step("STEP-TWO-HUNKS"),
+    )
+    llm_server.script(
+        [
+            Turn.tool_calls(
+                (
+                    "write_file",
+                    {"path": "notes.txt", "content": _numbered(20, n3="three", n19="nineteen")},
+                )
+            ),
+            Turn.text("Left notes.txt alone."),
+        ],
+        when=_step("STEP-REJECT-HUNKS"),
     )
     shots = run / "screenshots"
     env = {
@@ -207,10 +220,11 @@ def test_reverting_a_hunk_in_the_diff_tab(tmp_path: Path, llm_server: ScriptedLL
     # On disk (saved by the user): exactly the kept hunk.
     assert notes.read_text() == _numbered(20, n2="line two")
     # What the agent was told: the server's review report, as the model read it.
-    answered = [c for c in llm_server.calls if c.tool_results]
-    assert answered, "the model never got the tool's result"
+    answered = [c for c in llm_server.calls if "STEP-TWO-HUNKS" in c.last_user_text]
     report = json.loads(answered[-1].tool_results[-1])
     assert report["status"] == "partially_applied", report
     assert (report["applied"], report["rejected"], report["edited"]) == ([1], [2], []), report
     rejected = [h for h in report["hunks"] if h["status"] == "rejected"]
     assert "line eighteen" in rejected[0]["diff"]
+    turned_down = [c for c in llm_server.calls if "STEP-REJECT-HUNKS" in c.last_user_text]
+    assert "discarded the change to notes.txt" in turned_down[-1].tool_results[-1]

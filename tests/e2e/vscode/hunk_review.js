@@ -3,7 +3,7 @@
 // the editor the user is in without taking its focus; the user reverts the second hunk with the
 // diff editor's "Revert Block" arrow in the gutter, then presses Accept in the diff's title bar.
 // The buffer gets the first hunk only; the user saves; Python checks the file and what the
-// agent was told.
+// agent was told. Then a second proposal is turned down with Reject in the title bar.
 "use strict";
 const fs = require("fs");
 const path = require("path");
@@ -55,6 +55,32 @@ async function gutterItems(vs) {
   });
 }
 
+/** Click into the proposal side (activating its group), then the title bar action `title`. */
+async function clickTitleAction(vs, title) {
+  // VS Code shows a group's title actions only while the group is active
+  // (workbench.editor.alwaysShowEditorActions is off): click into the proposal first.
+  const inside = await vs.waitFor("the proposal side's text", async () =>
+    vs.page.evaluate(() => {
+      const lines = document.querySelector("[data-lm-diff] .monaco-diff-editor .modified-in-monaco-diff-editor .lines-content");
+      const b = lines && lines.getBoundingClientRect();
+      return b && b.width > 0 ? { x: b.x + 60, y: b.y + 8 } : undefined;
+    })
+  );
+  await vs.page.mouse.click(inside.x, inside.y);
+  const action = await vs.waitFor(`the ${title} button in the diff's title bar`, async () =>
+    vs.page.evaluate((wanted) => {
+      const found = [...document.querySelectorAll("[data-lm-diff] .editor-actions .action-label")].find((a) =>
+        (a.getAttribute("aria-label") || a.title || "").startsWith(wanted)
+      );
+      if (!found) return undefined;
+      const b = found.getBoundingClientRect();
+      return { x: b.x + b.width / 2, y: b.y + b.height / 2 };
+    }, title)
+  );
+  await vs.page.mouse.click(action.x, action.y);
+  vs.note(`clicked ${title} in the diff's title bar`);
+}
+
 main(async (vs, options) => {
   const notes = path.join(options.workspace, "notes.txt");
   const original = fs.readFileSync(notes, "utf8");
@@ -67,7 +93,7 @@ main(async (vs, options) => {
   // The user is in notes.txt; they ask the agent for a change there.
   await vs.openFile("notes.txt");
   await vs.runCommand("LuminaMind: Run Task");
-  await vs.answerInput("Task for LuminaMind", "STEP-HUNKS spell out two numbers in notes.txt");
+  await vs.answerInput("Task for LuminaMind", "STEP-TWO-HUNKS spell out two numbers in notes.txt");
   await vs.waitForNotification(/LuminaMind wants to change notes\.txt/);
   await vs.waitFor("the diff tab of the proposal", async () => markDiffGroup(vs));
   await vs.waitFor("the proposal side to show both hunks", async () => {
@@ -116,28 +142,8 @@ main(async (vs, options) => {
   });
   await vs.shot("hunks-second-reverted");
 
-  // Accept, in the diff editor's title bar. VS Code shows a group's title actions only while the
-  // group is active (workbench.editor.alwaysShowEditorActions is off): click into the proposal.
-  const inside = await vs.waitFor("the proposal side's text", async () =>
-    vs.page.evaluate(() => {
-      const lines = document.querySelector("[data-lm-diff] .monaco-diff-editor .modified-in-monaco-diff-editor .lines-content");
-      const b = lines && lines.getBoundingClientRect();
-      return b && b.width > 0 ? { x: b.x + 60, y: b.y + 8 } : undefined;
-    })
-  );
-  await vs.page.mouse.click(inside.x, inside.y);
-  const accept = await vs.waitFor("the Accept button in the diff's title bar", async () =>
-    vs.page.evaluate(() => {
-      const action = [...document.querySelectorAll("[data-lm-diff] .editor-actions .action-label")].find((a) =>
-        (a.getAttribute("aria-label") || a.title || "").startsWith("Accept Proposed Change")
-      );
-      if (!action) return undefined;
-      const b = action.getBoundingClientRect();
-      return { x: b.x + b.width / 2, y: b.y + b.height / 2 };
-    })
-  );
-  await vs.page.mouse.click(accept.x, accept.y);
-  vs.note("clicked Accept Proposed Change in the diff's title bar");
+  // Accept, in the diff editor's title bar.
+  await clickTitleAction(vs, "Accept Proposed Change");
   await vs.waitForNotification(/applied your version of the change to notes\.txt \(not saved yet/);
   await vs.waitFor("the diff tab to close", async () => !(await vs.tabs()).some((t) => t.includes("LuminaMind's proposal")));
   check(!(await vs.page.$(".monaco-dialog-box")), "closing the edited proposal asked something");
@@ -154,4 +160,20 @@ main(async (vs, options) => {
   await vs.waitFor("notes.txt saved", async () => fs.readFileSync(notes, "utf8") !== original);
   await sleep(300);
   await vs.shot("hunks-saved");
+  const saved = fs.readFileSync(notes, "utf8");
+
+  // A second proposal, turned down with Reject in the title bar: nothing changes.
+  await vs.runCommand("LuminaMind: Run Task");
+  await vs.answerInput("Task for LuminaMind", "STEP-REJECT-HUNKS spell out the last numbers");
+  await vs.waitForNotification(/LuminaMind wants to change notes\.txt/);
+  await vs.page.evaluate(() => document.querySelector("[data-lm-diff]")?.removeAttribute("data-lm-diff"));
+  await vs.waitFor("the diff tab of the second proposal", async () => markDiffGroup(vs));
+  await clickTitleAction(vs, "Reject Proposed Change");
+  await vs.waitForNotification(/discarded the change to notes\.txt; the agent was told/);
+  await vs.waitForNotification(/LuminaMind: Left notes\.txt alone\./);
+  await vs.waitFor("the diff tab to close", async () => !(await vs.tabs()).some((t) => t.includes("LuminaMind's proposal")));
+  await vs.openFile("notes.txt");
+  check(!(await vs.activeTabDirty()), "Reject changed the buffer");
+  check(fs.readFileSync(notes, "utf8") === saved, "Reject changed the file");
+  await vs.shot("hunks-rejected");
 });
