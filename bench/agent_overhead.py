@@ -71,6 +71,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT)]
 
+import langsmith  # noqa: E402
 from langchain.agents.middleware import (  # noqa: E402
     AgentMiddleware,
 )
@@ -349,17 +350,23 @@ GRAPH_DURABILITY: list[Durability] = [SERVICE_DURABILITY]
 
 @contextmanager
 def _variant(
-    drop: tuple[type[Any], ...], unfold: bool, full_lists: bool, durability: Durability
+    drop: tuple[type[Any], ...],
+    unfold: bool,
+    full_lists: bool,
+    durability: Durability,
+    hops: bool = False,
 ) -> Iterator[None]:
     """Build LuminaMind's graph without the ``drop`` middleware, or as it was before a change.
 
     ``unfold``: every model hook its own node again (no `fold_model_hooks`); ``full_lists``:
-    the whole message list in every checkpoint (no `DeltaChannel`).
+    the whole message list in every checkpoint (no `DeltaChannel`); ``hops``: LangSmith's
+    bookkeeping around each traced hook in its thread pool again (`luminamind.agent.hops`).
     """
     # The names luminamind.agent.graph calls; patched there so the real builder runs.
     original = agent_graph.create_agent
     original_fold = agent_graph.fold_model_hooks
     original_deltas = agent_graph.stores_message_deltas
+    original_hops = agent_graph.install_inline_langsmith
 
     def create(*args: Any, **kwargs: Any) -> Any:  # Any: create_agent's own signature
         kwargs["middleware"] = [m for m in kwargs["middleware"] if not isinstance(m, drop)]
@@ -370,6 +377,9 @@ def _variant(
         agent_graph.fold_model_hooks = list
     if full_lists:
         agent_graph.stores_message_deltas = lambda saver: False
+    if hops:
+        agent_graph.install_inline_langsmith = langsmith.set_runtime_overrides
+        langsmith.set_runtime_overrides()  # LangSmith's default: a thread per set-up and end
     GRAPH_DURABILITY[0] = durability
     try:
         yield
@@ -377,18 +387,28 @@ def _variant(
         agent_graph.create_agent = original
         agent_graph.fold_model_hooks = original_fold
         agent_graph.stores_message_deltas = original_deltas
+        agent_graph.install_inline_langsmith = original_hops
+        original_hops()
         GRAPH_DURABILITY[0] = SERVICE_DURABILITY
 
 
-# label, middleware dropped, unfolded hooks, full message lists, durability
-VARIANTS: list[tuple[str, tuple[type[Any], ...], bool, bool, Durability]] = [
-    ("LuminaMind's graph (hooks folded, message deltas, sync)", (), False, False, "sync"),
-    ("the same, one node per hook", (), True, False, "sync"),
-    ("the same, whole message list per checkpoint", (), False, True, "sync"),
-    ("before this change: one node per hook, whole lists, async", (), True, True, "async"),
-    ("LuminaMind's graph, `async` durability", (), False, False, "async"),
-    ("LuminaMind's graph, `exit` durability (crash loses the run)", (), False, False, "exit"),
-    ("`create_agent` with no middleware at all", (AgentMiddleware,), False, False, "sync"),
+# label, middleware dropped, unfolded hooks, full message lists, durability, thread hops
+VARIANTS: list[tuple[str, tuple[type[Any], ...], bool, bool, Durability, bool]] = [
+    ("LuminaMind's graph (hooks folded, message deltas, sync)", (), False, False, "sync", False),
+    ("the same, one node per hook", (), True, False, "sync", False),
+    ("the same, whole message list per checkpoint", (), False, True, "sync", False),
+    ("before: one node per hook, whole lists, async, thread hops", (), True, True, "async", True),
+    ("LuminaMind's graph, `async` durability", (), False, False, "async", False),
+    (
+        "LuminaMind's graph, `exit` durability (crash loses the run)",
+        (),
+        False,
+        False,
+        "exit",
+        False,
+    ),
+    ("`create_agent` with no middleware at all", (AgentMiddleware,), False, False, "sync", False),
+    ("the same as shipped, LangSmith's thread hops per hook", (), False, False, "sync", True),
 ]
 
 
@@ -407,9 +427,11 @@ async def ablation(tmp: Path) -> list[dict[str, Any]]:  # Any: per-variant figur
         for label, *_ in VARIANTS
     ]
     for round_ in range(ABLATION_ROUNDS + 1):
-        for row, (_, drop, unfold, full_lists, durability) in zip(rows, VARIANTS, strict=True):
+        for row, (_, drop, unfold, full_lists, durability, hops) in zip(
+            rows, VARIANTS, strict=True
+        ):
             for backend in ("memory", "sqlite"):
-                with _variant(drop, unfold, full_lists, durability):
+                with _variant(drop, unfold, full_lists, durability, hops):
                     run = await _ours(tmp, backend, graph_only=True, count=round_ == 0)
                 if round_ == 0:
                     row["checkpoints"] = max(row["checkpoints"], run["checkpoints"])
@@ -668,7 +690,17 @@ per step):
   and a full snapshot every 1,000 updates; loading replays the writes since the snapshot.
   Undoing only this: {_mb(by_label[VARIANTS[2][0]]["db_bytes"])} of SQLite per run against
   {_mb(by_label[VARIANTS[0][0]]["db_bytes"])}, {med(2, "sqlite"):.1f} against
-  {med(0, "sqlite"):.1f} ms per step. The Redis saver still stores whole lists (below).
+  {med(0, "sqlite"):.1f} ms per step. The Redis saver stores deltas too (it walks the chain
+  of writes in one server-side script).
+- **Thread hops.** `create_agent` wraps every middleware's `wrap_model_call` /
+  `wrap_tool_call` in LangSmith's `traceable`, which runs its set-up and end in the thread
+  pool, traced or not: about sixteen hops per step in LuminaMind's stack, each waiting for a
+  thread on a busy machine. With LangSmith tracing off they now run inline (LangSmith's own
+  `set_runtime_overrides` hook, `luminamind.agent.hops`). Undoing only this:
+  {med(7, "memory"):.1f} against {med(0, "memory"):.1f} ms per step in memory (CPU
+  {med(7, "memory", "/cpu"):.1f} against {med(0, "memory", "/cpu"):.1f}),
+  {med(7, "sqlite"):.1f} against {med(0, "sqlite"):.1f} on SQLite. deepagents, built on the
+  same `create_agent`, still pays them.
 - **Durability.** Every surface runs with `sync` (a step is saved before the next one starts,
   so a crash loses at most the step in flight; `async` overlaps the save with the next step
   and can lose that one too; `exit` saves only at the end). On SQLite, with
@@ -677,7 +709,7 @@ per step):
   `async` {med(4, "sqlite"):.1f}, `exit` {med(5, "sqlite"):.1f} ms per step (CPU
   {med(0, "sqlite", "/cpu"):.1f} / {med(4, "sqlite", "/cpu"):.1f} /
   {med(5, "sqlite", "/cpu"):.1f}).
-- Before all three changes: {med(3, "memory"):.1f} ms per step in memory and
+- Before these changes: {med(3, "memory"):.1f} ms per step in memory and
   {med(3, "sqlite"):.1f} on SQLite; `create_agent` with no middleware at all (the floor of
   this harness): {med(6, "memory"):.1f} and {med(6, "sqlite"):.1f}.
 
