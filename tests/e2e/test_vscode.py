@@ -174,7 +174,7 @@ def _numbered(count: int, **spelled: str) -> str:
 
 def test_reverting_a_hunk_in_the_diff_tab(tmp_path: Path, llm_server: ScriptedLLM) -> None:
     """Two hunks proposed; the user reverts one in VS Code's diff editor and accepts the rest;
-    then a proposal rejected from the diff's title bar."""
+    then a proposal rejected from the diff's title bar, and one typed over before Accept."""
     reason = unavailable_reason()
     if reason is not None:
         pytest.skip(f"NO REAL VS CODE HERE, the VS Code end-to-end test did not run: {reason}")
@@ -204,6 +204,18 @@ def test_reverting_a_hunk_in_the_diff_tab(tmp_path: Path, llm_server: ScriptedLL
         ],
         when=_step("STEP-REJECT-HUNKS"),
     )
+    llm_server.script(
+        [
+            Turn.tool_calls(
+                (
+                    "write_file",
+                    {"path": "notes.txt", "content": _numbered(20, n2="line two", n10="line ten")},
+                )
+            ),
+            Turn.text("Took your wording."),
+        ],
+        when=_step("STEP-TYPE-HUNK"),
+    )
     shots = run / "screenshots"
     env = {
         **os.environ,
@@ -217,7 +229,7 @@ def test_reverting_a_hunk_in_the_diff_tab(tmp_path: Path, llm_server: ScriptedLL
         f"the VS Code hunk review scenario failed; screenshots of each step: {shots}\n"
         f"code-server log: {server.log}\n{result.output[-8000:]}"
     )
-    # On disk (saved by the user): exactly the kept hunk.
+    # On disk (saved by the user): exactly the kept hunk (the typed change is left unsaved).
     assert notes.read_text() == _numbered(20, n2="line two")
     # What the agent was told: the server's review report, as the model read it.
     answered = [c for c in llm_server.calls if "STEP-TWO-HUNKS" in c.last_user_text]
@@ -228,3 +240,8 @@ def test_reverting_a_hunk_in_the_diff_tab(tmp_path: Path, llm_server: ScriptedLL
     assert "line eighteen" in rejected[0]["diff"]
     turned_down = [c for c in llm_server.calls if "STEP-REJECT-HUNKS" in c.last_user_text]
     assert "discarded the change to notes.txt" in turned_down[-1].tool_results[-1]
+    # A hunk typed over in the proposal side: reported as edited, with the user's text.
+    typed = [c for c in llm_server.calls if "STEP-TYPE-HUNK" in c.last_user_text]
+    edited = json.loads(typed[-1].tool_results[-1])
+    assert (edited["applied"], edited["rejected"], edited["edited"]) == ([], [], [1]), edited
+    assert "line ten (typed)\n" in edited["hunks"][0]["text"]

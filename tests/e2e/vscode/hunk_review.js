@@ -176,4 +176,35 @@ main(async (vs, options) => {
   check(!(await vs.activeTabDirty()), "Reject changed the buffer");
   check(fs.readFileSync(notes, "utf8") === saved, "Reject changed the file");
   await vs.shot("hunks-rejected");
+
+  // A third proposal, changed by typing in the proposal side before Accept: the buffer gets the
+  // user's text (Python checks the agent was told the hunk was edited, with that text).
+  await vs.runCommand("LuminaMind: Run Task");
+  await vs.answerInput("Task for LuminaMind", "STEP-TYPE-HUNK spell out ten");
+  await vs.waitForNotification(/LuminaMind wants to change notes\.txt/);
+  await vs.page.evaluate(() => document.querySelector("[data-lm-diff]")?.removeAttribute("data-lm-diff"));
+  await vs.waitFor("the diff tab of the third proposal", async () => markDiffGroup(vs));
+  const end = await vs.waitFor("the proposed line 'line ten'", async () =>
+    vs.page.evaluate(() => {
+      const editor = document.querySelector("[data-lm-diff] .monaco-diff-editor .modified-in-monaco-diff-editor");
+      for (const line of editor ? editor.querySelectorAll(".lines-content > .view-lines > .view-line") : []) {
+        if (line.textContent.replace(/\u00a0/g, " ") === "line ten") {
+          const b = (line.querySelector("span") || line).getBoundingClientRect();
+          return { x: b.x + b.width + 2, y: b.y + b.height / 2 };
+        }
+      }
+      return undefined;
+    })
+  );
+  await vs.page.mouse.click(end.x, end.y);
+  await vs.page.keyboard.press("End");
+  await vs.page.keyboard.type(" (typed)", { delay: 10 });
+  await vs.waitFor("the typed text in the proposal", async () => (await proposalLines(vs)).includes("line ten (typed)"));
+  await vs.shot("hunks-typed");
+  await clickTitleAction(vs, "Accept Proposed Change");
+  await vs.waitForNotification(/applied your version of the change to notes\.txt/);
+  await vs.waitForNotification(/LuminaMind: Took your wording\./);
+  await vs.openFile("notes.txt");
+  const typed = await vs.editorText();
+  check(typed.includes("line ten (typed)") && typed.includes("line two"), `the buffer after typing: ${typed}`);
 });
