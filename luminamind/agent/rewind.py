@@ -26,7 +26,6 @@ from typing import TYPE_CHECKING, Literal
 from luminamind.errors import RewindRefusedError, TurnNotFoundError
 from luminamind.rewind.models import RewindPlan, RewindResult, TurnView, turn_view
 from luminamind.rewind.restore import FileTarget, apply_restore, plan_files, targets_of
-from luminamind.state.run_lease import RUN_LEASE_SECONDS, stale_reason
 from luminamind.state.snapshots import SnapshotStore, TurnRecord
 
 if TYPE_CHECKING:
@@ -66,18 +65,7 @@ async def _checked(
             f"thread {thread_id} works in {info.workspace}, not in {workspace}; rewind it from "
             f"there (luminamind -w {info.workspace} rewind {thread_id})"
         )
-    if service.is_running(thread_id):
-        raise RewindRefusedError(
-            f"thread {thread_id} is running; wait for it or cancel it, then rewind"
-        )
-    owner = await service.store.run_owner(thread_id)
-    if owner is not None and stale_reason(owner) is None:
-        # A run in another process (the MCP server, a language server, another CLI).
-        raise RewindRefusedError(
-            f"thread {thread_id} is running in another process ({owner.describe()}); wait for "
-            "it or cancel it there, then rewind. A crashed process stops counting once its "
-            f"pid is gone, or after {RUN_LEASE_SECONDS:.0f} s without a heartbeat"
-        )
+    await service.refuse_while_running(thread_id, to="rewind", error=RewindRefusedError)
     turns = await store.turns(thread_id)
     if not turns:
         raise TurnNotFoundError(

@@ -69,7 +69,13 @@ from luminamind.rewind.recorder import TurnRecorder
 from luminamind.runtime import ToolRuntime, build_tool_runtime
 from luminamind.state.checkpointer import open_checkpointer, open_thread_store
 from luminamind.state.records import ThreadStatus
-from luminamind.state.run_lease import RUN_BEAT_SECONDS, owner_token
+from luminamind.state.run_lease import (
+    RUN_BEAT_SECONDS,
+    RUN_LEASE_SECONDS,
+    RunOwner,
+    owner_token,
+    stale_reason,
+)
 from luminamind.state.snapshots import SnapshotStore, open_snapshot_store
 from luminamind.state.threads import ThreadStore, title_from
 from luminamind.surfaces import Surface
@@ -445,10 +451,9 @@ class AgentService:
         """Delete a thread's checkpoints and metadata; False if it did not exist.
 
         Raises:
-            LuminaError: the thread is running (cancel it first).
+            LuminaError: the thread is running, here or in another process (cancel it first).
         """
-        if self.is_running(thread_id):
-            raise LuminaError(f"thread {thread_id} is running; cancel it before deleting it")
+        await self.refuse_while_running(thread_id, to="delete it")
         existed = await self.store.delete(thread_id)
         self._heads.forget(thread_id)
         await self.checkpointer.adelete_thread(thread_id)
@@ -528,6 +533,34 @@ class AgentService:
     def running(self) -> list[str]:
         """The threads with a run in flight, sorted."""
         return sorted(self._runs)
+
+    async def live_owner(self, thread_id: str) -> RunOwner | None:
+        """The process whose run holds ``thread_id`` (this one's are `is_running`), or None.
+
+        A run in another process (the MCP server, a language server, another CLI) marks the
+        thread in the shared thread store; a crashed owner stops counting by the stale-run rule
+        of `luminamind.state.run_lease`.
+        """
+        owner = await self.store.run_owner(thread_id)
+        return owner if owner is not None and stale_reason(owner) is None else None
+
+    async def refuse_while_running(
+        self, thread_id: str, *, to: str, error: type[LuminaError] = LuminaError
+    ) -> None:
+        """Raise ``error`` while ``thread_id`` runs here or in another live process.
+
+        Args:
+            to: what was asked, for the message ("rewind", "delete it").
+        """
+        if self.is_running(thread_id):
+            raise error(f"thread {thread_id} is running; wait for it or cancel it, then {to}")
+        owner = await self.live_owner(thread_id)
+        if owner is not None:
+            raise error(
+                f"thread {thread_id} is running in another process ({owner.describe()}); wait "
+                f"for it or cancel it there, then {to}. A crashed process stops counting once "
+                f"its pid is gone, or after {RUN_LEASE_SECONDS:.0f} s without a heartbeat"
+            )
 
     # --- running ------------------------------------------------------------------------------
 

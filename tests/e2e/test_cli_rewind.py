@@ -147,7 +147,7 @@ def test_rewind_to_turn_1_and_the_bad_inputs_from_the_cli(
 def test_rewind_refused_while_another_process_runs_the_thread(
     llm_server: ScriptedLLM, tmp_path: Path, project: Path
 ) -> None:
-    """A run in another process holds the thread; once that process is killed it does not."""
+    """A run in another process holds the thread (no rewind, no delete); once it is killed, not."""
     data = tmp_path / "lm-data"
     script_two_turns(llm_server, then=(Turn.hang(120),))
     two_turns(llm_server, data, project)
@@ -167,6 +167,10 @@ def test_rewind_refused_while_another_process_runs_the_thread(
         assert "is running in another process" in refused.stderr
         assert f"pid {runner.pid}" in refused.stderr
         assert snapshot_files(project) == AFTER_TURN_2
+        kept = lm(llm_server, data, project, "threads", "rm", THREAD)  # nor deleted under it
+        assert kept.returncode == 1, kept.stderr
+        assert "is running in another process" in kept.stderr
+        assert "then delete it" in kept.stderr
     finally:
         runner.send_signal(signal.SIGKILL)  # a crash: the run never marks the thread idle
         runner.wait(timeout=30)
