@@ -23,14 +23,16 @@ import time
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
+import anyio
 import mcp_types as types
 from mcp.server.streamable_http import EventCallback, EventId, EventMessage, EventStore, StreamId
 from pydantic import TypeAdapter
 
 __all__ = [
     "EventLog",
+    "Found",
     "MemoryEventLog",
     "RedisEventLog",
     "SessionEvents",
@@ -70,6 +72,23 @@ def is_final(event: StoredEvent, stream_id: str) -> bool:
     ) == str(stream_id)
 
 
+class Found(NamedTuple):
+    """A known ``Last-Event-ID``: its event (the anchor) and its stream's later events."""
+
+    anchor: StoredEvent
+    later: Sequence[StoredEvent]
+
+    @property
+    def stream_id(self) -> str:
+        """The stream the anchor belongs to: the one a client resumes."""
+        return self.anchor.stream_id
+
+    @property
+    def ended(self) -> bool:
+        """True when the anchor is the answer that ended its request's stream."""
+        return is_final(self.anchor, self.anchor.stream_id)
+
+
 class EventLog(Protocol):
     """Where sessions' events are kept (the last ``max_events`` of a session, ``ttl_seconds``)."""
 
@@ -84,10 +103,8 @@ class EventLog(Protocol):
         """Keep one event; returns its id."""
         ...
 
-    async def after(
-        self, session_id: str, event_id: str
-    ) -> tuple[str, Sequence[StoredEvent]] | None:
-        """The stream of ``event_id`` and its later events, or None if the id is unknown."""
+    async def after(self, session_id: str, event_id: str) -> Found | None:
+        """``event_id``'s event and its stream's later events, or None if the id is unknown."""
         ...
 
     async def aclose(self) -> None:
@@ -96,11 +113,17 @@ class EventLog(Protocol):
 
 
 class SessionEvents(EventStore):
-    """The SDK's ``EventStore`` for one session, over a shared `EventLog`."""
+    """The SDK's ``EventStore`` for one session, over a shared `EventLog`.
+
+    It also tells a follower of the session's streams in this process when to look again
+    (`changed`): every message the session sends is stored here before it is routed to a
+    stream, so a follower that reads `after` whenever `changed` fires misses nothing.
+    """
 
     def __init__(self, log: EventLog, session_id: str) -> None:
         self._log = log
         self._session_id = session_id
+        self._changed: anyio.Event | None = None
 
     async def store_event(
         self, stream_id: StreamId, message: types.JSONRPCMessage | None
@@ -108,20 +131,40 @@ class SessionEvents(EventStore):
         text = (
             None if message is None else message.model_dump_json(by_alias=True, exclude_none=True)
         )
-        return await self._log.append(self._session_id, str(stream_id), text)
+        event_id = await self._log.append(self._session_id, str(stream_id), text)
+        self.wake()
+        return event_id
 
     async def replay_events_after(
         self, last_event_id: EventId, send_callback: EventCallback
     ) -> StreamId | None:
-        found = await self._log.after(self._session_id, last_event_id)
+        found = await self.after(last_event_id)
         if found is None:
             return None
-        stream_id, events = found
-        for event in events:
+        for event in found.later:
             message = event.parsed()
             if message is not None:
                 await send_callback(EventMessage(message, event.event_id))
-        return stream_id
+        return found.stream_id
+
+    async def after(self, event_id: str) -> Found | None:
+        """``event_id``'s event and its stream's later events, or None if the id is unknown."""
+        return await self._log.after(self._session_id, event_id)
+
+    def changed(self) -> anyio.Event:
+        """Set at this session's next event stored by this process (or `wake`).
+
+        Take it *before* reading `after`: an event stored after that read sets it.
+        """
+        if self._changed is None:
+            self._changed = anyio.Event()
+        return self._changed
+
+    def wake(self) -> None:
+        """Wake whoever waits on `changed` (the next call of `changed` gives a new event)."""
+        if self._changed is not None:
+            self._changed.set()
+            self._changed = None
 
 
 @dataclass
@@ -192,21 +235,19 @@ class MemoryEventLog:
         self._expire(now)
         return str(session.seq)
 
-    async def after(
-        self, session_id: str, event_id: str
-    ) -> tuple[str, Sequence[StoredEvent]] | None:
+    async def after(self, session_id: str, event_id: str) -> Found | None:
         self._expire(time.monotonic())
         session = self._sessions.get(session_id)
         seq = _seq(event_id)
         if session is None or seq is None or seq not in session.events:
             return None
-        stream_id = session.events[seq][0]
+        stream_id, message = session.events[seq]
         later = [
             StoredEvent(str(n), s, m)
             for n, (s, m) in session.events.items()
             if n > seq and s == stream_id
         ]
-        return stream_id, later
+        return Found(StoredEvent(str(seq), stream_id, message), later)
 
     async def aclose(self) -> None:
         self._sessions.clear()
@@ -268,9 +309,7 @@ class RedisEventLog:
         )
         return str(int(seq))
 
-    async def after(
-        self, session_id: str, event_id: str
-    ) -> tuple[str, Sequence[StoredEvent]] | None:
+    async def after(self, session_id: str, event_id: str) -> Found | None:
         seq = _seq(event_id)
         if seq is None:
             return None
@@ -279,8 +318,8 @@ class RedisEventLog:
         decoded = [_decode(m) for m in members]
         if not decoded or decoded[0].event_id != str(seq):
             return None
-        stream_id = decoded[0].stream_id
-        return stream_id, [e for e in decoded[1:] if e.stream_id == stream_id]
+        anchor = decoded[0]
+        return Found(anchor, [e for e in decoded[1:] if e.stream_id == anchor.stream_id])
 
     async def aclose(self) -> None:
         await self.client.aclose()
