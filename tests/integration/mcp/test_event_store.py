@@ -58,6 +58,35 @@ async def test_replay_is_per_session_and_per_stream(make_log: type) -> None:
     assert sent == []
 
 
+async def test_an_answer_ends_its_stream(make_log: type) -> None:
+    log = make_log()
+    events = log.for_session("s")
+    progress = types.JSONRPCNotification(jsonrpc="2.0", method="notifications/progress")
+    during = await events.store_event("7", progress)
+    answer = await events.store_event("7", _response(7, "done"))
+    found = await events.after(during)
+    assert found is not None
+    assert (found.stream_id, found.ended) == ("7", False)
+    assert [e.event_id for e in found.later] == [answer]
+    ended = await events.after(answer)
+    assert ended is not None
+    assert (ended.ended, ended.later) == (True, [])
+    assert ended.anchor.parsed() == _response(7, "done")
+
+
+async def test_a_stored_event_wakes_who_waits_for_it(make_log: type) -> None:
+    events = make_log().for_session("s")
+    changed = events.changed()
+    assert changed is events.changed()  # one event until something is stored
+    assert not changed.is_set()
+    await events.store_event("1", None)
+    assert changed.is_set()
+    assert not events.changed().is_set()  # the next store sets a new one
+    waiting = events.changed()
+    events.wake()  # as when the session ends
+    assert waiting.is_set()
+
+
 async def test_oldest_events_go_beyond_the_cap(make_log: type) -> None:
     log = make_log(max_events=3)
     ids = [await log.append("s", "1", f'"{n}"') for n in range(5)]
