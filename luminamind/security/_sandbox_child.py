@@ -89,14 +89,14 @@ def unshare(flags: int) -> int:
 
 # unshare(2) errors that pass: the kernel frees namespaces asynchronously (a network namespace
 # in a work queue, after an RCU grace period), so a busy machine that starts many sandboxed
-# commands can meet its namespace limit or memory for a moment (seen on a CI runner: ENOSPC-like
-# refusals between two commands that worked).
+# commands can meet its namespace limit or memory for a moment. (A CI runner saw commands fail to
+# enter the sandbox, exit 125 with no reason given then, between two that worked.)
 _TRANSIENT_UNSHARE_ERRORS = frozenset({errno.ENOSPC, errno.ENOMEM, errno.EAGAIN, errno.EUSERS})
-_UNSHARE_ATTEMPTS = 8
+_UNSHARE_ATTEMPTS = 10  # pauses of 2 ms doubling: about 2 s in all before giving up
 
 
 def _unshare_patiently(flags: int) -> int:  # pragma: no cover - runs between fork and exec
-    """unshare(2), tried again with a growing pause (2 ms to ~0.25 s) while the error passes."""
+    """unshare(2), tried again with a growing pause (2 ms to ~1 s) while the error passes."""
     for attempt in range(_UNSHARE_ATTEMPTS):
         error = unshare(flags)
         if error not in _TRANSIENT_UNSHARE_ERRORS:
