@@ -152,6 +152,66 @@ def _kill_when_started(future: Any) -> None:
             os.killpg(future.result(), signal.SIGKILL)
 
 
+class _Handover:
+    """The descriptors one launch opens, and who owns which until the command has started.
+
+    ``ours`` stay in this process (the read ends of the output pipes, the write end of a stdin
+    pipe); ``theirs`` go to the launcher with the Landlock ruleset. Leaving the ``with`` block
+    closes theirs and the ruleset whatever happened: the launcher holds its own copies
+    (SCM_RIGHTS), and ours of the write ends must close or EOF never comes. Ours are closed
+    too if the block fails, or if ``started`` does (the launch is then abandoned); once it has
+    started they belong to the caller, who hands them to the transports.
+    """
+
+    def __init__(self, ruleset: Ruleset) -> None:
+        self.ruleset = ruleset
+        self._ours: list[int] = []
+        self._theirs: list[int] = []
+
+    def pipe_to_us(self) -> tuple[int, int]:
+        """A pipe the command writes and we read: (our read end, their write end)."""
+        read, write = os.pipe()
+        self._ours.append(read)
+        self._theirs.append(write)
+        return read, write
+
+    def pipe_from_us(self) -> tuple[int, int]:
+        """A pipe we write and the command reads: (their read end, our write end)."""
+        read, write = os.pipe()
+        self._ours.append(write)
+        self._theirs.append(read)
+        return read, write
+
+    def devnull(self) -> int:
+        """``/dev/null`` for the command to read."""
+        fd = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
+        self._theirs.append(fd)
+        return fd
+
+    def __enter__(self) -> _Handover:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        if kind is not None:
+            self._close_ours()
+        for fd in self._theirs:
+            os.close(fd)
+        self.ruleset.close()
+
+    async def started(self, loop: asyncio.AbstractEventLoop, launch: Launch) -> int:
+        """The started command's pid; on failure or cancel, ours close and it is abandoned."""
+        try:
+            return await _result(loop, launch.started)
+        except BaseException:
+            self._close_ours()
+            await _abandon(loop, launch)
+            raise
+
+    def _close_ours(self) -> None:
+        for fd in self._ours:
+            os.close(fd)
+
+
 async def launch_stage(
     launcher: Launcher,
     protocol: asyncio.SubprocessProtocol,
@@ -177,30 +237,20 @@ async def launch_stage(
         OSError: the launcher is gone or the command could not start.
     """
     loop = asyncio.get_running_loop()
-    theirs: list[int] = []
-    ours: list[int] = []
     reads: dict[int, int] = {}
     stdin_write: int | None = None
-    ruleset = sandbox.ruleset()
-    try:
+    with _Handover(sandbox.ruleset()) as ends:
         if stdin is None and stdin_pipe:
-            child_in, stdin_write = os.pipe()
-            ours.append(stdin_write)
-            theirs.append(child_in)
+            child_in, stdin_write = ends.pipe_from_us()
         elif stdin is None:
-            child_in = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
-            theirs.append(child_in)
+            child_in = ends.devnull()
         else:
             child_in = stdin
         if stdout is None:
-            reads[1], child_out = os.pipe()
-            ours.append(reads[1])
-            theirs.append(child_out)
+            reads[1], child_out = ends.pipe_to_us()
         else:
             child_out = stdout
-        reads[2], child_err = os.pipe()
-        ours.append(reads[2])
-        theirs.append(child_err)
+        reads[2], child_err = ends.pipe_to_us()
         launch = launcher.spawn(
             executable=executable,
             argv=argv,
@@ -208,24 +258,9 @@ async def launch_stage(
             env=env,
             flags=sandbox.unshare_flags,
             abi=sandbox.abi,
-            fds=(child_in, child_out, child_err, ruleset.fd),
+            fds=(child_in, child_out, child_err, ends.ruleset.fd),
         )
-    except BaseException:
-        for fd in ours:
-            os.close(fd)
-        raise
-    finally:
-        # The launcher holds its own copies (SCM_RIGHTS); ours must close or EOF never comes.
-        for fd in theirs:
-            os.close(fd)
-        ruleset.close()
-    try:
-        pid = await _result(loop, launch.started)
-    except BaseException:
-        for fd in ours:
-            os.close(fd)
-        await _abandon(loop, launch)
-        raise
+    pid = await ends.started(loop, launch)
     stage = LaunchedStage(protocol, launch, pid)
     await stage.connect(loop, reads, stdin_write)
     return stage
@@ -286,17 +321,10 @@ async def launch_process(
         OSError: the launcher is gone or the program could not start.
     """
     loop = asyncio.get_running_loop()
-    theirs: list[int] = []
-    ours: list[int] = []
-    try:
-        null = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
-        theirs.append(null)
-        out_r, out_w = os.pipe()
-        ours.append(out_r)
-        theirs.append(out_w)
-        err_r, err_w = os.pipe()
-        ours.append(err_r)
-        theirs.append(err_w)
+    with _Handover(ruleset) as ends:
+        null = ends.devnull()
+        out_r, out_w = ends.pipe_to_us()
+        err_r, err_w = ends.pipe_to_us()
         launch = launcher.spawn(
             executable=executable,
             argv=argv,
@@ -306,21 +334,7 @@ async def launch_process(
             abi=ruleset.abi,
             fds=(null, out_w, err_w, ruleset.fd),
         )
-    except BaseException:
-        for fd in ours:
-            os.close(fd)
-        raise
-    finally:
-        for fd in theirs:
-            os.close(fd)
-        ruleset.close()
-    try:
-        pid = await _result(loop, launch.started)
-    except BaseException:
-        for fd in ours:
-            os.close(fd)
-        await _abandon(loop, launch)
-        raise
+    pid = await ends.started(loop, launch)
     streams = []
     for fd in (out_r, err_r):
         reader = asyncio.StreamReader(loop=loop)

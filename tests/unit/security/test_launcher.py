@@ -9,17 +9,25 @@ import asyncio
 import contextlib
 import os
 import signal
+import threading
 import time
 from pathlib import Path
 
 import pytest
 
 from luminamind.config import Settings
+from luminamind.errors import ToolExecutionError
 from luminamind.runtime import ToolRuntime, build_tool_runtime
 from luminamind.security import launcher as launcher_module
 from luminamind.security.launcher import Launcher, get_launcher
-from luminamind.security.sandbox import SANDBOX_FAILED_STATUS, SandboxSpec, sandbox_status
+from luminamind.security.sandbox import (
+    SANDBOX_FAILED_STATUS,
+    SandboxSpec,
+    read_confinement,
+    sandbox_status,
+)
 from luminamind.tools import shell
+from luminamind.tools._shell_launch import launch_process
 from luminamind.tools._shell_run import run_pipeline
 from luminamind.tools.registry import ToolRegistry
 from luminamind.tools.shell import ShellResult
@@ -202,3 +210,97 @@ async def test_a_request_too_big_for_the_launcher_forks_here_still_sandboxed(
     assert run.returncodes == [0]
     # Its own PID namespace (PID 1), and no reading outside it.
     assert run.stdout.text() == "100000 1\ndenied\n", run.stderr.text()
+
+
+def _open_fds() -> dict[int, str]:
+    """This process's descriptors and what each is, once no spare ruleset is being built."""
+    deadline = time.monotonic() + 10
+    # A take starts a thread that builds the next spare (a Landlock ruleset, one descriptor).
+    while any(t.name == "luminamind-sandbox-ruleset" for t in threading.enumerate()):
+        assert time.monotonic() < deadline, "a spare ruleset is still being built"
+        time.sleep(0.01)
+    found: dict[int, str] = {}
+    for name in os.listdir("/proc/self/fd"):
+        with contextlib.suppress(OSError):  # the listing's own descriptor, closed meanwhile
+            found[int(name)] = os.readlink(f"/proc/self/fd/{name}")
+    return found
+
+
+async def _cat_through_launch_process(tmp_path: Path) -> bytes:
+    confinement = read_confinement((tmp_path,), "/bin/cat")
+    assert confinement is not None
+    process = await launch_process(
+        get_launcher(),
+        confinement.ruleset(),
+        executable="/bin/cat",
+        argv=["cat", str(tmp_path / "file")],
+        cwd=str(tmp_path),
+        env={},
+    )
+    out = await process.stdout.read()
+    await process.stderr.read()
+    assert await process.wait() == 0
+    return out
+
+
+async def test_no_descriptor_outlives_the_commands_on_any_path(tmp_path: Path) -> None:
+    """Launcher stages, the fork fallback, rg's launch, starts that fail and cancelled runs."""
+    (tmp_path / "file").write_text("text\n")
+    prepared = SandboxSpec(read_write=(tmp_path,)).prepare()
+    big = {f"BIG{n}": "x" * 100_000 for n in range(4)}  # too big for the launcher: forks here
+    small, large = (prepared.environment({"PATH": "/usr/bin:/bin", **e}) for e in ({}, big))
+
+    async def run(env: dict[str, str], *, cwd: Path = tmp_path, feed: bool = True) -> list[int]:
+        piped = await run_pipeline(
+            ["/bin/echo", "/bin/cat"],
+            [["echo", "a"], ["cat"]],
+            cwd=cwd,
+            env=env,
+            stdin=b"in" if feed else None,
+            time_limit=20,
+            max_output_bytes=10_000,
+            sandbox=prepared,
+        )
+        assert piped.stdout.text() == "a\n", piped.stderr.text()
+        return [code for code in piped.returncodes if code is not None]
+
+    async def cancelled(env: dict[str, str]) -> None:
+        task = asyncio.create_task(
+            run_pipeline(
+                ["/bin/sleep"],
+                [["sleep", "30"]],
+                cwd=tmp_path,
+                env=env,
+                stdin=None,
+                time_limit=20,
+                max_output_bytes=10_000,
+                sandbox=prepared,
+            )
+        )
+        await asyncio.sleep(0.05)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    async def every_path() -> None:
+        assert await run(small) == [0, 0]
+        assert await run(large, feed=False) == [0, 0]
+        assert await _cat_through_launch_process(tmp_path) == b"text\n"
+        with pytest.raises(ToolExecutionError):
+            await run(small, cwd=tmp_path / "missing")
+        with pytest.raises(ToolExecutionError):
+            await run(large, cwd=tmp_path / "missing")
+        await cancelled(small)
+        await cancelled(large)
+
+    try:
+        await every_path()  # the launcher, the loop's child watcher and the spares settle
+        before = _open_fds()
+        for _ in range(10):
+            await every_path()
+        after = _open_fds()
+    finally:
+        prepared.close()
+    gone = {fd: what for fd, what in before.items() if fd not in after}
+    grown = {fd: what for fd, what in after.items() if fd not in before}
+    assert len(after) <= len(before), f"descriptors left open: {grown} (closed: {gone})"
