@@ -138,6 +138,15 @@ class LocalHttpServer:
             def log_message(self, format: str, *args: Any) -> None:
                 del format, args  # keep test output clean
 
+            def handle(self) -> None:
+                try:
+                    super().handle()
+                except (BrokenPipeError, ConnectionResetError):
+                    # The client hung up: a capped read or a timeout closes its socket with our
+                    # answer unread, and the reset reaches us writing it or waiting for the next
+                    # request. That ends this connection normally; socketserver would print it.
+                    self.close_connection = True
+
             def _serve(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 parts = urlsplit(self.path)
@@ -162,10 +171,7 @@ class LocalHttpServer:
                         reply = Reply(500, f"handler failed: {exc!r}".encode())
                 if reply.delay:
                     time.sleep(reply.delay)
-                try:
-                    self._send(reply)
-                except (BrokenPipeError, ConnectionResetError):
-                    self.close_connection = True  # the client gave up (timeouts, caps)
+                self._send(reply)  # a client that gave up meanwhile: see handle
 
             def _send(self, reply: Reply) -> None:
                 self.send_response(reply.status)
