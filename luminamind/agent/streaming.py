@@ -10,7 +10,7 @@ report (tool and subagent progress).
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import Any, cast
+from typing import Any
 
 from langchain_core.messages import (
     AIMessage,
@@ -34,14 +34,18 @@ from luminamind.agent.events import (
     ToolStarted,
 )
 from luminamind.agent.middleware import message_text
-from luminamind.agent.payloads import (
-    SubagentFinishedPayload,
-    SubagentStartedPayload,
-    ToolFinishedPayload,
-    ToolStartedPayload,
-)
 
 __all__ = ["EventTranslator", "message_views", "reasoning_text"]
+
+_CUSTOM_EVENTS: dict[
+    str, type[ToolStarted] | type[ToolFinished] | type[SubagentStarted] | type[SubagentFinished]
+] = {
+    "tool_started": ToolStarted,
+    "tool_finished": ToolFinished,
+    "subagent_started": SubagentStarted,
+    "subagent_finished": SubagentFinished,
+}
+"""The event each ``custom`` payload becomes, by its ``kind``."""
 
 # Only tokens of these nodes are the agent's answer (summarisation also calls the model).
 _MODEL_NODE = "model"
@@ -91,47 +95,13 @@ class EventTranslator:
             yield TextDelta(thread_id=self.thread_id, text=text, agent=agent)
 
     def _custom(self, data: dict[str, Any]) -> AgentEvent | None:  # Any: JSON fields
-        # The stream hands back what `emit` wrote: the payload types say what ``kind`` carries.
+        # The stream hands back what `emit` wrote (luminamind.agent.payloads): a payload's
+        # ``kind`` is its event's ``type`` and its other fields are the event's own.
         kind = data.get("kind")
-        tid = self.thread_id
-        if kind == "tool_started":
-            started = cast(ToolStartedPayload, data)
-            return ToolStarted(
-                thread_id=tid,
-                call_id=started["call_id"],
-                tool=started["tool"],
-                arguments=started["arguments"],
-                agent=started["agent"],
-            )
-        if kind == "tool_finished":
-            finished = cast(ToolFinishedPayload, data)
-            return ToolFinished(
-                thread_id=tid,
-                call_id=finished["call_id"],
-                tool=finished["tool"],
-                status=finished["status"],
-                content=finished["content"],
-                duration_ms=finished["duration_ms"],
-                agent=finished["agent"],
-            )
-        if kind == "subagent_started":
-            delegated = cast(SubagentStartedPayload, data)
-            return SubagentStarted(
-                thread_id=tid,
-                call_id=delegated["call_id"],
-                subagent=delegated["subagent"],
-                task=delegated["task"],
-            )
-        if kind == "subagent_finished":
-            report = cast(SubagentFinishedPayload, data)
-            return SubagentFinished(
-                thread_id=tid,
-                call_id=report["call_id"],
-                subagent=report["subagent"],
-                result=report["result"],
-                status=report.get("status", "ok"),
-            )
-        return None
+        event = _CUSTOM_EVENTS.get(kind) if isinstance(kind, str) else None
+        if event is None:
+            return None
+        return event.model_validate({**data, "thread_id": self.thread_id})
 
 
 def reasoning_text(message: AIMessage | AIMessageChunk) -> str:
