@@ -62,38 +62,57 @@ async def propose(service: AgentService) -> tuple[str, ActionRequest]:
     return pending.thread_id, request
 
 
-async def test_keep_hunks_1_and_3_tells_the_model_hunk_2_was_rejected(
-    llm_settings: Settings, llm_server: ScriptedLLM, workspace_dir: Path
-) -> None:
-    script_three_hunks(llm_server, workspace_dir)
+def review(request: ActionRequest, *hunks: HunkDecision) -> Decision:
+    """The decision answering ``request`` hunk by hunk."""
+    return Decision(type="review", proposal=request.proposal, hunks=list(hunks))
+
+
+@pytest.fixture
+async def service(llm_settings: Settings) -> AsyncIterator[AgentService]:
     async with AgentService.open(llm_settings, surface="cli") as service:
-        thread, request = await propose(service)
-        assert [h.index for h in request.hunks] == [1, 2, 3]
-        assert "review" in request.allowed_decisions
-        assert request.hunks[1].diff.splitlines()[5] == "+line twenty"
-        events = await collect(service.resume(thread, [keep_1_and_3(request)]))
+        yield service
+
+
+@pytest.fixture
+async def three_hunks(
+    service: AgentService, llm_server: ScriptedLLM, workspace_dir: Path
+) -> tuple[str, ActionRequest]:
+    """The three-hunk scenario proposed and pending: its thread and the request."""
+    script_three_hunks(llm_server, workspace_dir)
+    return await propose(service)
+
+
+async def test_keep_hunks_1_and_3_tells_the_model_hunk_2_was_rejected(
+    service: AgentService,
+    three_hunks: tuple[str, ActionRequest],
+    llm_server: ScriptedLLM,
+    workspace_dir: Path,
+) -> None:
+    thread, request = three_hunks
+    assert [h.index for h in request.hunks] == [1, 2, 3]
+    assert "review" in request.allowed_decisions
+    assert request.hunks[1].diff.splitlines()[5] == "+line twenty"
+    events = await collect(service.resume(thread, [keep_1_and_3(request)]))
     assert isinstance(events[-1], FinalAnswer)
     assert events[-1].text == FINAL_ANSWER
     assert_kept_1_and_3(llm_server, workspace_dir)
 
 
 async def test_an_edited_hunk_is_written_and_its_text_reported(
-    llm_settings: Settings, llm_server: ScriptedLLM, workspace_dir: Path
+    service: AgentService,
+    three_hunks: tuple[str, ActionRequest],
+    llm_server: ScriptedLLM,
+    workspace_dir: Path,
 ) -> None:
-    script_three_hunks(llm_server, workspace_dir)
-    async with AgentService.open(llm_settings, surface="cli") as service:
-        thread, request = await propose(service)
-        edited = request.hunks[1].diff.replace("+line twenty", "+line XX")
-        decision = Decision(
-            type="review",
-            proposal=request.proposal,
-            hunks=[
-                HunkDecision(hunk=1, action="reject"),
-                HunkDecision(hunk=2, action="edit", patch=edited),
-                HunkDecision(hunk=3, action="accept"),
-            ],
-        )
-        events = await collect(service.resume(thread, [decision]))
+    thread, request = three_hunks
+    edited = request.hunks[1].diff.replace("+line twenty", "+line XX")
+    decision = review(
+        request,
+        HunkDecision(hunk=1, action="reject"),
+        HunkDecision(hunk=2, action="edit", patch=edited),
+        HunkDecision(hunk=3, action="accept"),
+    )
+    events = await collect(service.resume(thread, [decision]))
     assert isinstance(events[-1], FinalAnswer)
     text = (workspace_dir / "notes.txt").read_text()
     assert text == OLD.replace("line 20\n", "line XX\n").replace("line 38\n", "line thirty-eight\n")
@@ -104,34 +123,30 @@ async def test_an_edited_hunk_is_written_and_its_text_reported(
 
 
 async def test_every_hunk_accepted_runs_the_tool_itself(
-    llm_settings: Settings, llm_server: ScriptedLLM, workspace_dir: Path
+    service: AgentService,
+    three_hunks: tuple[str, ActionRequest],
+    llm_server: ScriptedLLM,
+    workspace_dir: Path,
 ) -> None:
-    script_three_hunks(llm_server, workspace_dir)
-    async with AgentService.open(llm_settings, surface="cli") as service:
-        thread, request = await propose(service)
-        decision = Decision(
-            type="review",
-            proposal=request.proposal,
-            hunks=[HunkDecision(hunk=i, action="accept") for i in (1, 2, 3)],
-        )
-        events = await collect(service.resume(thread, [decision]))
+    thread, request = three_hunks
+    decision = review(request, *(HunkDecision(hunk=i, action="accept") for i in (1, 2, 3)))
+    events = await collect(service.resume(thread, [decision]))
     assert isinstance(events[-1], FinalAnswer)
     assert (workspace_dir / "notes.txt").read_text() == NEW
     assert json.loads(llm_server.calls[-1].tool_results[-1])["path"] == "notes.txt"
 
 
 async def test_every_hunk_rejected_writes_nothing_and_says_why(
-    llm_settings: Settings, llm_server: ScriptedLLM, workspace_dir: Path
+    service: AgentService,
+    three_hunks: tuple[str, ActionRequest],
+    llm_server: ScriptedLLM,
+    workspace_dir: Path,
 ) -> None:
-    script_three_hunks(llm_server, workspace_dir)
-    async with AgentService.open(llm_settings, surface="cli") as service:
-        thread, request = await propose(service)
-        decision = Decision(
-            type="review",
-            proposal=request.proposal,
-            hunks=[HunkDecision(hunk=i, action="reject", reason=f"no {i}") for i in (1, 2, 3)],
-        )
-        events = await collect(service.resume(thread, [decision]))
+    thread, request = three_hunks
+    decision = review(
+        request, *(HunkDecision(hunk=i, action="reject", reason=f"no {i}") for i in (1, 2, 3))
+    )
+    events = await collect(service.resume(thread, [decision]))
     assert isinstance(events[-1], FinalAnswer)
     assert (workspace_dir / "notes.txt").read_text() == OLD
     result = llm_server.calls[-1].tool_results[-1]
@@ -141,29 +156,29 @@ async def test_every_hunk_rejected_writes_nothing_and_says_why(
 
 
 async def test_a_file_changed_since_the_proposal_is_shown_again_never_clobbered(
-    llm_settings: Settings, llm_server: ScriptedLLM, workspace_dir: Path
+    service: AgentService,
+    three_hunks: tuple[str, ActionRequest],
+    workspace_dir: Path,
 ) -> None:
-    script_three_hunks(llm_server, workspace_dir)
-    async with AgentService.open(llm_settings, surface="cli") as service:
-        thread, request = await propose(service)
-        changed = OLD.replace("line 30\n", "line 30 (mine)\n")
-        (workspace_dir / "notes.txt").write_text(changed)
-        events = await collect(service.resume(thread, [keep_1_and_3(request)]))
-        again = events[-1]
-        assert isinstance(again, ApprovalRequested), events
-        assert (workspace_dir / "notes.txt").read_text() == changed
-        (fresh,) = again.requests
-        assert fresh.notice is not None
-        assert "changed on disk" in fresh.notice
-        assert fresh.proposal != request.proposal
-        assert "-line 30 (mine)" in fresh.diff  # type: ignore[operator]
-        # Answering the new proposal works (write_file would drop the user's line 30: hunk 3).
-        hunks = [
-            HunkDecision(hunk=h.index, action="reject" if "line 30" in h.diff else "accept")
-            for h in fresh.hunks
-        ]
-        decision = Decision(type="review", proposal=fresh.proposal, hunks=hunks)
-        events = await collect(service.resume(thread, [decision]))
+    thread, request = three_hunks
+    changed = OLD.replace("line 30\n", "line 30 (mine)\n")
+    (workspace_dir / "notes.txt").write_text(changed)
+    events = await collect(service.resume(thread, [keep_1_and_3(request)]))
+    again = events[-1]
+    assert isinstance(again, ApprovalRequested), events
+    assert (workspace_dir / "notes.txt").read_text() == changed
+    (fresh,) = again.requests
+    assert fresh.notice is not None
+    assert "changed on disk" in fresh.notice
+    assert fresh.proposal != request.proposal
+    assert "-line 30 (mine)" in fresh.diff  # type: ignore[operator]
+    # Answering the new proposal works (write_file would drop the user's line 30: hunk 3).
+    hunks = [
+        HunkDecision(hunk=h.index, action="reject" if "line 30" in h.diff else "accept")
+        for h in fresh.hunks
+    ]
+    decision = review(fresh, *hunks)
+    events = await collect(service.resume(thread, [decision]))
     assert isinstance(events[-1], FinalAnswer)
     text = (workspace_dir / "notes.txt").read_text()
     assert "line 30 (mine)\n" in text
@@ -171,18 +186,18 @@ async def test_a_file_changed_since_the_proposal_is_shown_again_never_clobbered(
 
 
 async def test_a_decision_for_an_action_no_longer_pending_is_refused(
-    llm_settings: Settings, llm_server: ScriptedLLM, workspace_dir: Path
+    service: AgentService,
+    three_hunks: tuple[str, ActionRequest],
+    workspace_dir: Path,
 ) -> None:
-    script_three_hunks(llm_server, workspace_dir)
-    async with AgentService.open(llm_settings, surface="cli") as service:
-        thread, request = await propose(service)
-        stale = keep_1_and_3(request).model_copy(update={"action_id": "call_gone"})
-        events = await collect(service.resume(thread, [stale]))
-        assert isinstance(events[-1], ErrorEvent)
-        assert events[-1].code == "proposal_not_pending"
-        assert (workspace_dir / "notes.txt").read_text() == OLD
-        # Still pending: the right decision goes through.
-        events = await collect(service.resume(thread, [keep_1_and_3(request)]))
+    thread, request = three_hunks
+    stale = keep_1_and_3(request).model_copy(update={"action_id": "call_gone"})
+    events = await collect(service.resume(thread, [stale]))
+    assert isinstance(events[-1], ErrorEvent)
+    assert events[-1].code == "proposal_not_pending"
+    assert (workspace_dir / "notes.txt").read_text() == OLD
+    # Still pending: the right decision goes through.
+    events = await collect(service.resume(thread, [keep_1_and_3(request)]))
     assert isinstance(events[-1], FinalAnswer)
     assert (workspace_dir / "notes.txt").read_text() == KEPT
 
@@ -207,27 +222,25 @@ async def test_a_decision_for_an_action_no_longer_pending_is_refused(
     ids=["edit-no-longer-applies", "hunks-undecided", "unknown-hunk"],
 )
 async def test_bad_hunk_decisions_are_typed_errors_and_write_nothing(
-    llm_settings: Settings,
-    llm_server: ScriptedLLM,
+    service: AgentService,
+    three_hunks: tuple[str, ActionRequest],
     workspace_dir: Path,
     hunks: list[HunkDecision],
     code: str,
 ) -> None:
-    script_three_hunks(llm_server, workspace_dir)
-    async with AgentService.open(llm_settings, surface="cli") as service:
-        thread, request = await propose(service)
-        decision = Decision(type="review", proposal=request.proposal, hunks=hunks)
-        events = await collect(service.resume(thread, [decision]))
-        assert isinstance(events[-1], ErrorEvent)
-        assert events[-1].code == code
-        assert "hunk" in events[-1].message
-        assert (workspace_dir / "notes.txt").read_text() == OLD
-        state = await service.state(thread)
-        assert [a.id for a in state.pending_approvals] == [request.id]
+    thread, request = three_hunks
+    decision = review(request, *hunks)
+    events = await collect(service.resume(thread, [decision]))
+    assert isinstance(events[-1], ErrorEvent)
+    assert events[-1].code == code
+    assert "hunk" in events[-1].message
+    assert (workspace_dir / "notes.txt").read_text() == OLD
+    state = await service.state(thread)
+    assert [a.id for a in state.pending_approvals] == [request.id]
 
 
 async def test_apply_patch_partial_review_over_two_files(
-    llm_settings: Settings, llm_server: ScriptedLLM, workspace_dir: Path
+    service: AgentService, llm_server: ScriptedLLM, workspace_dir: Path
 ) -> None:
     (workspace_dir / "a.txt").write_text("alpha\n")
     (workspace_dir / "b.txt").write_text("beta\n")
@@ -236,18 +249,14 @@ async def test_apply_patch_partial_review_over_two_files(
         "--- a/b.txt\n+++ b/b.txt\n@@ -1 +1 @@\n-beta\n+BETA\n"
     )
     llm_server.script([Turn.tool_calls(("apply_patch", {"patch": patch})), Turn.text(FINAL_ANSWER)])
-    async with AgentService.open(llm_settings, surface="cli") as service:
-        thread, request = await propose(service)
-        assert [(h.index, h.path) for h in request.hunks] == [(1, "a.txt"), (2, "b.txt")]
-        decision = Decision(
-            type="review",
-            proposal=request.proposal,
-            hunks=[
-                HunkDecision(hunk=1, action="reject", reason="keep a"),
-                HunkDecision(hunk=2, action="accept"),
-            ],
-        )
-        events = await collect(service.resume(thread, [decision]))
+    thread, request = await propose(service)
+    assert [(h.index, h.path) for h in request.hunks] == [(1, "a.txt"), (2, "b.txt")]
+    decision = review(
+        request,
+        HunkDecision(hunk=1, action="reject", reason="keep a"),
+        HunkDecision(hunk=2, action="accept"),
+    )
+    events = await collect(service.resume(thread, [decision]))
     assert isinstance(events[-1], FinalAnswer)
     assert (workspace_dir / "a.txt").read_text() == "alpha\n"
     assert (workspace_dir / "b.txt").read_text() == "BETA\n"
@@ -283,7 +292,7 @@ FAR = "".join(f"row {i}\n" for i in range(1, 31))
     ],
 )
 async def test_every_file_tool_can_be_reviewed_in_part(
-    llm_settings: Settings,
+    service: AgentService,
     llm_server: ScriptedLLM,
     workspace_dir: Path,
     call: tuple[str, dict[str, object]],
@@ -294,18 +303,14 @@ async def test_every_file_tool_can_be_reviewed_in_part(
         FAR.replace("row 2\n", "row two\n").replace("row 28\n", "row twenty-eight\n")
     )
     llm_server.script([Turn.tool_calls(call), Turn.text(FINAL_ANSWER)])
-    async with AgentService.open(llm_settings, surface="cli") as service:
-        thread, request = await propose(service)
-        assert len(request.hunks) == 2
-        decision = Decision(
-            type="review",
-            proposal=request.proposal,
-            hunks=[
-                HunkDecision(hunk=1, action="reject", reason="keep row 2"),
-                HunkDecision(hunk=2, action="accept"),
-            ],
-        )
-        events = await collect(service.resume(thread, [decision]))
+    thread, request = await propose(service)
+    assert len(request.hunks) == 2
+    decision = review(
+        request,
+        HunkDecision(hunk=1, action="reject", reason="keep row 2"),
+        HunkDecision(hunk=2, action="accept"),
+    )
+    events = await collect(service.resume(thread, [decision]))
     assert isinstance(events[-1], FinalAnswer)
     assert (workspace_dir / "rows.txt").read_text() == kept
     report = review_result(llm_server.calls[-1])
@@ -314,26 +319,21 @@ async def test_every_file_tool_can_be_reviewed_in_part(
 
 @pytest.mark.parametrize("action", ["accept", "reject"])
 async def test_delete_file_is_one_hunk(
-    llm_settings: Settings, llm_server: ScriptedLLM, workspace_dir: Path, action: str
+    service: AgentService, llm_server: ScriptedLLM, workspace_dir: Path, action: str
 ) -> None:
     (workspace_dir / "old.txt").write_text("bye\n")
     llm_server.script([Turn.tool_calls(("delete_file", {"path": "old.txt"})), Turn.text("Ok.")])
-    async with AgentService.open(llm_settings, surface="cli") as service:
-        thread, request = await propose(service)
-        (hunk,) = request.hunks
-        assert (hunk.kind, hunk.editable) == ("delete", False)
-        decision = Decision(
-            type="review",
-            proposal=request.proposal,
-            hunks=[HunkDecision(hunk=1, action=action)],
-        )
-        events = await collect(service.resume(thread, [decision]))
+    thread, request = await propose(service)
+    (hunk,) = request.hunks
+    assert (hunk.kind, hunk.editable) == ("delete", False)
+    decision = review(request, HunkDecision(hunk=1, action=action))
+    events = await collect(service.resume(thread, [decision]))
     assert isinstance(events[-1], FinalAnswer)
     assert (workspace_dir / "old.txt").exists() is (action == "reject")
 
 
 async def test_a_subagents_change_is_reviewed_the_same_way(
-    llm_settings: Settings, llm_server: ScriptedLLM, workspace_dir: Path
+    service: AgentService, llm_server: ScriptedLLM, workspace_dir: Path
 ) -> None:
     (workspace_dir / "notes.txt").write_text(OLD)
     llm_server.script(
@@ -351,10 +351,9 @@ async def test_a_subagents_change_is_reviewed_the_same_way(
             Turn.text("Done what was kept."),
         ],
     )
-    async with AgentService.open(llm_settings, surface="cli") as service:
-        thread, request = await propose(service)
-        assert len(request.hunks) == 3
-        events = await collect(service.resume(thread, [keep_1_and_3(request)]))
+    thread, request = await propose(service)
+    assert len(request.hunks) == 3
+    events = await collect(service.resume(thread, [keep_1_and_3(request)]))
     assert isinstance(events[-1], FinalAnswer)
     assert (workspace_dir / "notes.txt").read_text() == KEPT
     subagent_requests = [c for c in llm_server.calls if "code-executor subagent" in c.system]
