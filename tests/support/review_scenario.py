@@ -10,9 +10,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from luminamind.agent.events import ActionRequest, ApprovalRequested, Decision, HunkDecision
 from tests.support.llm_script import LLMRequest, Turn
 from tests.support.llm_server import ScriptedLLM
+
+if TYPE_CHECKING:  # the agent is heavy to import; the editor tests never call propose
+    from luminamind.agent.service import AgentService
 
 __all__ = [
     "FINAL_ANSWER",
@@ -21,6 +26,8 @@ __all__ = [
     "OLD",
     "REASON",
     "assert_kept_1_and_3",
+    "keep_1_and_3",
+    "propose",
     "review_result",
     "script_three_hunks",
 ]
@@ -44,6 +51,29 @@ def script_three_hunks(llm: ScriptedLLM, workspace: Path) -> None:
             Turn.tool_calls(("write_file", {"path": "notes.txt", "content": NEW})),
             Turn.text(FINAL_ANSWER),
         ]
+    )
+
+
+async def propose(service: AgentService) -> tuple[str, ActionRequest]:
+    """Ask for the change through ``service``: its thread and the pending review request."""
+    events = [event async for event in service.stream(None, "Spell out the numbers in notes.txt")]
+    pending = events[-1]
+    assert isinstance(pending, ApprovalRequested), events
+    (request,) = pending.requests
+    return pending.thread_id, request
+
+
+def keep_1_and_3(request: ActionRequest) -> Decision:
+    """The user's decision: hunks 1 and 3 accepted, hunk 2 rejected with `REASON`."""
+    return Decision(
+        type="review",
+        proposal=request.proposal,
+        action_id=request.id,
+        hunks=[
+            HunkDecision(hunk=1, action="accept"),
+            HunkDecision(hunk=2, action="reject", reason=REASON),
+            HunkDecision(hunk=3, action="accept"),
+        ],
     )
 
 

@@ -30,8 +30,9 @@ from tests.support.review_scenario import (
     KEPT,
     NEW,
     OLD,
-    REASON,
     assert_kept_1_and_3,
+    keep_1_and_3,
+    propose,
     review_result,
     script_three_hunks,
 )
@@ -39,27 +40,6 @@ from tests.support.review_scenario import (
 
 async def collect(stream: AsyncIterator[AgentEvent]) -> list[AgentEvent]:
     return [event async for event in stream]
-
-
-def keep_1_and_3(request: ActionRequest) -> Decision:
-    return Decision(
-        type="review",
-        proposal=request.proposal,
-        action_id=request.id,
-        hunks=[
-            HunkDecision(hunk=1, action="accept"),
-            HunkDecision(hunk=2, action="reject", reason=REASON),
-            HunkDecision(hunk=3, action="accept"),
-        ],
-    )
-
-
-async def propose(service: AgentService) -> tuple[str, ActionRequest]:
-    events = await collect(service.stream(None, "Spell out the numbers in notes.txt"))
-    pending = events[-1]
-    assert isinstance(pending, ApprovalRequested), events
-    (request,) = pending.requests
-    return pending.thread_id, request
 
 
 def review(request: ActionRequest, *hunks: HunkDecision) -> Decision:

@@ -8,6 +8,7 @@ the model's next request shows the conversation as of the turn gone back to.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -17,10 +18,7 @@ from pydantic import SecretStr
 
 from luminamind.agent.events import (
     AgentEvent,
-    ApprovalRequested,
-    Decision,
     FinalAnswer,
-    HunkDecision,
 )
 from luminamind.agent.service import AgentService
 from luminamind.config import Settings
@@ -33,7 +31,7 @@ from luminamind.errors import (
 from luminamind.state.snapshots import SNAPSHOT_FILE
 from tests.support.llm_script import Turn
 from tests.support.llm_server import ScriptedLLM
-from tests.support.review_scenario import KEPT, OLD, REASON, script_three_hunks
+from tests.support.review_scenario import KEPT, OLD, keep_1_and_3, propose, script_three_hunks
 from tests.support.rewind_scenario import (
     AFTER_TURN_1,
     AFTER_TURN_2,
@@ -62,6 +60,16 @@ async def two_turns(service: AgentService) -> str:
     return thread
 
 
+@contextlib.asynccontextmanager
+async def after_two_turns(
+    settings: Settings, llm: ScriptedLLM, *then: Turn
+) -> AsyncIterator[tuple[AgentService, str]]:
+    """A service that has run the two-turn scenario (then scripted ``then``): it and the thread."""
+    script_two_turns(llm, then=then)
+    async with AgentService.open(settings, surface="cli") as service:
+        yield service, await two_turns(service)
+
+
 @pytest.fixture
 def rw_settings(llm_settings: Settings, workspace_dir: Path) -> Settings:
     prepare_workspace(workspace_dir)
@@ -71,9 +79,7 @@ def rw_settings(llm_settings: Settings, workspace_dir: Path) -> Settings:
 async def test_threads_show_lists_each_turn_with_the_files_it_changed(
     rw_settings: Settings, llm_server: ScriptedLLM, workspace_dir: Path
 ) -> None:
-    script_two_turns(llm_server)
-    async with AgentService.open(rw_settings, surface="cli") as service:
-        thread = await two_turns(service)
+    async with after_two_turns(rw_settings, llm_server) as (service, thread):
         turns = await service.turns(thread)
     assert snapshot_files(workspace_dir) == AFTER_TURN_2
     assert [(t.turn, t.message) for t in turns] == [(1, MESSAGE_1), (2, MESSAGE_2)]
@@ -90,9 +96,8 @@ async def test_threads_show_lists_each_turn_with_the_files_it_changed(
 async def test_rewind_to_turn_2_restores_turn_1s_files_and_conversation(
     rw_settings: Settings, llm_server: ScriptedLLM, workspace_dir: Path
 ) -> None:
-    script_two_turns(llm_server, then=(Turn.text("We made new.txt."),))
-    async with AgentService.open(rw_settings, surface="cli") as service:
-        thread = await two_turns(service)
+    then = Turn.text("We made new.txt.")
+    async with after_two_turns(rw_settings, llm_server, then) as (service, thread):
         plan = await service.plan_rewind(thread, turn=2)
         assert {(f.path, f.action) for f in plan.files} == {
             ("gone.txt", "write"),
@@ -117,9 +122,8 @@ async def test_rewind_to_turn_2_restores_turn_1s_files_and_conversation(
 async def test_rewind_to_turn_1_restores_everything_and_clears_the_conversation(
     rw_settings: Settings, llm_server: ScriptedLLM, workspace_dir: Path
 ) -> None:
-    script_two_turns(llm_server, then=(Turn.text("Nothing yet."),))
-    async with AgentService.open(rw_settings, surface="cli") as service:
-        thread = await two_turns(service)
+    then = Turn.text("Nothing yet.")
+    async with after_two_turns(rw_settings, llm_server, then) as (service, thread):
         result = await service.rewind(thread, turn=1)
         assert result.conversation == "cleared"
         assert snapshot_files(workspace_dir) == BEFORE
@@ -131,9 +135,7 @@ async def test_rewind_to_turn_1_restores_everything_and_clears_the_conversation(
 async def test_a_user_edit_after_the_agent_is_a_conflict_never_overwritten(
     rw_settings: Settings, llm_server: ScriptedLLM, workspace_dir: Path
 ) -> None:
-    script_two_turns(llm_server)
-    async with AgentService.open(rw_settings, surface="cli") as service:
-        thread = await two_turns(service)
+    async with after_two_turns(rw_settings, llm_server) as (service, thread):
         (workspace_dir / "edit.txt").write_text("the user's version\n")
         plan = await service.plan_rewind(thread, turn=1)
         (conflict,) = plan.problems
@@ -155,9 +157,7 @@ async def test_a_user_edit_after_the_agent_is_a_conflict_never_overwritten(
 async def test_overwrite_restores_a_conflict_when_asked_explicitly(
     rw_settings: Settings, llm_server: ScriptedLLM, workspace_dir: Path
 ) -> None:
-    script_two_turns(llm_server)
-    async with AgentService.open(rw_settings, surface="cli") as service:
-        thread = await two_turns(service)
+    async with after_two_turns(rw_settings, llm_server) as (service, thread):
         (workspace_dir / "new.txt").write_text("edited by the user\n")
         await service.rewind(thread, turn=1, overwrite=True)
     assert snapshot_files(workspace_dir) == BEFORE
@@ -166,9 +166,7 @@ async def test_overwrite_restores_a_conflict_when_asked_explicitly(
 async def test_a_file_now_a_directory_is_left_alone(
     rw_settings: Settings, llm_server: ScriptedLLM, workspace_dir: Path
 ) -> None:
-    script_two_turns(llm_server)
-    async with AgentService.open(rw_settings, surface="cli") as service:
-        thread = await two_turns(service)
+    async with after_two_turns(rw_settings, llm_server) as (service, thread):
         (workspace_dir / "gone.txt").mkdir()
         (workspace_dir / "gone.txt" / "inside").write_text("mine\n")
         plan = await service.plan_rewind(thread, turn=2)
@@ -183,9 +181,7 @@ async def test_a_file_now_a_directory_is_left_alone(
 async def test_missing_snapshots_are_named_and_the_rest_restored_only_if_agreed(
     rw_settings: Settings, llm_server: ScriptedLLM, workspace_dir: Path
 ) -> None:
-    script_two_turns(llm_server)
-    async with AgentService.open(rw_settings, surface="cli") as service:
-        thread = await two_turns(service)
+    async with after_two_turns(rw_settings, llm_server) as (service, thread):
         with sqlite3.connect(rw_settings.data_dir / SNAPSHOT_FILE) as db:
             db.execute("DELETE FROM blobs")  # lost (a damaged or hand-pruned store)
         with pytest.raises(RewindConflictError) as caught:
@@ -221,9 +217,7 @@ async def test_binaries_are_listed_not_stored(
 async def test_bad_turns_threads_and_workspaces_are_typed_errors(
     rw_settings: Settings, llm_server: ScriptedLLM, workspace_dir: Path, tmp_path: Path
 ) -> None:
-    script_two_turns(llm_server)
-    async with AgentService.open(rw_settings, surface="cli") as service:
-        thread = await two_turns(service)
+    async with after_two_turns(rw_settings, llm_server) as (service, thread):
         with pytest.raises(TurnNotFoundError, match="has no turn 7: it has turns 1 to 2"):
             await service.rewind(thread, turn=7)
         with pytest.raises(ThreadNotFoundError):
@@ -240,12 +234,10 @@ async def test_bad_turns_threads_and_workspaces_are_typed_errors(
 async def test_a_pruned_turn_says_so(
     rw_settings: Settings, llm_server: ScriptedLLM, workspace_dir: Path
 ) -> None:
-    script_two_turns(llm_server)
     keep_one = rw_settings.model_copy(
         update={"rewind": rw_settings.rewind.model_copy(update={"keep_turns": 1})}
     )
-    async with AgentService.open(keep_one, surface="cli") as service:
-        thread = await two_turns(service)
+    async with after_two_turns(keep_one, llm_server) as (service, thread):
         with pytest.raises(TurnNotFoundError, match="turns before 2 were pruned"):
             await service.rewind(thread, turn=1)
         assert [t.turn for t in await service.turns(thread)] == [2]
@@ -254,9 +246,8 @@ async def test_a_pruned_turn_says_so(
 async def test_a_running_thread_is_not_rewound(
     rw_settings: Settings, llm_server: ScriptedLLM, workspace_dir: Path
 ) -> None:
-    script_two_turns(llm_server, then=(Turn.text("slow", delay=3.0),))
-    async with AgentService.open(rw_settings, surface="cli") as service:
-        thread = await two_turns(service)
+    then = Turn.text("slow", delay=3.0)
+    async with after_two_turns(rw_settings, llm_server, then) as (service, thread):
         running = asyncio.create_task(collect(service.stream(thread, MESSAGE_3)))
         while not service.is_running(thread):
             await asyncio.sleep(0.01)
@@ -270,9 +261,7 @@ async def test_a_running_thread_is_not_rewound(
 async def test_deleting_the_thread_removes_its_snapshots(
     rw_settings: Settings, llm_server: ScriptedLLM, workspace_dir: Path
 ) -> None:
-    script_two_turns(llm_server)
-    async with AgentService.open(rw_settings, surface="cli") as service:
-        thread = await two_turns(service)
+    async with after_two_turns(rw_settings, llm_server) as (service, thread):
         assert await service.delete(thread)
     with sqlite3.connect(rw_settings.data_dir / SNAPSHOT_FILE) as db:
         for table in ("turns", "files", "blobs", "scan"):
@@ -285,30 +274,18 @@ async def test_a_partial_review_records_what_was_kept(
 ) -> None:
     script_three_hunks(llm_server, workspace_dir)
     async with AgentService.open(llm_settings, surface="cli") as service:
-        events = await collect(service.stream(None, "Spell out the numbers in notes.txt"))
-        pending = events[-1]
-        assert isinstance(pending, ApprovalRequested), events
-        (request,) = pending.requests
-        decision = Decision(
-            type="review",
-            proposal=request.proposal,
-            hunks=[
-                HunkDecision(hunk=1, action="accept"),
-                HunkDecision(hunk=2, action="reject", reason=REASON),
-                HunkDecision(hunk=3, action="accept"),
-            ],
-        )
-        events = await collect(service.resume(pending.thread_id, [decision]))
+        thread, request = await propose(service)
+        events = await collect(service.resume(thread, [keep_1_and_3(request)]))
         assert isinstance(events[-1], FinalAnswer), events
         assert (workspace_dir / "notes.txt").read_text() == KEPT
-        (turn,) = await service.turns(pending.thread_id)
+        (turn,) = await service.turns(thread)
         assert [(f.path, f.change) for f in turn.files] == [("notes.txt", "modified")]
         # The user's own edit after the review is what the agent did not write: a conflict.
         (workspace_dir / "notes.txt").write_text(KEPT + "mine\n")
-        plan = await service.plan_rewind(pending.thread_id)
+        plan = await service.plan_rewind(thread)
         assert [(f.path, f.problem) for f in plan.files] == [("notes.txt", "conflict")]
         (workspace_dir / "notes.txt").write_text(KEPT)
-        await service.rewind(pending.thread_id)
+        await service.rewind(thread)
     assert (workspace_dir / "notes.txt").read_text() == OLD
 
 
@@ -325,9 +302,8 @@ async def test_rewind_with_the_redis_and_memory_backends(
         chosen = rw_settings.model_copy(update={"redis_url": SecretStr(url)})
     else:
         chosen = rw_settings.model_copy(update={"state_backend": "memory"})
-    script_two_turns(llm_server, then=(Turn.text("Back at turn one."),))
-    async with AgentService.open(chosen, surface="cli") as service:
-        thread = await two_turns(service)
+    then = Turn.text("Back at turn one.")
+    async with after_two_turns(chosen, llm_server, then) as (service, thread):
         await service.rewind(thread, turn=2)
         assert snapshot_files(workspace_dir) == AFTER_TURN_1
         events = await collect(service.stream(thread, MESSAGE_3))
