@@ -18,13 +18,6 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
-def home(tmp_path: Path) -> Path:
-    home = tmp_path / "home"
-    home.mkdir()
-    return home
-
-
-@pytest.fixture
 def shared(tmp_path: Path) -> Path:
     shared = (tmp_path / "shared").resolve()
     shared.mkdir()

@@ -19,19 +19,6 @@ from tests.support.llm_server import ScriptedLLM, Turn
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture
-def workspace(workspace_dir: Path) -> Path:
-    (workspace_dir / "hello.txt").write_text("hello\nworld\n", encoding="utf-8")
-    return workspace_dir
-
-
-@pytest.fixture
-def home(tmp_path: Path) -> Path:
-    home = tmp_path / "home"
-    home.mkdir()
-    return home
-
-
 def _edit_script(llm: ScriptedLLM, content: str = "hello\nthere\n") -> None:
     llm.script(
         [

@@ -19,19 +19,6 @@ from tests.support.llm_server import ScriptedLLM, Turn
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture
-def workspace(workspace_dir: Path) -> Path:
-    (workspace_dir / "hello.txt").write_text("hello\nworld\n", encoding="utf-8")
-    return workspace_dir
-
-
-@pytest.fixture
-def home(tmp_path: Path) -> Path:
-    home = tmp_path / "home"
-    home.mkdir()
-    return home
-
-
 async def test_unknown_ids_modes_cursors_and_cwds_are_clear_errors(
     workspace: Path, home: Path, llm_server: ScriptedLLM
 ) -> None:

@@ -18,13 +18,6 @@ from tests.support.llm_server import ScriptedLLM, Turn
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture
-def home(tmp_path: Path) -> Path:
-    home = tmp_path / "home"
-    home.mkdir()
-    return home
-
-
 async def test_a_text_copy_goes_through_the_editor_and_a_delete_to_disk(
     workspace_dir: Path, home: Path, llm_server: ScriptedLLM
 ) -> None:

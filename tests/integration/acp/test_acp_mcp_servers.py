@@ -37,13 +37,6 @@ def workspace(workspace_dir: Path) -> Path:
     return workspace_dir
 
 
-@pytest.fixture
-def home(tmp_path: Path) -> Path:
-    home = tmp_path / "home"
-    home.mkdir()
-    return home
-
-
 def tiny(name: str = "tiny", *args: str) -> McpServerStdio:
     """The tiny MCP server over stdio, as an editor would describe it."""
     return McpServerStdio(

@@ -25,13 +25,6 @@ from tests.support.review_scenario import (
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture
-def home(tmp_path: Path) -> Path:
-    home = tmp_path / "home"
-    home.mkdir()
-    return home
-
-
 async def test_each_hunk_is_a_permission_request_and_hunk_2_is_skipped(
     workspace_dir: Path, home: Path, llm_server: ScriptedLLM
 ) -> None:

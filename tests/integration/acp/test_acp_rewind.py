@@ -38,13 +38,6 @@ def workspace(workspace_dir: Path) -> Path:
     return workspace_dir
 
 
-@pytest.fixture
-def home(tmp_path: Path) -> Path:
-    home = tmp_path / "home"
-    home.mkdir()
-    return home
-
-
 async def test_rewind_asks_with_the_diffs_and_goes_back_to_turn_1(
     workspace: Path, home: Path, llm_server: ScriptedLLM
 ) -> None:
