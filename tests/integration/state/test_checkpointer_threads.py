@@ -102,6 +102,19 @@ async def test_sqlite_store_is_shared_between_instances(tmp_path: Path) -> None:
     assert (await SqliteThreadStore(path).get("t")).title == "T"
 
 
+async def test_sqlite_store_commits_without_an_fsync_each(tmp_path: Path) -> None:
+    """WAL with synchronous=NORMAL, as the checkpointer: a run's status write never waits for
+    the disk (it was the most variable part of sending a message, bench/agent_overhead.py)."""
+    store = SqliteThreadStore(tmp_path / "threads.sqlite")
+    modes = await store._run(
+        lambda conn: (
+            conn.execute("PRAGMA journal_mode").fetchone()[0],
+            conn.execute("PRAGMA synchronous").fetchone()[0],
+        )
+    )
+    assert modes == ("wal", 1)  # 1: NORMAL (FULL, SQLite's default, is 2)
+
+
 def test_sqlite_store_on_a_corrupt_file_is_a_checkpoint_error(tmp_path: Path) -> None:
     path = tmp_path / "threads.sqlite"
     path.write_bytes(b"this is not a database" * 100)
