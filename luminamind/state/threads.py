@@ -249,28 +249,29 @@ class SqliteThreadStore:
     ) -> ThreadInfo:
         now = _now().isoformat()
 
-        def op(conn: sqlite3.Connection) -> None:
+        def op(conn: sqlite3.Connection) -> ThreadInfo | None:
             conn.execute(
                 "INSERT OR IGNORE INTO threads (thread_id, title, surface, workspace, "
                 "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
                 (thread_id, title, surface, workspace, now, now),
             )
+            return self._find(conn, thread_id)
 
-        await self._run(op)
-        return await self.get(thread_id)
+        # One transaction and one trip to the worker thread: every run starts with this call.
+        return require_thread(thread_id, await self._run(op))
 
     async def get(self, thread_id: str) -> ThreadInfo:
         return require_thread(thread_id, await self.find(thread_id))
 
     async def find(self, thread_id: str) -> ThreadInfo | None:
-        def op(conn: sqlite3.Connection) -> ThreadInfo | None:
-            row = conn.execute(
-                f"SELECT {_COLUMNS} FROM threads WHERE thread_id = ?",  # noqa: S608  # constant
-                (thread_id,),
-            ).fetchone()
-            return self._info(row) if row else None
+        return await self._run(lambda conn: self._find(conn, thread_id))
 
-        return await self._run(op)
+    def _find(self, conn: sqlite3.Connection, thread_id: str) -> ThreadInfo | None:
+        row = conn.execute(
+            f"SELECT {_COLUMNS} FROM threads WHERE thread_id = ?",  # noqa: S608  # constant
+            (thread_id,),
+        ).fetchone()
+        return self._info(row) if row else None
 
     async def list(self) -> list[ThreadInfo]:
         def op(conn: sqlite3.Connection) -> list[ThreadInfo]:
