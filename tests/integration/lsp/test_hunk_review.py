@@ -10,6 +10,7 @@ written to disk, and the model's next request names hunk 2 as rejected.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -88,25 +89,51 @@ async def run_edit(client: LanguageClient, project: Path) -> dict[str, Any]:  # 
     return result
 
 
+OnApply = Callable[[Buffer, lsp.ApplyWorkspaceEditParams], None]
+HUNK_2 = frozenset({"luminamind.hunk.2"})
+
+
+def apply_all(buffer: Buffer, params: lsp.ApplyWorkspaceEditParams) -> None:
+    buffer.apply(params.edit)
+
+
+def untick_hunk_2(buffer: Buffer, params: lsp.ApplyWorkspaceEditParams) -> None:
+    buffer.apply(params.edit, skip=HUNK_2)
+
+
+async def start_with_buffer(
+    start_client: StartClient,
+    project: Path,
+    editor: str,
+    on_apply: OnApply = apply_all,
+    **handlers: Any,  # Any: start_client's other answering callbacks
+) -> tuple[LanguageClient, Buffer]:
+    """A client of ``editor`` holding notes.txt open; ``on_apply`` applies edits to the buffer."""
+    holder: list[Buffer] = []
+
+    def apply(params: lsp.ApplyWorkspaceEditParams) -> bool:
+        on_apply(holder[0], params)
+        return True
+
+    client = await start_client(editor, on_apply=apply, **handlers)
+    holder.append(Buffer(client, project / "notes.txt"))
+    return client, holder[0]
+
+
 async def test_refactor_preview_with_hunk_2_unticked_keeps_1_and_3(
     start_client: StartClient, project: Path, llm_server: ScriptedLLM
 ) -> None:
     script_three_hunks(llm_server, project)
-    holder: list[Buffer] = []
-
-    def untick_hunk_2(params: lsp.ApplyWorkspaceEditParams) -> bool:
-        holder[0].apply(params.edit, skip=frozenset({"luminamind.hunk.2"}))
-        return True
-
-    client = await start_client("visual-studio-code", on_apply=untick_hunk_2)
-    holder.append(Buffer(client, project / "notes.txt"))
+    client, buffer = await start_with_buffer(
+        start_client, project, "visual-studio-code", untick_hunk_2
+    )
     await run_edit(client, project)
     (edit,) = client.applied_edits  # type: ignore[attr-defined]
     annotations = edit.edit.change_annotations or {}
     assert sorted(annotations) == [f"luminamind.hunk.{i}" for i in (1, 2, 3)]
     assert all(a.needs_confirmation for a in annotations.values())
     assert annotations["luminamind.hunk.2"].label.startswith("Hunk 2: notes.txt @@")
-    assert_kept_1_and_3(llm_server, None, reason=None, text=holder[0].text)
+    assert_kept_1_and_3(llm_server, None, reason=None, text=buffer.text)
     assert (project / "notes.txt").read_text() == OLD, "the editor applies; the server never writes"
     assert "editor" in str(review_result(llm_server.calls[-1])["note"])
 
@@ -115,36 +142,14 @@ async def test_a_hunk_changed_in_the_preview_is_reported_with_its_text(
     start_client: StartClient, project: Path, llm_server: ScriptedLLM
 ) -> None:
     script_three_hunks(llm_server, project)
-    holder: list[Buffer] = []
 
-    def apply_then_change(params: lsp.ApplyWorkspaceEditParams) -> bool:
-        buffer = holder[0]
+    def apply_then_change(buffer: Buffer, params: lsp.ApplyWorkspaceEditParams) -> None:
         buffer.apply(params.edit)
-        changed = buffer.text.replace("line twenty\n", "line 20 (twenty)\n")
-        buffer.apply(
-            lsp.WorkspaceEdit(
-                document_changes=[
-                    lsp.TextDocumentEdit(
-                        text_document=lsp.OptionalVersionedTextDocumentIdentifier(
-                            uri=buffer.uri, version=None
-                        ),
-                        edits=[
-                            lsp.TextEdit(
-                                range=lsp.Range(
-                                    start=lsp.Position(line=0, character=0),
-                                    end=lsp.Position(line=40, character=0),
-                                ),
-                                new_text=changed,
-                            )
-                        ],
-                    )
-                ]
-            )
-        )
-        return True
+        buffer.apply(_whole(buffer, buffer.text.replace("line twenty\n", "line 20 (twenty)\n")))
 
-    client = await start_client("visual-studio-code", on_apply=apply_then_change)
-    holder.append(Buffer(client, project / "notes.txt"))
+    client, _ = await start_with_buffer(
+        start_client, project, "visual-studio-code", apply_then_change
+    )
     await run_edit(client, project)
     report = review_result(llm_server.calls[-1])
     assert (report["applied"], report["edited"], report["rejected"]) == ([1, 3], [2], [])
@@ -167,16 +172,11 @@ async def test_kept_hunks_the_editor_applied_are_rewound(
 ) -> None:
     """Refactor preview with hunk 2 unticked: what the buffer kept is recorded for rewind."""
     script_three_hunks(llm_server, project)
-    holder: list[Buffer] = []
-
-    def apply(params: lsp.ApplyWorkspaceEditParams) -> bool:
-        holder[0].apply(params.edit, skip=frozenset({"luminamind.hunk.2"}))
-        return True
-
-    client = await start_client("visual-studio-code", on_apply=apply)
-    holder.append(Buffer(client, project / "notes.txt"))
+    client, buffer = await start_with_buffer(
+        start_client, project, "visual-studio-code", untick_hunk_2
+    )
     result = await run_edit(client, project)
-    await save_and_rewind(client, holder[0], result["threadId"])
+    await save_and_rewind(client, buffer, result["threadId"])
 
 
 async def test_helix_is_asked_per_hunk_and_gets_the_kept_hunks(
@@ -185,20 +185,19 @@ async def test_helix_is_asked_per_hunk_and_gets_the_kept_hunks(
     script_three_hunks(llm_server, project)
     asked: list[lsp.ShowMessageRequestParams] = []
     answers = iter(["Accept", "Reject", "Accept"])
-    holder: list[Buffer] = []
 
     def answer(params: lsp.ShowMessageRequestParams) -> str:
         asked.append(params)
         return next(answers)
 
-    def apply(params: lsp.ApplyWorkspaceEditParams) -> bool:
+    def apply(buffer: Buffer, params: lsp.ApplyWorkspaceEditParams) -> None:
         assert not params.edit.change_annotations
-        holder[0].apply(params.edit)
-        return True
+        buffer.apply(params.edit)
 
     # Neovim's capabilities stand in for Helix's: no change annotations, showMessageRequest.
-    client = await start_client("neovim", on_request=answer, on_apply=apply)
-    holder.append(Buffer(client, project / "notes.txt"))
+    client, buffer = await start_with_buffer(
+        start_client, project, "neovim", apply, on_request=answer
+    )
     result = await run_edit(client, project)
     assert [a.message.split(" (")[0] for a in asked] == [
         f"LuminaMind write_file: hunk {i}/3 in notes.txt {h}"
@@ -211,8 +210,8 @@ async def test_helix_is_asked_per_hunk_and_gets_the_kept_hunks(
         "Accept the rest",
         "Reject the rest",
     ]
-    assert_kept_1_and_3(llm_server, None, reason=None, text=holder[0].text)
-    await save_and_rewind(client, holder[0], result["threadId"])
+    assert_kept_1_and_3(llm_server, None, reason=None, text=buffer.text)
+    await save_and_rewind(client, buffer, result["threadId"])
 
 
 async def test_the_neovim_plugin_request_carries_decisions_and_reasons(
@@ -220,7 +219,6 @@ async def test_the_neovim_plugin_request_carries_decisions_and_reasons(
 ) -> None:
     script_three_hunks(llm_server, project)
     shown: list[Any] = []
-    holder: list[Buffer] = []
 
     def review(params: Any) -> Any:  # Any: JSON
         shown.append(params)
@@ -232,16 +230,11 @@ async def test_the_neovim_plugin_request_carries_decisions_and_reasons(
             ]
         }
 
-    def apply(params: lsp.ApplyWorkspaceEditParams) -> bool:
-        holder[0].apply(params.edit)
-        return True
-
-    client = await start_client("neovim", on_review=review, on_apply=apply)
-    holder.append(Buffer(client, project / "notes.txt"))
+    client, buffer = await start_with_buffer(start_client, project, "neovim", on_review=review)
     await run_edit(client, project)
     hunks = shown[0].hunks if hasattr(shown[0], "hunks") else shown[0]["hunks"]
     assert len(hunks) == 3
-    assert_kept_1_and_3(llm_server, None, text=holder[0].text)
+    assert_kept_1_and_3(llm_server, None, text=buffer.text)
 
 
 async def test_an_edited_hunk_that_no_longer_applies_changes_nothing(
@@ -280,16 +273,14 @@ async def test_a_one_hunk_change_applied_with_other_text_is_reported_as_edited(
             Turn.text("Noted."),
         ]
     )
-    holder: list[Buffer] = []
 
-    def apply_own_version(params: lsp.ApplyWorkspaceEditParams) -> bool:
-        buffer = holder[0]
+    def apply_own_version(buffer: Buffer, params: lsp.ApplyWorkspaceEditParams) -> None:
         buffer.apply(params.edit)
         buffer.apply(_whole(buffer, OLD.replace("line 2\n", "line two (mine)\n")))
-        return True
 
-    client = await start_client("visual-studio-code", on_apply=apply_own_version)
-    holder.append(Buffer(client, project / "notes.txt"))
+    client, _ = await start_with_buffer(
+        start_client, project, "visual-studio-code", apply_own_version
+    )
     await run_edit(client, project)
     report = review_result(llm_server.calls[-1])
     assert (report["applied"], report["edited"], report["rejected"]) == ([], [1], [])
@@ -311,16 +302,9 @@ async def test_a_one_hunk_change_applied_as_proposed_is_done(
             Turn.text("Noted."),
         ]
     )
-    holder: list[Buffer] = []
-
-    def apply(params: lsp.ApplyWorkspaceEditParams) -> bool:
-        holder[0].apply(params.edit)
-        return True
-
-    client = await start_client("visual-studio-code", on_apply=apply)
-    holder.append(Buffer(client, project / "notes.txt"))
+    client, buffer = await start_with_buffer(start_client, project, "visual-studio-code")
     await run_edit(client, project)
-    assert holder[0].text == OLD.replace("line 2\n", "two\n")
+    assert buffer.text == OLD.replace("line 2\n", "two\n")
     assert "applied it" in llm_server.calls[-1].tool_results[-1]
 
 
