@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import subprocess
+import sys
 from pathlib import Path
 
 import httpx
@@ -161,6 +163,25 @@ def test_malformed_and_oversized_requests(http_server: HttpServer) -> None:
         http_server.url, headers=_JSON | _AUTH, content=b"[" + b" " * 5_000_000 + b"]", timeout=30
     )
     assert huge.status_code == 413
+    _alive(http_server)
+
+
+def test_served_on_uvloop_and_h11_with_its_header_bound(http_server: HttpServer) -> None:
+    started = next(
+        json.loads(line)
+        for line in http_server.stderr().splitlines()
+        if '"mcp_server_started"' in line
+    )
+    # uvloop is a dependency except on Windows (bench/load.py: a fifth less CPU per task).
+    assert started["event_loop"] == ("asyncio" if sys.platform == "win32" else "uvloop")
+    # h11 keeps bounding headers (h11_max_incomplete_event_size, 64 KiB): a 1 MB one is refused.
+    huge = httpx.post(
+        http_server.url,
+        headers=_JSON | _AUTH | {"X-Padding": "a" * 1_000_000},
+        json=_INITIALIZE,
+        timeout=10,
+    )
+    assert huge.status_code == 400
     _alive(http_server)
 
 
