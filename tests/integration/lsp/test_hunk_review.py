@@ -259,13 +259,10 @@ async def test_an_edited_hunk_that_no_longer_applies_changes_nothing(
     assert (project / "notes.txt").read_text() == OLD
 
 
-async def test_a_one_hunk_change_applied_with_other_text_is_reported_as_edited(
-    start_client: StartClient, project: Path, llm_server: ScriptedLLM
-) -> None:
-    # One hunk takes the whole-change route; VS Code's diff tab applies its proposal side as the
-    # user left it (here: typed over), so the agent must hear what the buffer holds.
+def script_one_hunk(llm: ScriptedLLM, project: Path) -> None:
+    """notes.txt, and a write_file that changes only its line 2 (one hunk)."""
     (project / "notes.txt").write_text(OLD)
-    llm_server.script(
+    llm.script(
         [
             Turn.tool_calls(
                 ("write_file", {"path": "notes.txt", "content": OLD.replace("line 2\n", "two\n")})
@@ -273,6 +270,14 @@ async def test_a_one_hunk_change_applied_with_other_text_is_reported_as_edited(
             Turn.text("Noted."),
         ]
     )
+
+
+async def test_a_one_hunk_change_applied_with_other_text_is_reported_as_edited(
+    start_client: StartClient, project: Path, llm_server: ScriptedLLM
+) -> None:
+    # One hunk takes the whole-change route; VS Code's diff tab applies its proposal side as the
+    # user left it (here: typed over), so the agent must hear what the buffer holds.
+    script_one_hunk(llm_server, project)
 
     def apply_own_version(buffer: Buffer, params: lsp.ApplyWorkspaceEditParams) -> None:
         buffer.apply(params.edit)
@@ -293,15 +298,7 @@ async def test_a_one_hunk_change_applied_with_other_text_is_reported_as_edited(
 async def test_a_one_hunk_change_applied_as_proposed_is_done(
     start_client: StartClient, project: Path, llm_server: ScriptedLLM
 ) -> None:
-    (project / "notes.txt").write_text(OLD)
-    llm_server.script(
-        [
-            Turn.tool_calls(
-                ("write_file", {"path": "notes.txt", "content": OLD.replace("line 2\n", "two\n")})
-            ),
-            Turn.text("Noted."),
-        ]
-    )
+    script_one_hunk(llm_server, project)
     client, buffer = await start_with_buffer(start_client, project, "visual-studio-code")
     await run_edit(client, project)
     assert buffer.text == OLD.replace("line 2\n", "two\n")
