@@ -438,12 +438,18 @@ def _capacity(runs: list[dict[str, Any]]) -> str:  # Any: figures
     return (
         "Reading the figures: "
         + " ".join(sentences)
-        + " The single-client column is a task by itself. A py-spy profile of a replica under "
-        "load puts about a fifth of its time in the OpenAI SDK (request building, "
-        "streamed-response parsing), a tenth each in the LangGraph loop and the Redis checkpoint "
-        "writes (`create_agent` runs every middleware hook as its own graph step, each "
-        "checkpointed), and a tenth in the MCP transport; `bench/agent_overhead.py` measures the "
-        "agent's framework cost per step."
+        + " The single-client column is a task by itself. Where a replica's CPU goes (py-spy on "
+        "one replica, 10 clients, 250 ms model; on a host busy with other work, which makes "
+        "socket calls dearer): the Redis client 26 % (mostly the socket write of each of the ~27 "
+        "round trips of a task: a checkpoint and a task's writes per graph step, 9 checkpoints, "
+        "plus the thread's metadata), the MCP transport 21 % (uvicorn and h11, SSE, the MCP SDK), "
+        "the LangGraph loop and LangChain's middleware 21 %, the OpenAI SDK and langchain-openai "
+        "17 % (a new connection per model call, the streamed-response parsing, and "
+        "langchain-core's content-block check, which evaluates type hints again for every "
+        "message), the event loop 12 %. Before uvloop, hiredis and the request built once "
+        "(`luminamind/providers/openai_requests.py`), the event loop took 26 % and the SDK's "
+        "identity transform of every message and tool schema 8 %; `bench/agent_overhead.py` "
+        "measures the agent's framework cost per step."
     )
 
 
