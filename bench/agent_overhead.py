@@ -123,6 +123,7 @@ LOADS = 20
 ABLATION_ROUNDS = 7  # measured rounds over every variant (after one warm-up round)
 GROWTH_STEPS = 500  # tool calls in the one long thread of part 3
 GROWTH_WINDOW = 20  # model calls (median) at each end: steps 5-25 and the last 20
+GROWTH_RUNS = 3  # part 3 runs (each: LuminaMind's graph, then the floor); the median one is shown
 
 
 class LookupResult(BaseModel):
@@ -547,6 +548,21 @@ def _written_bytes(db: Path, thread: str) -> list[int]:
     return [size + (writes.get(cid) or 0) for cid, size in rows]
 
 
+def _ratio(g: dict[str, float]) -> float:
+    return g["late_ms"] / g["early_ms"]
+
+
+async def growth_runs(
+    tmp: Path, steps: int, runs: int
+) -> tuple[dict[str, float], dict[str, float], list[tuple[float, float]]]:
+    """`growth_pair` ``runs`` times: the pair with the median ratio of LuminaMind's graph, and
+    every pair's (LuminaMind, floor) time ratios, to show how much the machine moved them."""
+    pairs = [await growth_pair(tmp, steps) for _ in range(runs)]
+    pairs.sort(key=lambda pair: _ratio(pair[0]))
+    grown, floor = pairs[len(pairs) // 2]
+    return grown, floor, [(_ratio(ours), _ratio(base)) for ours, base in pairs]
+
+
 async def growth_pair(tmp: Path, steps: int) -> tuple[dict[str, float], dict[str, float]]:
     """`growth` of LuminaMind's graph, then of ``create_agent`` with no middleware (the floor)."""
     ours = await growth(tmp, steps)
@@ -625,6 +641,7 @@ def report(
     theirs: dict[str, Any],  # Any: the worker's JSON reply
     grown: dict[str, float],
     floor: dict[str, float],
+    spread: list[tuple[float, float]],
 ) -> str:
     rows = []
     ratios = {}
@@ -772,16 +789,21 @@ Goal <= 1.2x: time {"met" if late <= 1.2 else "**not met**"} (CPU
 The floor, measured the same way in the same run: `create_agent` with no middleware at all,
 through the same service, saver and message deltas: {growth_line(floor)}. What grows there is
 LangChain's and LangGraph's own work over the whole history at every model call, which any
-agent built on them pays (a cProfile of step 500 against step 10): the `messages` stream
-handler reads every message of the state at each node start, the `DeltaChannel` reducer
-indexes every message id at each update, `create_agent` scans every message for invalid tool
-calls before each model call, and the chat model normalises and copies the whole list for its
-callbacks before the provider sees it. LuminaMind's own share was the summarisation trigger:
-it counted the tokens of the whole history before every model call (about a third of what a
-step grew by at message 1,000); it now counts each message once
-(`luminamind.agent.tokens`, the same count as LangChain's). The other O(history) costs of
-LuminaMind's graph are those above, paid once per node: the folded hooks are two more nodes
-per model call than the floor's.
+agent built on them pays. Timed at step 500 against step 15 (each part wrapped with a clock,
+about 1,000 messages): the `messages` stream handler reads every message of the state at each
+node start (about 0.6 ms per model call in LuminaMind's graph, which has two more nodes per
+model call than the floor: the folded hooks), the `DeltaChannel` reducer indexes every
+message id at each update, `create_agent` scans every message for invalid tool calls before
+each model call (about 0.2 ms), and the chat model normalises and copies the whole list for
+its callbacks before the provider sees it. LuminaMind's own share is the summarisation
+trigger: it counted the tokens of the whole history before every model call; it now counts
+each message once (`luminamind.agent.tokens`, the same count as LangChain's), leaving a
+look-up per message (about 0.2 ms at 1,000 messages). The scripted model itself used to scan
+the whole history for its next answer, which counted as growth of both rows; it now reads back
+only to its own last call. On this shared machine the two windows of one run are about ten
+seconds apart, so the ratios move with the machine's load between them: part 3 ran
+{len(spread)} times in this run, and the figures above are its median run (time ratios of
+every run, LuminaMind's graph / the floor: {", ".join(f"{a:.2f}x / {b:.2f}x" for a, b in spread)}).
 
 ### Loading a {THREAD_MESSAGES}-message thread
 
@@ -876,10 +898,10 @@ async def main() -> None:
             results, shape = await overhead(tmp, peer)
             versions = peer.ask({"op": "versions"})
             parts = await ablation(tmp)
-            grown, floor = await growth_pair(tmp, GROWTH_STEPS)
+            grown, floor, spread = await growth_runs(tmp, GROWTH_STEPS, GROWTH_RUNS)
     finally:
         peer.close()
-    text = report(results, shape, parts, loads, versions, grown, floor)
+    text = report(results, shape, parts, loads, versions, grown, floor, spread)
     write_section("agent_overhead", text)
     print(text)
     print(quick_line(results, grown, floor))
@@ -898,9 +920,10 @@ async def part(name: str, steps: int) -> None:
             cont = [o + f for o, f in zip(loads["open"], loads["first_call"], strict=True)]
             print(f"open + continue: p50 {_pct(cont, 0.5):.1f} ms, p95 {_pct(cont, 0.95):.1f} ms")
         else:
-            grown, floor = await growth_pair(tmp, steps)
+            grown, floor, spread = await growth_runs(tmp, steps, GROWTH_RUNS)
             print(growth_line(grown))
             print("floor (create_agent, no middleware):", growth_line(floor))
+            print("every run (LuminaMind, floor):", [(round(a, 2), round(b, 2)) for a, b in spread])
 
 
 if __name__ == "__main__":
