@@ -40,10 +40,12 @@ from langchain.agents.middleware.types import AgentState, ToolCallRequest
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AnyMessage, ToolCall
 from langchain_core.runnables import Runnable
+from langchain_core.tools import BaseTool
 from langgraph.channels.delta import DeltaChannel
 from langgraph.graph.message import _messages_delta_reducer
 from langgraph.runtime import Runtime
 from langgraph.types import Checkpointer
+from pydantic import BaseModel
 
 from luminamind.agent.folding import fold_model_hooks
 from luminamind.agent.hops import install_inline_langsmith
@@ -176,6 +178,22 @@ def _summarization(model: BaseChatModel) -> SummarizationMiddleware[Any, Any]:
     return summarization
 
 
+def warm_tool_schemas(tools: list[BaseTool]) -> list[BaseTool]:
+    """Build each tool's call schema now, while the graph is built, not in the first model call.
+
+    Every provider's ``bind_tools`` (run by ``create_agent`` before each model call) reads
+    ``tool.tool_call_schema`` and its JSON schema; LangChain memoizes the schema class per tool
+    instance and its JSON schema per class, but builds them (a pydantic model each) on first
+    use: a few milliseconds of the first message a new process sends, now paid while the graph
+    is built (in a worker thread at start-up when the service prebuilds it).
+    """
+    for tool in tools:
+        schema = tool.tool_call_schema
+        if isinstance(schema, type) and issubclass(schema, BaseModel):
+            schema.model_json_schema()
+    return tools
+
+
 def _subagent(
     definition: SubagentDef,
     *,
@@ -185,7 +203,7 @@ def _subagent(
     breakers: CircuitBreakers,
 ) -> CompiledAgent:
     specs = _usable(runtime, definition.tool_names(runtime.registry))
-    tools = build_langchain_tools(specs, runtime.executor, runtime.context)
+    tools = warm_tool_schemas(build_langchain_tools(specs, runtime.executor, runtime.context))
     middleware: list[AgentMiddleware[Any, Any, Any]] = [
         _approvals(specs, runtime),
         *_common(definition.name),
@@ -248,10 +266,12 @@ def build_agent_graph(
             ),
         )
     specs = _usable(runtime)
-    tools = [
-        *build_langchain_tools(specs, runtime.executor, runtime.context),
-        build_task_tool(subagents),
-    ]
+    tools = warm_tool_schemas(
+        [
+            *build_langchain_tools(specs, runtime.executor, runtime.context),
+            build_task_tool(subagents),
+        ]
+    )
     approvals = _approvals(specs, runtime)
     lent: list[AgentMiddleware[Any, Any, Any]] = []
     if thread_tools is not None:
