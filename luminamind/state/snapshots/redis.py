@@ -3,9 +3,9 @@
 Four hashes per thread, in the thread's hash slot (beside its checkpoints, so Redis Cluster
 keeps them on one node and a pipeline over them is one slot): ``…:rw:turns`` (turn -> JSON),
 ``…:rw:files`` (``turn/path`` -> JSON record), ``…:rw:blobs`` (SHA-256 -> bytes) and
-``…:rw:scan`` (path -> the last shell scan's entry). Plain hash commands only, so it works where
-the checkpointer works (Redis >= 6, Valkey, managed Redis without modules). With
-``redis_ttl_seconds`` the keys expire with the thread.
+``…:rw:scan`` (path -> the last shell scan's entry). Hash commands and one small Lua script, as
+the checkpointer uses, so it works where the checkpointer works (Redis >= 6, Valkey, managed
+Redis without modules). With ``redis_ttl_seconds`` the keys expire with the thread.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 
+from luminamind.state.redis.conn import RedisClient, RedisOptions
 from luminamind.state.redis.keys import ThreadKeys
 from luminamind.state.redis.store import RedisStore
 from luminamind.state.snapshots.records import (
@@ -28,6 +29,19 @@ from luminamind.state.snapshots.records import (
 
 __all__ = ["RedisSnapshotStore"]
 
+# KEYS: turns; ARGV: ttl_ms value -> the new turn's number (one more than the highest). Every
+# run starts a turn: one round trip instead of two or three (HKEYS, HSET, PEXPIRE).
+_BEGIN_TURN = """
+local top = 0
+for _, field in ipairs(redis.call('HKEYS', KEYS[1])) do
+  local number = tonumber(field)
+  if number > top then top = number end
+end
+redis.call('HSET', KEYS[1], tostring(top + 1), ARGV[2])
+if tonumber(ARGV[1]) > 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+return top + 1
+"""
+
 
 class RedisSnapshotStore(RedisStore):
     """The `SnapshotStore` protocol on Redis (one writer per thread: one run at a time).
@@ -36,6 +50,17 @@ class RedisSnapshotStore(RedisStore):
     """
 
     kind = "snapshot store"
+
+    def __init__(
+        self,
+        options: RedisOptions,
+        *,
+        prefix: str = "lm",
+        ttl_seconds: float | None = None,
+        client: RedisClient | None = None,
+    ) -> None:
+        super().__init__(options, prefix=prefix, ttl_seconds=ttl_seconds, client=client)
+        self._begin_turn = self.client.register_script(_BEGIN_TURN)
 
     def _keys(self, thread_id: str) -> tuple[str, str, str, str]:
         base = ThreadKeys.of(self._prefix, thread_id).cp.removesuffix(":cp") + ":rw"
@@ -50,17 +75,14 @@ class RedisSnapshotStore(RedisStore):
 
     async def begin_turn(self, thread_id: str, *, checkpoint_id: str | None, message: str) -> int:
         turns, *_ = self._keys(thread_id)
+        value = {
+            "checkpoint_id": checkpoint_id,
+            "message": message,
+            "started_at": datetime.now(UTC).isoformat(),
+        }
         with self._guard("start a turn"):
-            numbers = [int(t) for t in await self.client.hkeys(turns)]
-            turn = max(numbers, default=0) + 1
-            value = {
-                "checkpoint_id": checkpoint_id,
-                "message": message,
-                "started_at": datetime.now(UTC).isoformat(),
-            }
-            await self.client.hset(turns, str(turn), json.dumps(value))
-            await self._expire(turns)
-        return turn
+            turn = await self._begin_turn([turns], [self._ttl_ms, json.dumps(value)])
+        return int(turn)
 
     async def latest_turn(self, thread_id: str) -> int | None:
         turns, *_ = self._keys(thread_id)

@@ -95,3 +95,17 @@ async def test_scan_baseline_and_deleting_a_thread(store: SnapshotStore) -> None
     assert await store.turns("t") == []
     assert await store.scan_baseline("t") == {}
     assert await store.blobs("t", [V1.sha256 or ""]) == {}
+
+
+async def test_redis_turns_expire_with_the_thread(redis_url: str) -> None:
+    from luminamind.state.redis.conn import RedisOptions
+    from luminamind.state.snapshots.redis import RedisSnapshotStore
+
+    store = RedisSnapshotStore(RedisOptions(url=redis_url), ttl_seconds=60)
+    try:
+        assert await store.begin_turn("ttl", checkpoint_id=None, message="m") == 1
+        assert await store.begin_turn("ttl", checkpoint_id="cp", message="m2") == 2
+        turns_key = store._keys("ttl")[0]
+        assert 0 < await store.client.pttl(turns_key) <= 60_000
+    finally:
+        await store.aclose()
