@@ -39,24 +39,45 @@ def _step(word: str) -> Callable[[LLMRequest], bool]:
     return matches
 
 
+def _fresh_run(name: str) -> tuple[Path, Path]:
+    """The run folder ``work/<name>`` emptied, and its workspace; skips without a real VS Code.
+
+    Outside pytest's temporary folders (other runs rotate those away): the last run's
+    screenshots and logs stay until the next run.
+    """
+    reason = unavailable_reason()
+    if reason is not None:
+        pytest.skip(f"NO REAL VS CODE HERE, the VS Code end-to-end test did not run: {reason}")
+    run = E2E_DIR / "work" / name
+    shutil.rmtree(run, ignore_errors=True)
+    workspace = run / "workspace"
+    workspace.mkdir(parents=True)
+    return run, workspace
+
+
+def _agent_env(llm: ScriptedLLM, tmp_path: Path) -> dict[str, str]:
+    """code-server's environment: the extension's server talks to the scripted model."""
+    return {
+        **os.environ,
+        **llm.env(),
+        "LUMINAMIND_DATA_DIR": str(tmp_path / "luminamind-data"),
+        "LUMINAMIND_CACHE__BACKEND": "memory",
+    }
+
+
+def _writes(llm: ScriptedLLM, path: str, content: str, answer: str, *, step: str) -> None:
+    """At the prompt carrying ``step``: a write_file of ``content`` to ``path``, then ``answer``."""
+    llm.script(
+        [Turn.tool_calls(("write_file", {"path": path, "content": content})), Turn.text(answer)],
+        when=_step(step),
+    )
+
+
 def _script(llm: ScriptedLLM) -> None:
     llm.script([Turn.text("hello.py prints a greeting.")], when=_step("STEP-ASK"))
-    llm.script(
-        [
-            Turn.tool_calls(
-                ("write_file", {"path": "hello.py", "content": 'print("hello, world")\n'})
-            ),
-            Turn.text("Changed the greeting."),
-        ],
-        when=_step("STEP-EDIT-APPLY"),
-    )
-    llm.script(
-        [
-            Turn.tool_calls(("write_file", {"path": "hello.py", "content": 'print("goodbye")\n'})),
-            Turn.text("Left it as it was."),
-        ],
-        when=_step("STEP-EDIT-DISCARD"),
-    )
+    greeting = 'print("hello, world")\n'
+    _writes(llm, "hello.py", greeting, "Changed the greeting.", step="STEP-EDIT-APPLY")
+    _writes(llm, "hello.py", 'print("goodbye")\n', "Left it as it was.", step="STEP-EDIT-DISCARD")
     llm.script([Turn.text("too late", delay=60)], when=_step("STEP-SLOW"))
     llm.script(
         [Turn.tool_calls(("shell", {"command": "ls"})), Turn.text("Listed the files.")],
@@ -91,24 +112,11 @@ def _script(llm: ScriptedLLM) -> None:
 
 
 def test_a_new_user_in_vscode(tmp_path: Path, llm_server: ScriptedLLM) -> None:
-    reason = unavailable_reason()
-    if reason is not None:
-        pytest.skip(f"NO REAL VS CODE HERE, the VS Code end-to-end test did not run: {reason}")
-    # Outside pytest's temporary folders (other runs rotate those away): the last run's
-    # screenshots and logs stay until the next run.
-    run = E2E_DIR / "work" / "agent-flow"
-    shutil.rmtree(run, ignore_errors=True)
-    workspace = run / "workspace"
-    workspace.mkdir(parents=True)
+    run, workspace = _fresh_run("agent-flow")
     (workspace / "hello.py").write_text('print("hello")\n')
     _script(llm_server)
     shots = run / "screenshots"
-    env = {
-        **os.environ,
-        **llm_server.env(),
-        "LUMINAMIND_DATA_DIR": str(tmp_path / "luminamind-data"),
-        "LUMINAMIND_CACHE__BACKEND": "memory",
-    }
+    env = _agent_env(llm_server, tmp_path)
     with CodeServer(run / "code-server", workspace, env=env) as server:
         result = run_scenario(SCENARIO, server, shots=shots)
     keep = os.environ.get("LUMINAMIND_VSCODE_SHOTS")
@@ -129,13 +137,7 @@ def test_a_new_user_in_vscode(tmp_path: Path, llm_server: ScriptedLLM) -> None:
 
 
 def test_what_a_user_sees_when_the_server_cannot_run(tmp_path: Path) -> None:
-    reason = unavailable_reason()
-    if reason is not None:
-        pytest.skip(f"NO REAL VS CODE HERE, the VS Code end-to-end test did not run: {reason}")
-    run = E2E_DIR / "work" / "bad-input"
-    shutil.rmtree(run, ignore_errors=True)
-    workspace = run / "workspace"
-    workspace.mkdir(parents=True)
+    run, workspace = _fresh_run("bad-input")
     (workspace / "hello.py").write_text('print("hello")\n')
     exiting = run / "exiting-server.sh"
     exiting.write_text('#!/bin/sh\necho "luminamind: no model for you" >&2\nexit 3\n')
@@ -175,54 +177,17 @@ def _numbered(count: int, **spelled: str) -> str:
 def test_reverting_a_hunk_in_the_diff_tab(tmp_path: Path, llm_server: ScriptedLLM) -> None:
     """Two hunks proposed; the user reverts one in VS Code's diff editor and accepts the rest;
     then a proposal rejected from the diff's title bar, and one typed over before Accept."""
-    reason = unavailable_reason()
-    if reason is not None:
-        pytest.skip(f"NO REAL VS CODE HERE, the VS Code end-to-end test did not run: {reason}")
-    run = E2E_DIR / "work" / "hunk-review"
-    shutil.rmtree(run, ignore_errors=True)
-    workspace = run / "workspace"
-    workspace.mkdir(parents=True)
+    run, workspace = _fresh_run("hunk-review")
     notes = workspace / "notes.txt"
     notes.write_text(_numbered(20))
-    proposal = _numbered(20, n2="line two", n18="line eighteen")
-    llm_server.script(
-        [
-            Turn.tool_calls(("write_file", {"path": "notes.txt", "content": proposal})),
-            Turn.text("Kept what you kept."),
-        ],
-        when=_step("STEP-TWO-HUNKS"),
-    )
-    llm_server.script(
-        [
-            Turn.tool_calls(
-                (
-                    "write_file",
-                    {"path": "notes.txt", "content": _numbered(20, n3="three", n19="nineteen")},
-                )
-            ),
-            Turn.text("Left notes.txt alone."),
-        ],
-        when=_step("STEP-REJECT-HUNKS"),
-    )
-    llm_server.script(
-        [
-            Turn.tool_calls(
-                (
-                    "write_file",
-                    {"path": "notes.txt", "content": _numbered(20, n2="line two", n10="line ten")},
-                )
-            ),
-            Turn.text("Took your wording."),
-        ],
-        when=_step("STEP-TYPE-HUNK"),
-    )
+    two_hunks = _numbered(20, n2="line two", n18="line eighteen")
+    _writes(llm_server, "notes.txt", two_hunks, "Kept what you kept.", step="STEP-TWO-HUNKS")
+    to_reject = _numbered(20, n3="three", n19="nineteen")
+    _writes(llm_server, "notes.txt", to_reject, "Left notes.txt alone.", step="STEP-REJECT-HUNKS")
+    to_type_over = _numbered(20, n2="line two", n10="line ten")
+    _writes(llm_server, "notes.txt", to_type_over, "Took your wording.", step="STEP-TYPE-HUNK")
     shots = run / "screenshots"
-    env = {
-        **os.environ,
-        **llm_server.env(),
-        "LUMINAMIND_DATA_DIR": str(tmp_path / "luminamind-data"),
-        "LUMINAMIND_CACHE__BACKEND": "memory",
-    }
+    env = _agent_env(llm_server, tmp_path)
     with CodeServer(run / "code-server", workspace, env=env) as server:
         result = run_scenario(SCENARIO.parent / "hunk_review.js", server, shots=shots)
     assert result.passed, (
