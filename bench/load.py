@@ -440,7 +440,7 @@ def _capacity(runs: list[dict[str, Any]]) -> str:  # Any: figures
         + " ".join(sentences)
         + " The single-client column is a task by itself. Where a replica's CPU goes (py-spy on "
         "one replica, 10 clients, 250 ms model; on a host busy with other work, which makes "
-        "socket calls dearer): the Redis client 26 % (mostly the socket write of each of the ~27 "
+        "socket calls dearer): the Redis client 26 % (mostly the socket write of each of the ~29 "
         "round trips of a task: a checkpoint and a task's writes per graph step, 9 checkpoints, "
         "plus the thread's metadata), the MCP transport 21 % (uvicorn and h11, SSE, the MCP SDK), "
         "the LangGraph loop and LangChain's middleware 21 %, the OpenAI SDK and langchain-openai "

@@ -14,6 +14,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
+import redis.exceptions
+
 from luminamind.state.records import ThreadInfo, ThreadStatus
 from luminamind.state.redis.conn import RedisClient, RedisOptions
 from luminamind.state.redis.keys import ThreadKeys
@@ -148,12 +150,34 @@ class RedisThreadStore(RedisStore):
         with self._guard(operation):
             return bool(await self._update([self._key(thread_id)], args))
 
+    async def _set_and_index(self, thread_id: str, fields: dict[str, str], now: datetime) -> None:
+        """Update the thread's hash and move it up the index, in one round trip.
+
+        Every run does this twice (running, then its outcome). The two commands go in one
+        pipeline, not one script: the index lives in another cluster slot than the thread. The
+        index update (``XX``) only moves an entry that is there, so sending it whether or not
+        the thread exists changes nothing a missing thread would not (``list`` drops entries
+        whose hash is gone).
+        """
+        key = self._key(thread_id)
+        args = [self._ttl_ms, *(x for pair in fields.items() for x in pair)]
+        with self._guard("update a thread"):
+            pipe = self.client.pipeline(transaction=False)
+            pipe.evalsha(self._update.sha, 1, key, *args)
+            pipe.zadd(self._index, {thread_id: _ms(now)}, xx=True)
+            updated, indexed = await pipe.execute(raise_on_error=False)
+            if isinstance(indexed, Exception):
+                raise indexed
+            if isinstance(updated, redis.exceptions.NoScriptError):
+                # The server lost its scripts (a restart, a failover): the script object loads
+                # it again.
+                await self._update([key], args)
+            elif isinstance(updated, Exception):
+                raise updated
+
     async def set_status(self, thread_id: str, status: ThreadStatus) -> None:
         now = _now()
-        fields = {"status": status, "updated_at": now.isoformat()}
-        if await self._set(thread_id, "update a thread", fields):
-            with self._guard("update a thread"):
-                await self.client.zadd(self._index, {thread_id: _ms(now)}, xx=True)
+        await self._set_and_index(thread_id, {"status": status, "updated_at": now.isoformat()}, now)
 
     async def delete(self, thread_id: str) -> bool:
         with self._guard("delete a thread"):
@@ -169,9 +193,7 @@ class RedisThreadStore(RedisStore):
             "run_beat": now.isoformat(),
             "updated_at": now.isoformat(),
         }
-        if await self._set(thread_id, "update a thread", fields):
-            with self._guard("update a thread"):
-                await self.client.zadd(self._index, {thread_id: _ms(now)}, xx=True)
+        await self._set_and_index(thread_id, fields, now)
 
     async def beat_run(self, thread_id: str, owner: str) -> None:
         with self._guard("renew a run's heartbeat"):

@@ -124,3 +124,23 @@ async def test_run_owner_heartbeat_and_end(store: ThreadStore) -> None:
     assert (await store.get("t1")).status == "idle"
     await store.start_run("missing", "box-1:1")  # no such thread: nothing is created
     assert await store.find("missing") is None
+
+
+async def test_redis_status_update_survives_a_server_that_lost_its_scripts(
+    redis_url: str,
+) -> None:
+    """Status and index go in one pipeline by script hash; a flushed script cache reloads it."""
+    store = RedisThreadStore(RedisOptions(redis_url))
+    try:
+        await store.create("t1", title="x", surface="cli", workspace="/w")
+        await store.create("t2", title="y", surface="cli", workspace="/w")
+        await store.client.script_flush()  # as after a restart or a failover
+        await asyncio.sleep(0.002)
+        await store.start_run("t1", "box-1:7")
+        assert (await store.get("t1")).status == "running"
+        assert [t.thread_id for t in await store.list()] == ["t1", "t2"]
+        await store.client.script_flush()
+        await store.set_status("t1", "idle")
+        assert (await store.get("t1")).status == "idle"
+    finally:
+        await store.aclose()
