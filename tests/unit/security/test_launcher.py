@@ -11,7 +11,9 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Coroutine
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -28,7 +30,7 @@ from luminamind.security.sandbox import (
 )
 from luminamind.tools import shell
 from luminamind.tools._shell_launch import launch_process
-from luminamind.tools._shell_run import run_pipeline
+from luminamind.tools._shell_run import PipelineRun, run_pipeline
 from luminamind.tools.registry import ToolRegistry
 from luminamind.tools.shell import ShellResult
 
@@ -250,33 +252,29 @@ async def test_no_descriptor_outlives_the_commands_on_any_path(tmp_path: Path) -
     big = {f"BIG{n}": "x" * 100_000 for n in range(4)}  # too big for the launcher: forks here
     small, large = (prepared.environment({"PATH": "/usr/bin:/bin", **e}) for e in ({}, big))
 
-    async def run(env: dict[str, str], *, cwd: Path = tmp_path, feed: bool = True) -> list[int]:
-        piped = await run_pipeline(
-            ["/bin/echo", "/bin/cat"],
-            [["echo", "a"], ["cat"]],
+    def pipeline(
+        argv: list[list[str]], env: dict[str, str], *, cwd: Path = tmp_path, stdin: bytes | None
+    ) -> Coroutine[Any, Any, PipelineRun]:  # Any: a coroutine's send and yield types
+        return run_pipeline(
+            [f"/bin/{stage[0]}" for stage in argv],
+            argv,
             cwd=cwd,
             env=env,
-            stdin=b"in" if feed else None,
+            stdin=stdin,
             time_limit=20,
             max_output_bytes=10_000,
             sandbox=prepared,
+        )
+
+    async def run(env: dict[str, str], *, cwd: Path = tmp_path, feed: bool = True) -> list[int]:
+        piped = await pipeline(
+            [["echo", "a"], ["cat"]], env, cwd=cwd, stdin=b"in" if feed else None
         )
         assert piped.stdout.text() == "a\n", piped.stderr.text()
         return [code for code in piped.returncodes if code is not None]
 
     async def cancelled(env: dict[str, str]) -> None:
-        task = asyncio.create_task(
-            run_pipeline(
-                ["/bin/sleep"],
-                [["sleep", "30"]],
-                cwd=tmp_path,
-                env=env,
-                stdin=None,
-                time_limit=20,
-                max_output_bytes=10_000,
-                sandbox=prepared,
-            )
-        )
+        task = asyncio.create_task(pipeline([["sleep", "30"]], env, stdin=None))
         await asyncio.sleep(0.05)
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
