@@ -840,10 +840,12 @@ threads before the model is called, each of which waits for the scheduler when t
 busy. The CPU that remains: LangGraph decoding the 1,000 messages (about 12 ms; its
 deserialiser builds 1,000 validated message objects, twice per send: the graph's own load
 and the final state after the run), the summarisation trigger counting each message once in
-a new process (about 7 ms; later calls reuse the counts, `luminamind.agent.tokens`) and the
-chat model's tool schemas (about 3 ms). The check for pending approvals before the run reads
-only the latest checkpoint's id and pending writes, and reuses what the last state built in
-this process said about them (`luminamind.agent.heads`).
+a new process (about 7 ms; later calls reuse the counts, `luminamind.agent.tokens`). Each
+tool's call schema, which every provider's `bind_tools` reads before each model call, is
+built with the graph (`warm_tool_schemas`), no longer in the first model call. The check
+for pending approvals before the run reads only the latest checkpoint's id and pending
+writes, and reuses what the last state built in this process said about them
+(`luminamind.agent.heads`).
 """
 
 
