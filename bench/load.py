@@ -421,17 +421,26 @@ def _capacity(runs: list[dict[str, Any]]) -> str:  # Any: figures
         replica = sum(v for k, v in r["cpu"].items() if k.startswith("replica")) / tasks
         ours = sum(v for k, v in r["cpu"].items() if k != "other processes") / tasks
         demand = r["clients"] / (MODEL_CALLS_PER_TASK * r["delay"])
+        # What the host's other programs left of its CPUs: a shared host's load is part of why.
+        others = r["cpu"]["other processes"] / max(r["seconds"], 1e-9)
+        left = max(cores - others, 0.05)
         verdict = (
             "a queue: its overhead is mostly waiting for a CPU, and falls only with more CPUs "
             "(replicas on more nodes) or less CPU per task"
-            if demand > cores / ours
+            if demand > left / ours
             else "within the CPUs, so its overhead is the server's own work plus the host's "
             "other load"
+        )
+        shared = (
+            f"; the host's other programs used {others:.1f} of them, leaving ~{left:.1f} CPUs: "
+            f"at most ~{left / ours:.0f} tasks/s"
+            if others >= 0.1
+            else ""
         )
         sentences.append(
             f"At {r['delay'] * 1000:.0f} ms per model call a task cost {replica * 1000:.0f} ms "
             f"of replica CPU and {ours * 1000:.0f} ms in all (clients, model server and Redis "
-            f"included): {cores} CPUs finish at most ~{cores / ours:.0f} tasks/s, and the "
+            f"included): {cores} CPUs finish at most ~{cores / ours:.0f} tasks/s{shared}, and the "
             f"{r['clients']} clients asked for up to {demand:.0f} tasks/s, so that run is "
             f"{verdict}."
         )
