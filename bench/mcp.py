@@ -315,8 +315,9 @@ _PHASES = """
 import gc, json, time
 gc.disable()
 marks = [time.perf_counter()]
-from luminamind_mcp._sdk import defer_sdk_package_inits
+from luminamind_mcp._sdk import defer_sdk_package_inits, defer_wire_model_builds
 defer_sdk_package_inits()
+defer_wire_model_builds()
 import mcp.server.lowlevel, mcp.server.stdio
 marks.append(time.perf_counter())
 import luminamind.cli
@@ -466,8 +467,11 @@ async def main() -> None:
         + ", ".join(f"{name} {ms(t)}" for name, t in zip(PHASES, phases, strict=True))
         + ". The SDK's package `__init__` files, which re-export its client (with httpx2) and "
         "the high-level `MCPServer`, are skipped (`luminamind_mcp/_sdk.py`: about 120 modules "
-        "a server never uses); what remains of the SDK is mostly its pydantic models of two "
-        "protocol versions, built at import. The agent stack and the web, PDF and system "
+        "a server never uses), and the wire models of its two protocol eras (about 300 pydantic "
+        "classes) build their validators on first use (`defer_build`), not at import; what "
+        "remains of the SDK is mostly creating those classes and the version-free models of "
+        "`mcp_types`, built at import (they share no base class a server could defer before "
+        "they are created). The agent stack and the web, PDF and system "
         "libraries load on first use, and start-up runs without garbage collection passes "
         "(luminamind/startup.py). The floor server imports the SDK the usual way.",
         f"- a `read_file` call: the floor server returns the 10 KB file as one text block, as "

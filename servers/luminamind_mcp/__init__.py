@@ -8,6 +8,7 @@ from luminamind_mcp import _sdk
 
 # Before the first SDK import: a server needs neither the SDK's client nor MCPServer.
 _sdk.defer_sdk_package_inits()
+_sdk.defer_wire_model_builds()
 
 # After the deferral above (hence E402).
 from luminamind_mcp.server import (  # noqa: E402

@@ -20,7 +20,7 @@ import importlib.util
 import sys
 import types
 
-__all__ = ["defer_sdk_package_inits"]
+__all__ = ["defer_sdk_package_inits", "defer_wire_model_builds"]
 
 _PACKAGES = ("mcp", "mcp.server")
 _LOADED = "_luminamind_init_ran"
@@ -66,3 +66,22 @@ def defer_sdk_package_inits() -> None:
         parent, _, child = name.rpartition(".")
         if parent:
             setattr(sys.modules[parent], child, module)
+
+
+def defer_wire_model_builds() -> None:
+    """Build the SDK's per-version wire models on first use instead of at import.
+
+    ``mcp_types._v2025_11_25`` and ``_v2026_07_28`` define about 300 pydantic models (the
+    request, result and notification shapes of each protocol era) that the server validates
+    traffic against. Pydantic builds every model's validator and serializer when its class is
+    created, about half of those modules' import time, although one connection speaks one era
+    and uses a handful of its methods. All of them derive from ``WireModel``; with
+    ``defer_build`` set on it before they are created (pydantic's documented option, inherited
+    by subclasses), each is built the first time it validates or serializes. Nothing on disk is
+    changed. A no-op once the wire modules are loaded (their models keep their config).
+    """
+    if "mcp_types._v2025_11_25" in sys.modules or "mcp_types._v2026_07_28" in sys.modules:
+        return
+    from mcp_types._wire_base import WireModel
+
+    WireModel.model_config["defer_build"] = True

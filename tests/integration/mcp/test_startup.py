@@ -71,3 +71,31 @@ print(json.dumps({{
         "InitializationOptions",
     ]
     assert report["same_server"] is True
+
+
+def test_the_sdk_wire_models_build_on_first_use_and_still_validate() -> None:
+    # luminamind_mcp._sdk.defer_wire_model_builds: the per-version wire models are created
+    # without their validators; the first validation builds them, with the same checks.
+    code = """
+import json
+import luminamind_mcp.server
+from mcp_types import _v2025_11_25 as wire
+before = [wire.CallToolRequest.__pydantic_complete__, wire.ListToolsResult.__pydantic_complete__]
+ok = wire.CallToolRequest.model_validate(
+    {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "read_file"}}
+)
+try:
+    wire.CallToolRequest.model_validate({"jsonrpc": "2.0", "id": 1, "method": "tools/call"})
+    refused = False
+except Exception as exc:
+    refused = type(exc).__name__ == "ValidationError"
+print(json.dumps({"before": before, "name": ok.params.name, "refused": refused,
+                  "after": wire.CallToolRequest.__pydantic_complete__}))
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert json.loads(out.stdout) == {
+        "before": [False, False],
+        "name": "read_file",
+        "refused": True,
+        "after": True,
+    }
