@@ -33,6 +33,21 @@ if [ "${#missing[@]}" -gt 0 ]; then
   unavailable "missing: ${missing[*]}"
 fi
 
+# A finished install is also kept in the user's cache, keyed by both lock files and the machine:
+# another clone copies it (seconds) instead of compiling code-server's native modules again
+# (about 4 minutes of node-gyp on 2 cores). A fresh machine has no cache and installs below.
+key=$( { cat package-lock.json node24/package-lock.json; uname -sm; } | sha256sum | cut -c1-16)
+cache="${XDG_CACHE_HOME:-${HOME:-/nonexistent}/.cache}/luminamind/vscode-e2e/$key"
+if [ -f "$cache/complete" ]; then
+  rm -rf node_modules node24/node_modules
+  if cp -a "$cache/node_modules" node_modules && cp -a "$cache/node24/node_modules" node24/node_modules; then
+    touch "$stamp"
+    echo "vscode-e2e: code-server, Node 24 and puppeteer-core copied from $cache"
+    exit 0
+  fi
+  rm -rf node_modules node24/node_modules  # half a copy: install as if there were no cache
+fi
+
 start=$(date +%s)
 export npm_config_audit=false npm_config_fund=false npm_config_update_notifier=false
 (cd node24 && npm ci --no-audit --no-fund >"$here/install-node24.log" 2>&1) ||
@@ -46,4 +61,10 @@ if ! PATH="$node24/bin:$PATH" npm_config_nodedir="$node24" \
 fi
 [ -x node_modules/.bin/code-server ] || unavailable "code-server is missing after npm ci (see tests/vscode_e2e/install.log)"
 touch "$stamp"
+# Into the cache through a temporary name, so a half-written copy is never taken for a whole one
+# (and two clones installing at once do not mix theirs). Best effort: no cache, no harm.
+tmp="$cache.tmp.$$"
+{ rm -rf "$tmp" && mkdir -p "$tmp/node24" && cp -a node_modules "$tmp/node_modules" &&
+  cp -a node24/node_modules "$tmp/node24/node_modules" && touch "$tmp/complete" &&
+  mv -T "$tmp" "$cache"; } 2>/dev/null || rm -rf "$tmp"
 echo "vscode-e2e: code-server, Node 24 and puppeteer-core installed in $(( $(date +%s) - start )) s"
