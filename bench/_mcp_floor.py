@@ -6,7 +6,9 @@ argument validation, workspace, approval policy, audit log or metrics):
 - ``read`` returns a file's text as a single text block, as the reference server does;
 - ``read_structured`` returns it the way LuminaMind's ``read_file`` does: structured content
   shaped like its result, the same output schema (which the client validates the result
-  against), and the JSON text copy.
+  against), and the JSON text copy;
+- ``read_structured_text`` returns the same structured content with the file's text as its
+  text block instead of the JSON copy (what the copy costs).
 
 Their cold start and call latency show how much of LuminaMind's is the SDK's.
 Run: ``python -P bench/_mcp_floor.py ROOT SCHEMA_JSON`` (``-P``: so that bench/mcp.py does not
@@ -30,6 +32,12 @@ ROOT = Path(sys.argv[1])
 PATH_ARG = {"type": "object", "properties": {"path": {"type": "string"}}}
 TOOLS = [
     types.Tool(name="read", description="Read a text file.", input_schema=PATH_ARG),
+    types.Tool(
+        name="read_structured_text",
+        description="Read a text file (structured result, the text as the text block).",
+        input_schema=PATH_ARG,
+        output_schema=json.loads(Path(sys.argv[2]).read_text(encoding="utf-8")),
+    ),
     types.Tool(
         name="read_structured",
         description="Read a text file (structured result).",
@@ -65,8 +73,9 @@ async def call_tool(ctx: Any, params: types.CallToolRequestParams) -> types.Call
         "sha256": hashlib.sha256(data).hexdigest(),
         "hint": None,
     }
+    copy = text if params.name == "read_structured_text" else json.dumps(result)
     return types.CallToolResult(
-        content=[types.TextContent(type="text", text=json.dumps(result))],
+        content=[types.TextContent(type="text", text=copy)],
         structured_content=result,
     )
 
