@@ -418,12 +418,14 @@ async def main() -> None:
     HOME.mkdir(parents=True, exist_ok=True)
     ours, theirs, floor = everyone = contenders()
     print("measuring LuminaMind, the reference and the SDK floor over stdio", flush=True)
+    load_start = os.getloadavg()[0]  # wall-clock figures depend on what else the machine runs
     await measure(everyone)
     print("measuring LuminaMind over HTTP", flush=True)
     rps, p95, errors = await http_load()
     print("measuring where the time goes", flush=True)
     bare, phases = startup_phases()
     tool = await tool_only_read()
+    load_end = os.getloadavg()[0]
 
     rows = [
         ("read a 10 KB file (median)", "read", "read_file / read_text_file"),
@@ -436,7 +438,10 @@ async def main() -> None:
         f"{machine_line()}. stdio, official `mcp` client, same corpus; reference: "
         "`@modelcontextprotocol/server-filesystem` on Node "
         f"{subprocess.run(['node', '--version'], capture_output=True, text=True).stdout.strip()}."
-        " Ratio = LuminaMind / reference (target <= 1.0x for reads; cold start <= 2.0x).",
+        " Ratio = LuminaMind / reference (target <= 1.0x for reads; cold start <= 2.0x)."
+        f" Load average (1 min): {load_start:.1f} at the start of the run, {load_end:.1f} at its"
+        f" end, on {os.cpu_count()} CPUs shared with other work; every measure alternates the"
+        " servers, so the load slows them alike.",
         "",
         "| measure | tools | LuminaMind | reference | ratio | SDK floor |",
         "|---|---|---:|---:|---:|---:|",
