@@ -67,10 +67,12 @@ class VSCode {
 
   /** The `luminamind lsp` processes in code-server's process group. */
   lspProcesses() {
-    return execSync("ps -eo pid=,pgid=,args=", { encoding: "utf8" })
+    // -ww: whole command lines. Without it ps cuts them at $COLUMNS when set (pytest-xdist's
+    // workers set COLUMNS=80), and "luminamind lsp" falls off the end of a long venv path.
+    return execSync("ps -eww -o pid=,pgid=,args=", { encoding: "utf8" })
       .split("\n")
       .map((l) => l.trim())
-      .filter((l) => /luminamind(\.exe)? .*lsp/.test(l) && !/ps -eo/.test(l))
+      .filter((l) => /luminamind(\.exe)? .*lsp/.test(l) && !/ps -eww/.test(l))
       .filter((l) => !this.pgid || l.split(/\s+/)[1] === String(this.pgid))
       .map((l) => ({ pid: Number(l.split(/\s+/)[0]), args: l.split(/\s+/).slice(2).join(" ") }));
   }
