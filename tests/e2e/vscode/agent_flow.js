@@ -89,7 +89,10 @@ main(async (vs, options) => {
   await vs.runCommand("LuminaMind: Show Threads");
   const listing = await vs.waitFor("the thread list in the output channel", async () => {
     const text = await vs.outputText();
-    return /"threads": \[/.test(text) && /"running": \[/.test(text) ? text : undefined;
+    // The output channel is a virtualised editor: only the lines in view are in the DOM, and
+    // a long workspace path wraps, so the list's first line may be scrolled out. Its end
+    // ("running") and a thread's own fields are what stay in view.
+    return /"thread_id": /.test(text) && /"running": \[/.test(text) ? text : undefined;
   });
   check(!/"status": "error"/.test(listing), `a cancelled run left the thread in error:\n${listing}`);
   await vs.shot("show-threads");
