@@ -13,8 +13,11 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
+from functools import cached_property
+from typing import cast
 
-from luminamind.state.redis.conn import RedisClient, RedisOptions
+from redis.commands.core import AsyncScript
+
 from luminamind.state.redis.keys import ThreadKeys
 from luminamind.state.redis.store import RedisStore
 from luminamind.state.snapshots.records import (
@@ -51,16 +54,11 @@ class RedisSnapshotStore(RedisStore):
 
     kind = "snapshot store"
 
-    def __init__(
-        self,
-        options: RedisOptions,
-        *,
-        prefix: str = "lm",
-        ttl_seconds: float | None = None,
-        client: RedisClient | None = None,
-    ) -> None:
-        super().__init__(options, prefix=prefix, ttl_seconds=ttl_seconds, client=client)
-        self._begin_turn = self.client.register_script(_BEGIN_TURN)
+    @cached_property
+    def _begin_turn(self) -> AsyncScript:
+        # Registered on first use: the store keeps RedisStore's constructor as it is.
+        # redis-py types register_script on its cluster client as Any.
+        return cast(AsyncScript, self.client.register_script(_BEGIN_TURN))
 
     def _keys(self, thread_id: str) -> tuple[str, str, str, str]:
         base = ThreadKeys.of(self._prefix, thread_id).cp.removesuffix(":cp") + ":rw"
