@@ -23,6 +23,7 @@ __all__ = [
     "SANDBOX_FAILED_STATUS",
     "enter",
     "enter_or_exit",
+    "is_transient_unshare_error",
     "unshare",
     "warm",
 ]
@@ -92,14 +93,26 @@ def unshare(flags: int) -> int:
 # commands can meet its namespace limit or memory for a moment. (A CI runner saw commands fail to
 # enter the sandbox, exit 125 with no reason given then, between two that worked.)
 _TRANSIENT_UNSHARE_ERRORS = frozenset({errno.ENOSPC, errno.ENOMEM, errno.EAGAIN, errno.EUSERS})
+# EINVAL too, for the namespace flags the start-up probe saw the kernel accept: a new network
+# namespace runs every network subsystem's set-up, and under churn one can fail with an errno of
+# its own (CI saw one EINVAL in a full suite run, thousands of sandboxed commands in). Flags that
+# are not namespace flags are EINVAL for good and fail at once.
+_NAMESPACE_FLAGS = CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET
 _UNSHARE_ATTEMPTS = 10  # pauses of 2 ms doubling: about 2 s in all before giving up
+
+
+def is_transient_unshare_error(error: int, flags: int) -> bool:
+    """Whether unshare(2)'s ``error`` for ``flags`` may pass if tried again."""
+    if error == errno.EINVAL:
+        return flags & ~_NAMESPACE_FLAGS == 0
+    return error in _TRANSIENT_UNSHARE_ERRORS
 
 
 def _unshare_patiently(flags: int) -> int:  # pragma: no cover - runs between fork and exec
     """unshare(2), tried again with a growing pause (2 ms to ~1 s) while the error passes."""
     for attempt in range(_UNSHARE_ATTEMPTS):
         error = unshare(flags)
-        if error not in _TRANSIENT_UNSHARE_ERRORS:
+        if not is_transient_unshare_error(error, flags):
             return error
         time.sleep(0.002 * 2**attempt)
     return error

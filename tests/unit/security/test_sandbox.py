@@ -6,6 +6,7 @@ cannot look into; only the sandbox stands between it and the rest of the machine
 
 from __future__ import annotations
 
+import errno
 import os
 import socket
 import subprocess
@@ -18,6 +19,12 @@ import pytest
 from luminamind.config import Settings
 from luminamind.errors import CommandBlockedError
 from luminamind.runtime import ToolRuntime, build_tool_runtime
+from luminamind.security._sandbox_child import (
+    CLONE_NEWNET,
+    CLONE_NEWPID,
+    CLONE_NEWUSER,
+    is_transient_unshare_error,
+)
 from luminamind.security.launcher import get_launcher
 from luminamind.security.sandbox import SANDBOX_FAILED_STATUS, SandboxSpec, sandbox_status
 from luminamind.tools import _shell_run, shell
@@ -212,6 +219,22 @@ async def test_require_sandbox_refuses_when_there_is_none(
 
 def test_no_note_when_sandboxed(settings: Settings) -> None:
     assert sandbox_note(settings.shell) is None
+
+
+@pytest.mark.parametrize(
+    ("error", "flags", "transient"),
+    [
+        (errno.ENOSPC, CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET, True),
+        (errno.ENOMEM, CLONE_NEWPID, True),
+        # A network subsystem's set-up failing under churn: namespace flags only.
+        (errno.EINVAL, CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET, True),
+        (errno.EINVAL, CLONE_NEWNET | 0x1, False),  # not a namespace flag: EINVAL for good
+        (errno.EPERM, CLONE_NEWUSER, False),
+        (0, CLONE_NEWUSER, False),
+    ],
+)
+def test_which_unshare_errors_are_tried_again(error: int, flags: int, transient: bool) -> None:
+    assert is_transient_unshare_error(error, flags) is transient
 
 
 def test_a_sandbox_that_cannot_be_entered_says_why(tmp_path: Path) -> None:
