@@ -16,17 +16,19 @@ from contextlib import AsyncExitStack
 from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
-from luminamind.agent.events import ActionRequest, AgentEvent, ApprovalRequested, Decision
-from luminamind.agent.runs import Answers, Decide, OnEvent, RunOutcome
-from luminamind.cli.agent_render import EventPrinter, short_args
 from luminamind.cli.state import CliState, fail
 from luminamind.config import Settings
 from luminamind.errors import ConfigError, LuminaError
 
+# The agent's event models, its run helpers and rich load inside the commands: every other
+# command (`luminamind mcp` above all, started by editors at each launch) imports this module
+# to register these commands, and would pay for them at every start.
 if TYPE_CHECKING:
+    from rich.console import Console
+
+    from luminamind.agent.events import ActionRequest, AgentEvent
+    from luminamind.agent.runs import Answers, Decide, OnEvent, RunOutcome
     from luminamind.agent.service import AgentService
 
 _T = TypeVar("_T")
@@ -37,7 +39,7 @@ EXIT_ERROR = 1
 EXIT_CONFIG = 2
 EXIT_APPROVAL = 3
 EXIT_CANCELLED = 130
-_DENIED = Decision(type="reject", message="The user does not allow this action.")
+_DENIED_MESSAGE = "The user does not allow this action."
 
 threads_app = typer.Typer(help="List, show and delete agent threads.", no_args_is_help=False)
 
@@ -73,6 +75,8 @@ def _check_model(settings: Settings, model: str | None) -> None:
 
 
 def _consoles() -> tuple[Console, Console]:
+    from rich.console import Console
+
     return Console(highlight=False), Console(stderr=True, highlight=False)
 
 
@@ -85,7 +89,10 @@ async def _headless(
     as_json: bool,
     model: str | None,
 ) -> int:
+    from luminamind.agent.events import ApprovalRequested, Decision
+    from luminamind.agent.runs import Answers
     from luminamind.agent.service import AgentService
+    from luminamind.cli.agent_render import EventPrinter, short_args
 
     out, err = _consoles()
     printer = EventPrinter(out, err, show_todos=not as_json)
@@ -109,7 +116,8 @@ async def _headless(
             for r in requests:
                 err.print(f"[red]rejected[/red] {r.tool} {short_args(r.arguments)}")
             printer.reset()
-            return Answers([_DENIED for _ in requests])
+            denied = Decision(type="reject", message=_DENIED_MESSAGE)
+            return Answers([denied for _ in requests])
         return None
 
     async with AgentService.open(settings, surface="cli", model=model) as service:
@@ -230,6 +238,9 @@ def list_threads(ctx: typer.Context, as_json: JsonOption = False) -> None:
     """List the threads of every surface, most recent first."""
     if ctx.invoked_subcommand is not None:
         return
+    from rich.console import Console
+    from rich.table import Table
+
     state: CliState = ctx.obj
     try:
         infos = asyncio.run(_with_service(state.settings(), lambda s: s.threads()))
@@ -260,6 +271,9 @@ def show_thread(
     as_json: JsonOption = False,
 ) -> None:
     """Show a thread's messages, plan, pending approvals and turns with the files each changed."""
+    from luminamind.agent.events import ApprovalRequested
+    from luminamind.cli.agent_render import EventPrinter, short_args
+
     state: CliState = ctx.obj
 
     try:
@@ -310,6 +324,8 @@ def remove_thread(
         fail(exc)
     if not existed:
         fail(LuminaError(f"no thread '{thread_id}'; see `luminamind threads`"))
+    from rich.console import Console
+
     Console(stderr=True).print(f"deleted {thread_id}")
 
 

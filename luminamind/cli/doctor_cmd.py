@@ -10,9 +10,6 @@ from dataclasses import asdict, dataclass
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
 
 from luminamind import __version__
 from luminamind.cli.state import CliState
@@ -131,6 +128,11 @@ def doctor(
     if as_json:
         sys.stdout.write(json.dumps([asdict(c) for c in checks], indent=2) + "\n")
     else:
+        # rich loads here, not with the module: `luminamind mcp` registers this command too.
+        from rich.console import Console
+        from rich.markup import escape
+        from rich.table import Table
+
         table = Table(title=f"luminamind {__version__} doctor")
         table.add_column("check")
         table.add_column("status")

@@ -14,17 +14,19 @@ import asyncio
 import json
 import sys
 from collections.abc import Callable, Sequence
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.markup import escape
-from rich.syntax import Syntax
 
 from luminamind.cli.state import CliState, fail
 from luminamind.config import Settings
 from luminamind.errors import LuminaError
 from luminamind.rewind.models import RewindPlan, RewindResult, TurnView
+
+# rich loads inside the functions that draw with it: every command (`luminamind mcp` above all,
+# started by editors at each launch) imports this module to register its own.
+if TYPE_CHECKING:
+    from rich.console import Console
 
 __all__ = ["ask_yes", "print_plan", "print_result", "print_turns", "register"]
 
@@ -34,6 +36,8 @@ _SYMBOL = {"created": "+", "deleted": "-", "modified": "~"}
 
 def print_turns(console: Console, turns: Sequence[TurnView]) -> None:
     """Each recorded turn with the files it changed."""
+    from rich.markup import escape
+
     if not turns:
         console.print("[dim]no recorded turns[/dim]")
         return
@@ -47,6 +51,9 @@ def print_turns(console: Console, turns: Sequence[TurnView]) -> None:
 
 def print_plan(console: Console, plan: RewindPlan) -> None:
     """What the rewind will do, problems and diffs included."""
+    from rich.markup import escape
+    from rich.syntax import Syntax
+
     undone = ", ".join(str(t) for t in plan.turns_undone)
     console.print(
         f"Rewind thread {plan.thread_id} to before turn {plan.turn} "
@@ -66,6 +73,8 @@ def print_plan(console: Console, plan: RewindPlan) -> None:
 
 def print_result(console: Console, result: RewindResult) -> None:
     """What the rewind did."""
+    from rich.markup import escape
+
     for path in result.restored:
         console.print(f"  restored {escape(path)}")
     for f in result.left:
@@ -81,6 +90,8 @@ def print_result(console: Console, result: RewindResult) -> None:
 
 def ask_yes(console: Console, question: str) -> bool:
     """A y/N question on the terminal."""
+    from rich.markup import escape
+
     # Escaped whole: Rich would read "[y/N]" as a style tag and print nothing.
     answer = console.input(escape(f"{question} [y/N] ")).strip().lower()
     return answer in {"y", "yes"}
@@ -126,6 +137,8 @@ def rewind(
     ] = False,
 ) -> None:
     """Undo the file changes of a turn and every later one, and go back to it in the thread."""
+    from rich.console import Console
+
     state: CliState = ctx.obj
     out = Console(stderr=as_json, highlight=False)
     interactive = sys.stdin.isatty() and not yes and not as_json

@@ -7,8 +7,6 @@ import sys
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from luminamind.cli.state import CliState, fail
 from luminamind.errors import (
@@ -62,6 +60,10 @@ def list_tools(
     if as_markdown:
         sys.stdout.write(markdown_table(registry, policy))
         return
+    # rich loads here, not with the module: `luminamind mcp` registers this command too.
+    from rich.console import Console
+    from rich.table import Table
+
     table = Table(title=f"LuminaMind tools ({len(registry)})")
     for column in ("tool", "family", "what it does", "flags", "approval"):
         table.add_column(column)
