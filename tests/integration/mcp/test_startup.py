@@ -99,3 +99,36 @@ print(json.dumps({"before": before, "name": ok.params.name, "refused": refused,
         "refused": True,
         "after": True,
     }
+
+
+def test_the_cli_leaves_rich_unloaded_yet_logs_tracebacks_and_rich_still_imports(
+    workspace_dir: Path,
+) -> None:
+    # luminamind.startup.import_structlog_without_rich and the lazy rich imports of the commands:
+    # `luminamind mcp` (the CLI, then the server) never loads rich; tracebacks still reach the log
+    # as text, in both formats, and rich imports as usual for the commands that draw with it.
+    code = f"""
+import json, sys
+import luminamind.cli
+from luminamind.config import load_settings
+from luminamind_mcp.server import build_app
+
+build_app(load_settings(workspace={str(workspace_dir)!r}), transport="stdio")
+loaded = sorted(m for m in ("rich", "luminamind.cli.agent_render") if m in sys.modules)
+import structlog
+from luminamind.observability.logging import configure_logging
+
+for fmt in ("console", "json"):
+    configure_logging(level="INFO", fmt=fmt)
+    try:
+        1 / 0
+    except ZeroDivisionError:
+        structlog.get_logger("t").exception("boom", fmt=fmt)
+from rich.console import Console
+print(json.dumps({{"loaded": loaded, "rich": Console.__name__}}))
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    report = json.loads(out.stdout)
+    assert report == {"loaded": [], "rich": "Console"}
+    assert out.stderr.count("ZeroDivisionError: division by zero") == 2, out.stderr
+    assert out.stderr.count("Traceback (most recent call last)") == 2, out.stderr
