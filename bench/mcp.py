@@ -539,7 +539,8 @@ async def main() -> None:
         "routes and middleware and the streamable HTTP transport (with uvicorn) at module level "
         "for its HTTP app, which a stdio server never builds. The agent stack and the web, PDF "
         "and system "
-        "libraries load on first use, and start-up runs without garbage collection passes "
+        "libraries load on first use, and start-up runs without garbage collection passes and "
+        "freezes what it built "
         "(luminamind/startup.py). The floor server imports the SDK the usual way.",
         f"- a `read_file` call: the floor server returns the 10 KB file as one text block, as "
         f"the reference does, in {ms(floor_read)} ({floor_read / theirs_read:.2f}x the "

@@ -22,7 +22,7 @@ def acp(ctx: typer.Context) -> None:
     settings, problems = state.tolerant_settings()
     log_format = settings.observability.log_format
     configure_logging(level=state.log_level, fmt="json" if log_format == "auto" else log_format)
-    with paused_gc():
+    with paused_gc(freeze=True):
         from luminamind_acp import serve_stdio  # noqa: TID251 - the one sanctioned, lazy import
 
     try:

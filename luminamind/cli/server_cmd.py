@@ -90,12 +90,12 @@ def mcp_command(
     try:
         # The SDK's import is most of a cold start; no collection passes run over it.
         if http:
-            with paused_gc():
+            with paused_gc(freeze=True):
                 from luminamind_mcp.http import serve_http  # noqa: TID251 - lazy, in the command
 
             serve_http(settings, problems)
         else:
-            with paused_gc():
+            with paused_gc(freeze=True):
                 from luminamind_mcp.server import serve_stdio  # noqa: TID251 - lazy, in the command
 
             serve_stdio(settings, problems)

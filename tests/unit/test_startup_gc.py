@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import gc
+import subprocess
+import sys
 
 import pytest
 
@@ -36,3 +38,10 @@ def test_freeze_moves_start_up_objects_out_of_collections() -> None:
         assert gc.get_freeze_count() > 0  # everything alive at the exit
     finally:
         gc.unfreeze()
+
+
+def test_the_cli_freezes_its_imports() -> None:
+    # Unfrozen, the first collection after the block would walk every object its imports created.
+    code = "import gc, luminamind.cli; print(gc.get_freeze_count())"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert int(out.stdout) > 10_000
