@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 import signal
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from luminamind.security._landlock import Ruleset
@@ -43,12 +45,19 @@ class _Reader(asyncio.Protocol):
 class LaunchedStage:
     """The transport of a launched stage (the subset of SubprocessTransport run_pipeline uses)."""
 
-    def __init__(self, protocol: asyncio.SubprocessProtocol, launch: Launch, pid: int) -> None:
+    def __init__(
+        self,
+        protocol: asyncio.SubprocessProtocol,
+        launch: Launch,
+        pid: int,
+        reading: Iterable[int],
+    ) -> None:
         self.protocol = protocol
         self._launch = launch
         self._pid = pid
         self._returncode: int | None = None
-        self._open_pipes: set[int] = set()
+        # The output pipes read (1, 2): one may reach EOF while the next is being connected.
+        self._open_pipes = set(reading)
         self._pipes: dict[int, asyncio.BaseTransport] = {}
         self._lost = False
 
@@ -83,22 +92,11 @@ class LaunchedStage:
             self._lost = True
             self.protocol.connection_lost(None)
 
-    async def connect(
-        self, loop: asyncio.AbstractEventLoop, reads: dict[int, int], stdin_write: int | None
+    def connected(
+        self, loop: asyncio.AbstractEventLoop, pipes: dict[int, asyncio.BaseTransport]
     ) -> None:
-        """Read the output pipes (``{1 or 2: our read end}``) and hold the stdin write end."""
-        for fd, ours in reads.items():
-            self._open_pipes.add(fd)
-            transport, _ = await loop.connect_read_pipe(
-                lambda fd=fd: _Reader(self, fd),  # type: ignore[misc]
-                os.fdopen(ours, "rb", buffering=0),
-            )
-            self._pipes[fd] = transport
-        if stdin_write is not None:
-            writer, _ = await loop.connect_write_pipe(
-                asyncio.BaseProtocol, os.fdopen(stdin_write, "wb", buffering=0)
-            )
-            self._pipes[0] = writer
+        """Its pipes' transports (``_connect``'s), and its exit reported from now on."""
+        self._pipes = pipes
 
         def done(future: Any) -> None:
             status = future.result() if future.exception() is None else -1
@@ -108,6 +106,68 @@ class LaunchedStage:
                 loop.call_soon_threadsafe(self.exited, exit_status)
 
         self._launch.exited.add_done_callback(done)
+
+
+ProtocolFactory = Callable[[], asyncio.BaseProtocol]
+
+
+async def _connect(
+    loop: asyncio.AbstractEventLoop, pipes: list[tuple[int, int, ProtocolFactory]]
+) -> dict[int, asyncio.BaseTransport]:
+    """Transports for a started command's pipes: ``(0, 1 or 2; our end; protocol factory)``.
+
+    Each descriptor is ours until its ``connect_*_pipe`` call hands it to the loop (which closes
+    it if that fails). If one fails, the transports made so far close, and the descriptors
+    not yet handed over too.
+    """
+    transports: dict[int, asyncio.BaseTransport] = {}
+    waiting = list(pipes)
+    try:
+        while waiting:
+            fd, ours, factory = waiting[0]
+            pipe = os.fdopen(ours, "wb" if fd == 0 else "rb", buffering=0)
+            del waiting[0]  # the file object has it, and the call below hands it to the loop
+            transport: asyncio.BaseTransport
+            if fd == 0:
+                transport, _ = await loop.connect_write_pipe(factory, pipe)
+            else:
+                transport, _ = await loop.connect_read_pipe(factory, pipe)
+            transports[fd] = transport
+    except BaseException:
+        for transport in transports.values():
+            transport.close()
+        for _, ours, _ in waiting:
+            os.close(ours)
+        raise
+    return transports
+
+
+async def _connect_started(
+    loop: asyncio.AbstractEventLoop,
+    launch: Launch,
+    pipes: list[tuple[int, int, ProtocolFactory]],
+) -> dict[int, asyncio.BaseTransport]:
+    """The started command's transports, connected to the end even if we are cancelled meanwhile.
+
+    A connection cancelled half-way is not safe to leave to the loop: uvloop then closes the
+    descriptor but not the file object wrapping it, which closes the same number again when
+    it is collected (by then maybe someone else's descriptor). So, as asyncio's own subprocess
+    transport does, the pipes connect in a task of their own that nothing cancels; it waits on
+    nothing outside (a few loop iterations). Cancelled (or failed), we let it end, close what
+    it made, kill the command and see it gone, then re-raise: nothing is left half-owned.
+    """
+    setup = loop.create_task(_connect(loop, pipes))
+    try:
+        return await asyncio.shield(setup)
+    except BaseException:
+        while not setup.done():
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.wait([setup])
+        if not setup.cancelled() and setup.exception() is None:
+            for transport in setup.result().values():
+                transport.close()
+        await _abandon(loop, launch)
+        raise
 
 
 async def _result(loop: asyncio.AbstractEventLoop, future: Any) -> int:
@@ -160,7 +220,7 @@ class _Handover:
     closes theirs and the ruleset whatever happened: the launcher holds its own copies
     (SCM_RIGHTS), and ours of the write ends must close or EOF never comes. Ours are closed
     too if the block fails, or if ``started`` does (the launch is then abandoned); once it has
-    started they belong to the caller, who hands them to the transports.
+    started they belong to the caller, who hands them to ``_connect_started``.
     """
 
     def __init__(self, ruleset: Ruleset) -> None:
@@ -261,8 +321,13 @@ async def launch_stage(
             fds=(child_in, child_out, child_err, ends.ruleset.fd),
         )
     pid = await ends.started(loop, launch)
-    stage = LaunchedStage(protocol, launch, pid)
-    await stage.connect(loop, reads, stdin_write)
+    stage = LaunchedStage(protocol, launch, pid, reads)
+    pipes: list[tuple[int, int, ProtocolFactory]] = [
+        (fd, ours, functools.partial(_Reader, stage, fd)) for fd, ours in reads.items()
+    ]
+    if stdin_write is not None:
+        pipes.append((0, stdin_write, asyncio.BaseProtocol))
+    stage.connected(loop, await _connect_started(loop, launch, pipes))
     return stage
 
 
@@ -335,12 +400,13 @@ async def launch_process(
             fds=(null, out_w, err_w, ruleset.fd),
         )
     pid = await ends.started(loop, launch)
-    streams = []
-    for fd in (out_r, err_r):
-        reader = asyncio.StreamReader(loop=loop)
-        await loop.connect_read_pipe(
-            lambda reader=reader: asyncio.StreamReaderProtocol(reader),  # type: ignore[misc]
-            os.fdopen(fd, "rb", buffering=0),
-        )
-        streams.append(reader)
-    return LaunchedProcess(loop, launch, pid, streams[0], streams[1])
+    out, err = asyncio.StreamReader(loop=loop), asyncio.StreamReader(loop=loop)
+    await _connect_started(
+        loop,
+        launch,
+        [
+            (1, out_r, functools.partial(asyncio.StreamReaderProtocol, out)),
+            (2, err_r, functools.partial(asyncio.StreamReaderProtocol, err)),
+        ],
+    )
+    return LaunchedProcess(loop, launch, pid, out, err)

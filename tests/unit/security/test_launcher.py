@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 import signal
 import threading
 import time
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -302,3 +303,108 @@ async def test_no_descriptor_outlives_the_commands_on_any_path(tmp_path: Path) -
     gone = {fd: what for fd, what in before.items() if fd not in after}
     grown = {fd: what for fd, what in after.items() if fd not in before}
     assert len(after) <= len(before), f"descriptors left open: {grown} (closed: {gone})"
+
+
+class _HeldConnect:
+    """Holds the loop's ``nth`` pipe connection of a launch until released: the race's window.
+
+    The real loop's ``connect_read_pipe`` / ``connect_write_pipe`` run, wrapped: the held one
+    waits for ``release`` before the loop has the pipe, or (``after``) once it has connected it.
+    """
+
+    def __init__(
+        self, loop: asyncio.AbstractEventLoop, monkeypatch: pytest.MonkeyPatch, *, after: bool
+    ) -> None:
+        self.after = after
+        self.nth = self.count = 0  # 0: hold none
+        self.reached, self.release = asyncio.Event(), asyncio.Event()
+        for name in ("connect_read_pipe", "connect_write_pipe"):
+            monkeypatch.setattr(loop, name, functools.partial(self._connect, getattr(loop, name)))
+
+    def arm(self, nth: int) -> None:
+        self.nth, self.count = nth, 0
+        self.reached.clear()
+        self.release.clear()
+
+    async def _connect(self, real: Callable[..., Awaitable[Any]], *args: Any) -> Any:
+        self.count += 1
+        held = self.count == self.nth
+        if held and not self.after:
+            await self._hold()
+        connected = await real(*args)
+        if held and self.after:
+            await self._hold()
+        return connected
+
+    async def _hold(self) -> None:
+        self.reached.set()
+        await self.release.wait()
+
+
+async def _settled(launcher: int, before: dict[int, str]) -> None:
+    """Wait until the launcher runs no command and no descriptor is open beyond ``before``."""
+    deadline = time.monotonic() + 5
+    while True:
+        running, after = _children(launcher), _open_fds()
+        grown = {fd: what for fd, what in after.items() if fd not in before}
+        if not running and len(after) <= len(before):
+            return
+        assert time.monotonic() < deadline, (
+            f"commands left running: {running}; descriptors left open: {grown}"
+        )
+        await asyncio.sleep(0.02)
+
+
+@pytest.mark.parametrize("after", [False, True], ids=["being-handed", "connected"])
+async def test_a_cancel_while_the_pipes_connect_closes_them_and_ends_the_command(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, after: bool
+) -> None:
+    """The command has started and its pipes are being connected to the loop when the call is
+    cancelled: at each pipe of a stage (stdout, stderr, stdin) and of rg's launch (stdout,
+    stderr), before the loop has it and once it is connected."""
+    (tmp_path / "file").write_text("text\n")
+    prepared = SandboxSpec(read_write=(tmp_path,)).prepare()
+    env = prepared.environment({"PATH": "/usr/bin:/bin"})
+    confinement = read_confinement((tmp_path,), "/bin/sleep")
+    assert confinement is not None
+    held = _HeldConnect(asyncio.get_running_loop(), monkeypatch, after=after)
+
+    async def stage() -> object:
+        return await run_pipeline(
+            ["/bin/sleep"],
+            [["sleep", "30"]],
+            cwd=tmp_path,
+            env=env,
+            stdin=b"in",
+            time_limit=60,
+            max_output_bytes=10_000,
+            sandbox=prepared,
+        )
+
+    async def process() -> object:
+        return await launch_process(
+            get_launcher(),
+            confinement.ruleset(),
+            executable="/bin/sleep",
+            argv=["sleep", "30"],
+            cwd=str(tmp_path),
+            env={},
+        )
+
+    try:
+        # The launcher, the loop's child watcher and the spares settle.
+        assert await _cat_through_launch_process(tmp_path) == b"text\n"
+        before = _open_fds()
+        for start, connections in ((stage, 3), (process, 2)):
+            for nth in range(1, connections + 1):
+                held.arm(nth)
+                task = asyncio.create_task(start())
+                async with asyncio.timeout(10):
+                    await held.reached.wait()
+                task.cancel()
+                held.release.set()
+                with pytest.raises(asyncio.CancelledError):
+                    await task
+                await _settled(get_launcher().pid, before)
+    finally:
+        prepared.close()
