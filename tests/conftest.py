@@ -12,7 +12,11 @@ from luminamind.config import Settings, load_settings
 from luminamind.runtime import ToolRuntime, build_tool_runtime
 
 # Shared fixtures living in an importable module (conftest modules are not importable by name).
-pytest_plugins = ["tests.support.fixtures", "tests.support.redis_fixtures"]
+pytest_plugins = [
+    "tests.support.fixtures",
+    "tests.support.redis_fixtures",
+    "tests.support.server_home",
+]
 
 _ISOLATED_PREFIXES = ("LUMINAMIND_", "OPENAI_", "OLLAMA_", "GLM_", "SERPER_", "TAVILY_", "BRAVE_")
 _ISOLATED_NAMES = ("LLM_PROVIDER", "REDIS_URL")

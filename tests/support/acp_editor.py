@@ -39,17 +39,9 @@ from acp.schema import (
     WriteTextFileResponse,
 )
 
+from tests.support.server_home import server_env
+
 BIN = Path(sys.executable).parent / "luminamind"
-
-
-def agent_env(home: Path, extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    """A private config and data dir, no developer keys, plus ``extra`` (the scripted LLM)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("LUMINAMIND_", "OPENAI_"))}
-    env["LUMINAMIND_CONFIG_FILE"] = str(home / "no-config.toml")
-    env["LUMINAMIND_DATA_DIR"] = str(home / "data")
-    env["LUMINAMIND_CACHE__BACKEND"] = "memory"
-    env.update(extra or {})
-    return env
 
 
 @dataclass
@@ -214,7 +206,7 @@ async def start_agent(
             client,  # type: ignore[arg-type]  # implements the methods the tests need
             str(BIN),
             "acp",
-            env=agent_env(home, env),
+            env=server_env(home, env),
             cwd=workspace,
             transport_kwargs={"stderr": err},
         ) as (conn, process):

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import os
 import socket
 import subprocess
 import sys
@@ -35,6 +34,7 @@ from mcp.client.streamable_http import streamable_http_client
 from luminamind.tools.approval import ApprovalPolicy
 from luminamind.tools.catalog import SEED_TOOL_NAMES, build_default_registry
 from luminamind.tools.registry import ToolRegistry
+from tests.support.server_home import server_env
 
 BIN = Path(sys.executable).parent / "luminamind"
 TOKEN = "test-token-0123456789abcdef"
@@ -55,16 +55,6 @@ def populate(workspace: Path) -> None:
     (workspace / "src" / "app.py").write_text("def greet():\n    return 'hi'\n", encoding="utf-8")
     (workspace / "src" / "util.py").write_text("# TODO: more\nVALUE = 42\n", encoding="utf-8")
     (workspace / "big.txt").write_text("x" * 10_000, encoding="utf-8")
-
-
-def server_env(home: Path, extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    """Environment for a server process: private config and data dirs, no developer keys."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("LUMINAMIND_", "OPENAI_"))}
-    env["LUMINAMIND_CONFIG_FILE"] = str(home / "no-config.toml")
-    env["LUMINAMIND_DATA_DIR"] = str(home / "data")
-    env["LUMINAMIND_CACHE__BACKEND"] = "memory"
-    env.update(extra or {})
-    return env
 
 
 @dataclass

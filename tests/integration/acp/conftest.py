@@ -1,18 +1,13 @@
-"""Fixtures for the ACP tests: the agent process's home, and a workspace with ``hello.txt``."""
+"""Fixtures for the ACP tests: a workspace with ``hello.txt``.
+
+The agent process's ``home`` is tests/support/server_home.py's, shared with the MCP tests.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
-
-
-@pytest.fixture
-def home(tmp_path: Path) -> Path:
-    """The spawned agent's HOME: an empty directory of the test's own."""
-    home = tmp_path / "home"
-    home.mkdir()
-    return home
 
 
 @pytest.fixture

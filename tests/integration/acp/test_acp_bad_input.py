@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 from acp import RequestError, text_block
 
-from tests.support.acp_editor import BIN, EditorClient, agent_env, start_agent
+from tests.support.acp_editor import BIN, EditorClient, start_agent
 from tests.support.llm_server import ScriptedLLM, Turn
+from tests.support.server_home import server_env
 
 pytestmark = pytest.mark.slow
 
@@ -72,7 +73,7 @@ async def test_malformed_json_rpc_gets_errors_and_the_agent_keeps_serving(
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.DEVNULL,
-        env=agent_env(home),
+        env=server_env(home),
         cwd=workspace,
     )
     assert process.stdin is not None

@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 from acp import spawn_agent_process
 
-from tests.support.acp_editor import BIN, EditorClient, agent_env
+from tests.support.acp_editor import BIN, EditorClient
+from tests.support.server_home import server_env
 
 CONFIGS = Path(__file__).resolve().parents[3] / "editor-configs"
 
@@ -47,7 +48,7 @@ async def test_zed_and_jetbrains_entries_start_the_agent(entry: Any, tmp_path: P
     config = entry()
     assert config["command"] == "luminamind"
     # The executable the user has on PATH is this checkout's.
-    env = agent_env(tmp_path, config.get("env") or {})
+    env = server_env(tmp_path, config.get("env") or {})
     async with spawn_agent_process(
         EditorClient(),  # type: ignore[arg-type]  # implements the methods the handshake needs
         str(BIN),

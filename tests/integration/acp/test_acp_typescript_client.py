@@ -16,8 +16,9 @@ from typing import Any
 
 import pytest
 
-from tests.support.acp_editor import BIN, agent_env
+from tests.support.acp_editor import BIN
 from tests.support.llm_server import ScriptedLLM, Turn
+from tests.support.server_home import server_env
 
 CLIENT = Path(__file__).resolve().parents[2] / "acp_client"
 pytestmark = [
@@ -49,7 +50,7 @@ def test_typescript_client_edits_a_file_through_the_agent(
         capture_output=True,
         text=True,
         timeout=180,
-        env=agent_env(tmp_path, llm_server.env()),
+        env=server_env(tmp_path, llm_server.env()),
         cwd=CLIENT,
         check=False,
     )
@@ -122,7 +123,7 @@ def test_typescript_client_sees_thoughts_and_the_editors_mcp_server(
         capture_output=True,
         text=True,
         timeout=180,
-        env=agent_env(tmp_path, llm_server.env()),
+        env=server_env(tmp_path, llm_server.env()),
         cwd=CLIENT,
         check=False,
     )

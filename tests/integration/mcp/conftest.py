@@ -10,6 +10,13 @@ import pytest
 from tests.support.mcp_clients import TOKEN, HttpServer, populate, start_http_server, stop
 
 
+@pytest.fixture
+def workspace(workspace_dir: Path) -> Path:
+    """A populated workspace of the test's own (``populate``); a module may give its own."""
+    populate(workspace_dir)
+    return workspace_dir
+
+
 @pytest.fixture(scope="module")
 def mcp_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Private config/data dir for the module's server processes."""

@@ -23,7 +23,6 @@ from tests.support.mcp_clients import (
     HttpServer,
     ScriptedUser,
     http_session,
-    populate,
     start_http_server,
     stdio_session,
     stop,
@@ -32,19 +31,6 @@ from tests.support.mcp_clients import (
 from tests.support.review_scenario import REASON, assert_kept_1_and_3, script_three_hunks
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def workspace(workspace_dir: Path) -> Path:
-    populate(workspace_dir)
-    return workspace_dir
-
-
-@pytest.fixture
-def home(tmp_path: Path) -> Path:
-    home = tmp_path / "home"
-    home.mkdir()
-    return home
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,8 @@ import pytest
 from mcp.client.session import ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
 
-from tests.support.mcp_clients import BIN, check_tool_listing, populate, server_env
+from tests.support.mcp_clients import BIN, check_tool_listing, populate
+from tests.support.server_home import server_env
 
 pytestmark = pytest.mark.slow
 

@@ -23,11 +23,11 @@ from tests.support.mcp_clients import (
     check_read_only_result,
     check_tool_listing,
     http_session,
-    server_env,
     start_http_server,
     stop,
     text_of,
 )
+from tests.support.server_home import server_env
 
 pytestmark = pytest.mark.slow
 

@@ -16,7 +16,8 @@ from typing import Any
 
 import pytest
 
-from tests.support.mcp_clients import HttpServer, server_env, start_http_server, stop
+from tests.support.mcp_clients import HttpServer, start_http_server, stop
+from tests.support.server_home import server_env
 
 INSPECTOR = Path(__file__).resolve().parents[2] / "mcp_inspector/node_modules/.bin/mcp-inspector"
 pytestmark = pytest.mark.skipif(

@@ -39,13 +39,6 @@ def project(workspace_dir: Path) -> Path:
     return workspace_dir
 
 
-@pytest.fixture
-def home(tmp_path: Path) -> Path:
-    home = tmp_path / "home"
-    home.mkdir()
-    return home
-
-
 def _structured(result: types.CallToolResult) -> dict[str, Any]:  # Any: JSON
     assert not result.is_error, text_of(result)
     assert isinstance(result.structured_content, dict)

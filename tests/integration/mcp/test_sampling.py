@@ -17,7 +17,8 @@ import pytest
 from mcp.client.session import ClientRequestContext, ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
 
-from tests.support.mcp_clients import BIN, ScriptedUser, populate, server_env, text_of
+from tests.support.mcp_clients import BIN, ScriptedUser, text_of
+from tests.support.server_home import server_env
 
 pytestmark = pytest.mark.slow
 
@@ -66,19 +67,6 @@ async def client(
         ):
             await session.initialize()
             yield session
-
-
-@pytest.fixture
-def workspace(workspace_dir: Path) -> Path:
-    populate(workspace_dir)
-    return workspace_dir
-
-
-@pytest.fixture
-def home(tmp_path: Path) -> Path:
-    home = tmp_path / "home"
-    home.mkdir()
-    return home
 
 
 def _result(

@@ -18,26 +18,12 @@ from tests.support.mcp_clients import (
     ScriptedUser,
     check_read_only_result,
     check_tool_listing,
-    populate,
-    server_env,
     stdio_session,
     text_of,
 )
+from tests.support.server_home import server_env
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def home(tmp_path: Path) -> Path:
-    home = tmp_path / "home"
-    home.mkdir()
-    return home
-
-
-@pytest.fixture
-def workspace(workspace_dir: Path) -> Path:
-    populate(workspace_dir)
-    return workspace_dir
 
 
 async def test_initialize_list_and_call_every_read_only_tool(workspace: Path, home: Path) -> None:
