@@ -151,7 +151,9 @@ class PipelineRun:
 def _feed(transport: _Stage, data: bytes | None) -> None:
     """Hand ``data`` to the first stage's stdin and close it (the transport buffers it)."""
     pipe = transport.get_pipe_transport(0)
-    if pipe is None:
+    if pipe is None or pipe.is_closing():
+        # The first stage exited (or closed its stdin) before we fed it: the loop closed the
+        # pipe. asyncio would drop the write quietly; uvloop raises RuntimeError.
         return
     if data:
         # A program that stops reading early (head -1) breaks the pipe: the transport

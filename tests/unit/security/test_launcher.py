@@ -215,6 +215,38 @@ async def test_a_request_too_big_for_the_launcher_forks_here_still_sandboxed(
     assert run.stdout.text() == "100000 1\ndenied\n", run.stderr.text()
 
 
+def test_stdin_a_command_never_reads_is_dropped_on_uvloop_too(tmp_path: Path) -> None:
+    """The first stage exits before it is fed: the loop has closed its stdin pipe by then.
+
+    asyncio drops the write; uvloop raised RuntimeError (the MCP HTTP server runs on uvloop).
+    Two stages: the second's start gives the first time to exit.
+    """
+    uvloop = pytest.importorskip("uvloop")
+    prepared = SandboxSpec(read_write=(tmp_path,)).prepare()
+    env = prepared.environment({"PATH": "/usr/bin:/bin"})
+
+    async def runs() -> list[PipelineRun]:
+        return [
+            await run_pipeline(
+                ["/bin/true", "/bin/echo"],
+                [["true"], ["echo", "done"]],
+                cwd=tmp_path,
+                env=env,
+                stdin=b"never read",
+                time_limit=20,
+                max_output_bytes=10_000,
+                sandbox=prepared,
+            )
+            for _ in range(3)
+        ]
+
+    try:
+        done = uvloop.run(runs())
+    finally:
+        prepared.close()
+    assert [(run.returncodes, run.stdout.text()) for run in done] == [([0, 0], "done\n")] * 3
+
+
 def _open_fds() -> dict[int, str]:
     """This process's descriptors and what each is, once no spare ruleset is being built."""
     deadline = time.monotonic() + 10
