@@ -48,6 +48,7 @@ def rt(settings: Settings) -> ToolRuntime:
 
 
 def _children(pid: int) -> list[int]:
+    """``pid``'s live children (a zombie the launcher has yet to reap is over, not running)."""
     found: list[int] = []
     try:
         for task in os.listdir(f"/proc/{pid}/task"):
@@ -55,7 +56,7 @@ def _children(pid: int) -> list[int]:
             found += [int(c) for c in text.split()]
     except OSError:
         pass  # gone meanwhile
-    return found
+    return [child for child in found if _alive(child)]
 
 
 def _alive(pid: int) -> bool:
