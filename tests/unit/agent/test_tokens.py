@@ -103,3 +103,54 @@ def test_the_summarisation_middleware_default_is_recognised() -> None:
 
     middleware = SummarizationMiddleware(FakeListChatModel(responses=["s"]), trigger=("tokens", 10))
     assert cached_counter_for(middleware.token_counter) is not None
+
+
+class _CountingLookups(dict[int, object]):
+    """The counter's per-message cache, counting look-ups: one per message the loop visits."""
+
+    lookups = 0
+
+    def get(self, key: int, default: object = None) -> object:
+        self.lookups += 1
+        return super().get(key, default)
+
+
+def test_a_growing_history_is_counted_from_where_the_last_count_ended() -> None:
+    rng = random.Random(5)  # noqa: S311  (test data, not secrets)
+    counter = CachedTokenCounter()
+    spy = _CountingLookups()
+    counter._counted = spy  # type: ignore[assignment]
+    history: list[BaseMessage] = []
+    for i in range(200):
+        history.append(_message(rng, i, "openai"))
+        history.append(_message(rng, 1000 + i, "openai"))
+        before = spy.lookups
+        assert counter(history) == count_tokens_approximately(
+            history, use_usage_metadata_scaling=True
+        )
+        assert spy.lookups - before == 2  # only the two new messages, not the whole history
+
+
+def test_an_edited_replaced_or_summarised_history_is_counted_again() -> None:
+    rng = random.Random(9)  # noqa: S311  (test data, not secrets)
+    counter = CachedTokenCounter()
+    history = [_message(rng, i, "openai") for i in range(60)]
+
+    def same() -> bool:
+        expected = count_tokens_approximately(history, use_usage_metadata_scaling=True)
+        return counter(history) == expected
+
+    assert same()
+    history[10] = HumanMessage(content="replaced " * 90, id=history[10].id)  # same id, new object
+    assert same()
+    ai = next(m for m in history[20:] if isinstance(m, AIMessage))
+    ai.tool_calls = [
+        {"name": "lookup", "args": {"key": "k" * 300}, "id": "new", "type": "tool_call"}
+    ]
+    assert same()
+    history[30].content = "edited in place " * 40
+    assert same()
+    history = [SystemMessage(content="summary of what came before"), *history[-12:]]
+    assert same()
+    history.append(HumanMessage(content="and one more"))
+    assert same()
