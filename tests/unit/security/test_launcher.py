@@ -25,6 +25,7 @@ from luminamind.security import launcher as launcher_module
 from luminamind.security.launcher import Launcher, get_launcher
 from luminamind.security.sandbox import (
     SANDBOX_FAILED_STATUS,
+    PreparedSandbox,
     SandboxSpec,
     read_confinement,
     sandbox_status,
@@ -38,6 +39,28 @@ from luminamind.tools.shell import ShellResult
 pytestmark = pytest.mark.skipif(
     not sandbox_status().available, reason="this machine has no Landlock"
 )
+
+
+def _sandboxed(
+    prepared: PreparedSandbox,
+    argv: list[list[str]],
+    *,
+    cwd: Path,
+    env: dict[str, str],
+    stdin: bytes | None,
+    time_limit: float = 20,
+) -> Coroutine[Any, Any, PipelineRun]:  # Any: a coroutine's send and yield types
+    """``run_pipeline`` of ``argv`` (each program from /bin) in ``prepared``, output capped."""
+    return run_pipeline(
+        [f"/bin/{stage[0]}" for stage in argv],
+        argv,
+        cwd=cwd,
+        env=env,
+        stdin=stdin,
+        time_limit=time_limit,
+        max_output_bytes=10_000,
+        sandbox=prepared,
+    )
 
 
 @pytest.fixture
@@ -199,15 +222,12 @@ async def test_a_request_too_big_for_the_launcher_forks_here_still_sandboxed(
     big = {f"BIG{n}": "x" * 100_000 for n in range(4)}
     env = prepared.environment({"PATH": "/usr/bin:/bin", **big})
     try:
-        run = await run_pipeline(
-            ["/bin/sh"],
+        run = await _sandboxed(
+            prepared,
             [["sh", "-c", "echo ${#BIG3} $$; cat /proc/1/environ >/dev/null || echo denied"]],
             cwd=tmp_path,
             env=env,
             stdin=None,
-            time_limit=20,
-            max_output_bytes=10_000,
-            sandbox=prepared,
         )
     finally:
         prepared.close()
@@ -228,15 +248,8 @@ def test_stdin_a_command_never_reads_is_dropped_on_uvloop_too(tmp_path: Path) ->
 
     async def runs() -> list[PipelineRun]:
         return [
-            await run_pipeline(
-                ["/bin/true", "/bin/echo"],
-                [["true"], ["echo", "done"]],
-                cwd=tmp_path,
-                env=env,
-                stdin=b"never read",
-                time_limit=20,
-                max_output_bytes=10_000,
-                sandbox=prepared,
+            await _sandboxed(
+                prepared, [["true"], ["echo", "done"]], cwd=tmp_path, env=env, stdin=b"never read"
             )
             for _ in range(3)
         ]
@@ -289,16 +302,7 @@ async def test_no_descriptor_outlives_the_commands_on_any_path(tmp_path: Path) -
     def pipeline(
         argv: list[list[str]], env: dict[str, str], *, cwd: Path = tmp_path, stdin: bytes | None
     ) -> Coroutine[Any, Any, PipelineRun]:  # Any: a coroutine's send and yield types
-        return run_pipeline(
-            [f"/bin/{stage[0]}" for stage in argv],
-            argv,
-            cwd=cwd,
-            env=env,
-            stdin=stdin,
-            time_limit=20,
-            max_output_bytes=10_000,
-            sandbox=prepared,
-        )
+        return _sandboxed(prepared, argv, cwd=cwd, env=env, stdin=stdin)
 
     async def run(env: dict[str, str], *, cwd: Path = tmp_path, feed: bool = True) -> list[int]:
         piped = await pipeline(
@@ -403,15 +407,8 @@ async def test_a_cancel_while_the_pipes_connect_closes_them_and_ends_the_command
     held = _HeldConnect(asyncio.get_running_loop(), monkeypatch, after=after)
 
     async def stage() -> object:
-        return await run_pipeline(
-            ["/bin/sleep"],
-            [["sleep", "30"]],
-            cwd=tmp_path,
-            env=env,
-            stdin=b"in",
-            time_limit=60,
-            max_output_bytes=10_000,
-            sandbox=prepared,
+        return await _sandboxed(
+            prepared, [["sleep", "30"]], cwd=tmp_path, env=env, stdin=b"in", time_limit=60
         )
 
     async def process() -> object:
