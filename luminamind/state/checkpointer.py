@@ -2,7 +2,7 @@
 (`open_thread_store`), both on the backend `backend_of` picks.
 
 ``state_backend``: ``auto`` (Redis when ``LUMINAMIND_REDIS_URL`` is set, else SQLite), ``sqlite``
-(``data_dir/checkpoints.sqlite``, via ``langgraph-checkpoint-sqlite``, and
+(``data_dir/checkpoints.sqlite``, LangGraph's SQLite saver, `luminamind.state.sqlite_saver`, and
 ``data_dir/threads.sqlite``), ``redis`` (`luminamind.state.redis`) or ``memory`` (tests; nothing
 survives the process).
 A checkpointer that cannot be opened is a `CheckpointError` naming the file or URL: unlike the
@@ -68,11 +68,8 @@ def stores_message_deltas(saver: object) -> bool:
     redis_savers = sys.modules.get("luminamind.state.redis.base")
     if redis_savers is not None and isinstance(saver, redis_savers.BaseRedisSaver):
         return True
-    try:
-        from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
-    except ImportError:  # pragma: no cover - a dependency, always installed
-        return False
-    return isinstance(saver, AsyncSqliteSaver)
+    sqlite_savers = sys.modules.get("luminamind.state.sqlite_saver")
+    return sqlite_savers is not None and isinstance(saver, sqlite_savers.SqliteCheckpointer)
 
 
 @asynccontextmanager
@@ -120,23 +117,12 @@ def open_thread_store(settings: Settings) -> ThreadStore:
 
 @asynccontextmanager
 async def _sqlite(path: Path) -> AsyncIterator[BaseCheckpointSaver[str]]:
-    from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+    from luminamind.state.sqlite_saver import open_sqlite_checkpointer
 
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        manager = AsyncSqliteSaver.from_conn_string(str(path))
+        manager = open_sqlite_checkpointer(path)
         saver = await manager.__aenter__()
-        await saver.setup()
-        # WAL lets the CLI, the MCP server and the language server share one file: readers
-        # never block the writer; a busy timeout waits out another process's short write.
-        await saver.conn.execute("PRAGMA journal_mode=WAL")
-        await saver.conn.execute("PRAGMA busy_timeout=5000")
-        # No fsync per commit: in WAL mode a committed checkpoint survives the process being
-        # killed (it is in the OS's cache of the WAL file); only a power cut or an OS crash can
-        # roll back the last few commits, never corrupt the file (SQLite's "synchronous").
-        # FULL made every checkpoint wait about 5 ms for the disk, several per model call
-        # (bench/agent_overhead.py); the audit log makes the same trade-off.
-        await saver.conn.execute("PRAGMA synchronous=NORMAL")
     except (OSError, sqlite3.Error) as exc:
         raise CheckpointError(f"cannot open the checkpoint database {path}: {exc}") from exc
     try:

@@ -34,7 +34,7 @@ async def test_memory_and_sqlite_checkpointers(settings: Settings) -> None:
     async with open_checkpointer(memory) as saver:
         assert isinstance(saver, InMemorySaver)
     async with open_checkpointer(settings) as saver:
-        assert type(saver).__name__ == "AsyncSqliteSaver"
+        assert type(saver).__name__ == "SqliteCheckpointer"
         assert [t async for t in saver.alist(None)] == []
     assert checkpoint_path(settings).exists()
 

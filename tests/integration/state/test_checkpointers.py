@@ -25,12 +25,12 @@ from langgraph.checkpoint.conformance.test_utils import (
 )
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.checkpoint.serde.types import ERROR, INTERRUPT
-from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.types import Command, interrupt
 
 from luminamind.state.redis import AsyncRedisSaver, RedisSaver
 from luminamind.state.redis.conn import RedisOptions
+from luminamind.state.sqlite_saver import open_sqlite_checkpointer
 from tests.support.redis_server import RedisServer
 
 SaverFactory = Callable[[], AbstractAsyncContextManager[BaseCheckpointSaver[Any]]]
@@ -48,7 +48,7 @@ def make_saver(request: pytest.FixtureRequest, tmp_path: Path) -> SaverFactory:
         if kind == "memory":
             yield InMemorySaver()
         elif kind == "sqlite":
-            async with AsyncSqliteSaver.from_conn_string(str(tmp_path / f"{uuid4()}.db")) as s:
+            async with open_sqlite_checkpointer(tmp_path / f"{uuid4()}.db") as s:
                 yield s
         elif kind == "redis-sync":
             server: RedisServer = request.getfixturevalue("redis_server")
