@@ -84,6 +84,7 @@ from langgraph.types import Durability  # noqa: E402
 from pydantic import BaseModel  # noqa: E402
 
 import luminamind.agent.graph as agent_graph  # noqa: E402
+import luminamind.state.checkpointer as checkpointer  # noqa: E402
 from bench._report import machine_line, write_section  # noqa: E402
 from bench._scripted_model import (  # noqa: E402
     STREAM_MODES,
@@ -360,18 +361,22 @@ def _variant(
     full_lists: bool,
     durability: Durability,
     hops: bool = False,
+    aiosqlite: bool = False,
 ) -> Iterator[None]:
     """Build LuminaMind's graph without the ``drop`` middleware, or as it was before a change.
 
     ``unfold``: every model hook its own node again (no `fold_model_hooks`); ``full_lists``:
     the whole message list in every checkpoint (no `DeltaChannel`); ``hops``: LangSmith's
-    bookkeeping around each traced hook in its thread pool again (`luminamind.agent.hops`).
+    bookkeeping around each traced hook in its thread pool again (`luminamind.agent.hops`);
+    ``aiosqlite``: LangGraph's ``AsyncSqliteSaver`` (a trip to aiosqlite's thread per statement,
+    cursor, fetch and commit) instead of `luminamind.state.sqlite_saver` (one per call).
     """
     # The names luminamind.agent.graph calls; patched there so the real builder runs.
     original = agent_graph.create_agent
     original_fold = agent_graph.fold_model_hooks
     original_deltas = agent_graph.stores_message_deltas
     original_hops = agent_graph.install_inline_langsmith
+    original_sqlite = checkpointer._sqlite
 
     def create(*args: Any, **kwargs: Any) -> Any:  # Any: create_agent's own signature
         kwargs["middleware"] = [m for m in kwargs["middleware"] if not isinstance(m, drop)]
@@ -385,6 +390,10 @@ def _variant(
     if hops:
         agent_graph.install_inline_langsmith = langsmith.set_runtime_overrides
         langsmith.set_runtime_overrides()  # LangSmith's default: a thread per set-up and end
+    if aiosqlite:
+        checkpointer._sqlite = _aiosqlite_saver
+        # Still message deltas, as for LuminaMind's own SQLite saver.
+        agent_graph.stores_message_deltas = lambda saver: not full_lists
     GRAPH_DURABILITY[0] = durability
     try:
         yield
@@ -393,17 +402,48 @@ def _variant(
         agent_graph.fold_model_hooks = original_fold
         agent_graph.stores_message_deltas = original_deltas
         agent_graph.install_inline_langsmith = original_hops
+        checkpointer._sqlite = original_sqlite
         original_hops()
         GRAPH_DURABILITY[0] = SERVICE_DURABILITY
 
 
-# label, middleware dropped, unfolded hooks, full message lists, durability, thread hops
-VARIANTS: list[tuple[str, tuple[type[Any], ...], bool, bool, Durability, bool]] = [
-    ("LuminaMind's graph (hooks folded, message deltas, sync)", (), False, False, "sync", False),
-    ("the same, one node per hook", (), True, False, "sync", False),
-    ("the same, whole message list per checkpoint", (), False, True, "sync", False),
-    ("before: one node per hook, whole lists, async, thread hops", (), True, True, "async", True),
-    ("LuminaMind's graph, `async` durability", (), False, False, "async", False),
+@asynccontextmanager
+async def _aiosqlite_saver(path: Path) -> AsyncIterator[Any]:  # Any: LangGraph's saver
+    """LangGraph's aiosqlite-based saver with the pragmas LuminaMind's own saver sets."""
+    from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    async with AsyncSqliteSaver.from_conn_string(str(path)) as saver:
+        await saver.setup()
+        for pragma in ("journal_mode=WAL", "busy_timeout=5000", "synchronous=NORMAL"):
+            await saver.conn.execute(f"PRAGMA {pragma}")
+        yield saver
+
+
+# label, middleware dropped, unfolded hooks, full message lists, durability, thread hops,
+# LangGraph's aiosqlite saver
+VARIANTS: list[tuple[str, tuple[type[Any], ...], bool, bool, Durability, bool, bool]] = [
+    (
+        "LuminaMind's graph (hooks folded, message deltas, sync)",
+        (),
+        False,
+        False,
+        "sync",
+        False,
+        False,
+    ),
+    ("the same, one node per hook", (), True, False, "sync", False, False),
+    ("the same, whole message list per checkpoint", (), False, True, "sync", False, False),
+    (
+        "before: one node per hook, whole lists, async, thread hops, aiosqlite",
+        (),
+        True,
+        True,
+        "async",
+        True,
+        True,
+    ),
+    ("LuminaMind's graph, `async` durability", (), False, False, "async", False, False),
     (
         "LuminaMind's graph, `exit` durability (crash loses the run)",
         (),
@@ -411,9 +451,35 @@ VARIANTS: list[tuple[str, tuple[type[Any], ...], bool, bool, Durability, bool]] 
         False,
         "exit",
         False,
+        False,
     ),
-    ("`create_agent` with no middleware at all", (AgentMiddleware,), False, False, "sync", False),
-    ("the same as shipped, LangSmith's thread hops per hook", (), False, False, "sync", True),
+    (
+        "`create_agent` with no middleware at all",
+        (AgentMiddleware,),
+        False,
+        False,
+        "sync",
+        False,
+        False,
+    ),
+    (
+        "the same as shipped, LangSmith's thread hops per hook",
+        (),
+        False,
+        False,
+        "sync",
+        True,
+        False,
+    ),
+    (
+        "the same as shipped, LangGraph's aiosqlite saver (`AsyncSqliteSaver`)",
+        (),
+        False,
+        False,
+        "sync",
+        False,
+        True,
+    ),
 ]
 
 
@@ -432,11 +498,11 @@ async def ablation(tmp: Path) -> list[dict[str, Any]]:  # Any: per-variant figur
         for label, *_ in VARIANTS
     ]
     for round_ in range(ABLATION_ROUNDS + 1):
-        for row, (_, drop, unfold, full_lists, durability, hops) in zip(
+        for row, (_, drop, unfold, full_lists, durability, hops, aiosqlite) in zip(
             rows, VARIANTS, strict=True
         ):
             for backend in ("memory", "sqlite"):
-                with _variant(drop, unfold, full_lists, durability, hops):
+                with _variant(drop, unfold, full_lists, durability, hops, aiosqlite):
                     run = await _ours(tmp, backend, graph_only=True, count=round_ == 0)
                 if round_ == 0:
                     row["checkpoints"] = max(row["checkpoints"], run["checkpoints"])
@@ -822,6 +888,12 @@ per step):
   {med(7, "memory", "/cpu"):.1f} against {med(0, "memory", "/cpu"):.1f}),
   {med(7, "sqlite"):.1f} against {med(0, "sqlite"):.1f} on SQLite. deepagents, built on the
   same `create_agent`, still pays them.
+- **One trip per saver call.** LangGraph's `AsyncSqliteSaver` (which deepagents uses here)
+  sends every statement, cursor, fetch and commit to aiosqlite's thread and back: about 1,440
+  trips in this task. LuminaMind's SQLite saver (`luminamind.state.sqlite_saver`) is LangGraph's
+  synchronous `SqliteSaver` with each async call run whole on its own thread: about 420.
+  Undoing only this: {med(8, "sqlite"):.1f} against {med(0, "sqlite"):.1f} ms per step
+  (CPU {med(8, "sqlite", "/cpu"):.1f} against {med(0, "sqlite", "/cpu"):.1f}).
 - **Durability.** Every surface runs with `sync` (a step is saved before the next one starts,
   so a crash loses at most the step in flight; `async` overlaps the save with the next step
   and can lose that one too; `exit` saves only at the end). On SQLite, with
