@@ -1,4 +1,4 @@
-"""``python -m bench``: run every benchmark script in turn."""
+"""``python -m bench``: run every benchmark script in turn, or the ones named."""
 
 from __future__ import annotations
 
@@ -10,13 +10,23 @@ HERE = Path(__file__).resolve().parent
 
 
 def main() -> None:
-    only = set(sys.argv[1:])
-    for script in sorted(HERE.glob("*.py")):
-        if script.name.startswith("_") or (only and script.stem not in only):
-            continue
+    # ``python -m bench [NAME ...] [OPTIONS]``: the names pick the scripts; everything from the
+    # first option on goes to each of them (``python -m bench mcp --quick``).
+    args = sys.argv[1:]
+    first_option = next((i for i, arg in enumerate(args) if arg.startswith("-")), len(args))
+    only, options = set(args[:first_option]), args[first_option:]
+    scripts = [
+        s
+        for s in sorted(HERE.glob("*.py"))
+        if not s.name.startswith("_") and (not only or s.stem in only)
+    ]
+    unknown = only - {s.stem for s in scripts}
+    if unknown:
+        sys.exit(f"no benchmark named {', '.join(sorted(unknown))} in {HERE}")
+    for script in scripts:
         print(f"== {script.stem}", flush=True)
         # The script parses its own options: it must not see the names of the scripts to run.
-        sys.argv = [str(script)]
+        sys.argv = [str(script), *options]
         runpy.run_path(str(script), run_name="__main__")
 
 

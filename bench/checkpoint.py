@@ -1,4 +1,4 @@
-"""Checkpointer benchmark: Redis vs SQLite vs in-memory savers on the same checkpoints.
+"""Checkpointer benchmark: Redis vs SQLite (ours and LangGraph's) vs in-memory, same checkpoints.
 
 One run, one machine: put and get_tuple latency (p50/p95) and throughput for each saver on an
 identical stream of agent-like checkpoints; the time to load (resume) the latest state of a
@@ -31,6 +31,7 @@ from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver  # noqa: E402
 from bench._report import machine_line, write_section  # noqa: E402
 from luminamind.state.redis import AsyncRedisSaver  # noqa: E402
 from luminamind.state.redis.conn import RedisOptions  # noqa: E402
+from luminamind.state.sqlite_saver import open_sqlite_checkpointer  # noqa: E402
 from tests.support.redis_server import RedisServer  # noqa: E402
 
 PUTS = 2000  # checkpoints per saver in the latency run (20 threads x 100 steps)
@@ -138,7 +139,14 @@ async def main() -> None:
         async def sqlite() -> AsyncIterator[BaseCheckpointSaver[Any]]:
             async with AsyncSqliteSaver.from_conn_string(f"{tmp}/{time.time_ns()}.db") as s:
                 await s.setup()
-                await s.conn.execute("PRAGMA journal_mode=WAL")
+                # The pragmas LuminaMind's own saver sets (`luminamind.state.sqlite_saver`).
+                for pragma in ("journal_mode=WAL", "busy_timeout=5000", "synchronous=NORMAL"):
+                    await s.conn.execute(f"PRAGMA {pragma}")
+                yield s
+
+        @asynccontextmanager
+        async def ours() -> AsyncIterator[BaseCheckpointSaver[Any]]:
+            async with open_sqlite_checkpointer(Path(tmp) / f"{time.time_ns()}.db") as s:
                 yield s
 
         @asynccontextmanager
@@ -152,7 +160,8 @@ async def main() -> None:
 
         savers: dict[str, Callable[[], AbstractAsyncContextManager[BaseCheckpointSaver[Any]]]] = {
             "Redis (AsyncRedisSaver)": rds,
-            "SQLite (AsyncSqliteSaver)": sqlite,
+            "SQLite, LuminaMind's (`SqliteCheckpointer`, the default)": ours,
+            "SQLite, LangGraph's `AsyncSqliteSaver` (aiosqlite)": sqlite,
             "in-memory (InMemorySaver)": memory,
         }
         probe = redis.asyncio.Redis.from_url(server.url)
@@ -196,6 +205,11 @@ Redis put: p50 {set_p50:.0f} µs,
 p95 {_pct(set_samples, 0.95):.0f} µs. **Redis put p50 / SET p50 = {ratio:.2f}x** (target <= 2x):
 a put is one `EVALSHA` (checkpoint, index, changed channel values and TTLs in one atomic
 script), so it pays one round trip plus serialisation.
+
+Both SQLite savers run LangGraph's SQL on the same pragmas (WAL, `synchronous=NORMAL`).
+LangGraph's `AsyncSqliteSaver` sends each statement, cursor, fetch and commit to aiosqlite's
+thread; LuminaMind's runs LangGraph's synchronous `SqliteSaver` whole on its own thread, one
+trip per call (`luminamind.state.sqlite_saver`).
 """
         write_section("checkpoint", report)
         print(report)
