@@ -232,6 +232,10 @@ class MessageView(BaseModel):
     name: str | None = None
     tool_calls: list[dict[str, Any]] = Field(default_factory=list)  # Any: JSON arguments
     tool_call_id: str | None = None
+    reasoning: str = Field(
+        default="",
+        description="An assistant message's reasoning, apart from its content (ReasoningDelta)",
+    )
 
 
 class ThreadState(BaseModel):

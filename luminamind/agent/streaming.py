@@ -134,6 +134,7 @@ def message_views(messages: Sequence[BaseMessage]) -> list[MessageView]:
                 MessageView(
                     role="assistant",
                     content=text,
+                    reasoning=reasoning_text(message),
                     tool_calls=[
                         {"id": c.get("id"), "name": c["name"], "args": c["args"]}
                         for c in message.tool_calls

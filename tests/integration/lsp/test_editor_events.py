@@ -91,6 +91,32 @@ async def test_a_run_streams_its_events_and_ends_without_work_done_progress(
     assert events_client.progress_reports == {}
 
 
+async def test_reasoning_reaches_the_client_apart_from_the_answer(
+    events_client: LanguageClient, llm_server: ScriptedLLM
+) -> None:
+    thought = "The user asks about calc. <img src=x onerror=alert(1)> It adds."
+    llm_server.script([Turn.text("It adds two numbers.", reasoning=thought)])
+    result = await execute(events_client, "luminamind.ask", {"prompt": "What does calc do?"})
+    assert result["status"] == "completed"
+    for _ in range(50):
+        if events_client.ended:  # type: ignore[attr-defined]
+            break
+        await asyncio.sleep(0.05)
+    events = [e["event"] for e in events_client.events]  # type: ignore[attr-defined]
+    thinking = [e for e in events if e["type"] == "reasoning_delta"]
+    assert len(thinking) > 1  # streamed as it comes, not once at the end
+    assert "".join(e["text"] for e in thinking) == thought
+    assert {e["agent"] for e in thinking} == {"main"}
+    kinds = [e["type"] for e in events]
+    assert kinds.index("text_delta") > max(i for i, k in enumerate(kinds) if k == "reasoning_delta")
+    answer = "".join(e["text"] for e in events if e["type"] == "text_delta")
+    assert answer == "It adds two numbers."
+    # The thread as checkpointed keeps the reasoning beside the answer, not in it.
+    state = await execute(events_client, "luminamind.threadState", {"threadId": result["threadId"]})
+    last = state["messages"][-1]
+    assert (last["content"], last["reasoning"]) == ("It adds two numbers.", thought)
+
+
 async def test_thread_state_and_delete(
     events_client: LanguageClient, llm_server: ScriptedLLM
 ) -> None:

@@ -95,6 +95,33 @@ def test_openai_stream_arrives_in_several_chunks_with_usage(llm_server: Scripted
     assert llm_server.requests[0]["stream_options"] == {"include_usage": True}
 
 
+def test_openai_stream_sends_reasoning_content_deltas_before_the_answer(
+    llm_server: ScriptedLLM,
+) -> None:
+    # As GLM and DeepSeek stream it: ``reasoning_content`` deltas with empty content, then the
+    # answer. Read with the official openai client, which keeps unknown delta fields.
+    thought = "Think about it. Then <b>answer</b>."
+    llm_server.script([Turn.text("The answer.", reasoning=thought), Turn.text("x", reasoning="r")])
+    client = openai.OpenAI(base_url=llm_server.base_url, api_key="k", max_retries=0)
+    with client:
+        stream = client.chat.completions.create(
+            model="scripted", messages=[{"role": "user", "content": "hi"}], stream=True
+        )
+        deltas = [c.choices[0].delta for c in stream if c.choices]
+        whole = client.chat.completions.create(
+            model="scripted", messages=[{"role": "user", "content": "hi"}]
+        )
+    pieces = [(d.model_extra or {}).get("reasoning_content") or "" for d in deltas]
+    assert len([p for p in pieces if p]) > 1
+    assert "".join(pieces) == thought
+    last_thought = max(i for i, p in enumerate(pieces) if p)
+    first_text = min(i for i, d in enumerate(deltas) if d.content)
+    assert last_thought < first_text
+    assert "".join(d.content or "" for d in deltas) == "The answer."
+    message = whole.choices[0].message
+    assert (message.content, (message.model_extra or {}).get("reasoning_content")) == ("x", "r")
+
+
 def test_openai_tool_calls_invoke_and_stream(llm_server: ScriptedLLM) -> None:
     calls = (("read_file", {"path": "a.py"}), ("grep_search", {"pattern": "def main"}))
     llm_server.script([Turn.tool_calls(*calls), Turn.tool_calls(*calls, text="Looking.")])
@@ -286,6 +313,8 @@ def test_json_script_round_trip() -> None:
         Turn.malformed("{"),
         Turn.disconnect(),
         Turn.text("cut", cut_after=2),
+        Turn.text("42", reasoning="Six times seven."),
+        Turn.tool_calls(("a", {}), reasoning="Look first."),
     ]
     assert [Turn.from_json(json.loads(json.dumps(t.to_json()))) for t in turns] == turns
     assert Turn.from_json("plain") == Turn.text("plain")
