@@ -170,6 +170,57 @@ def test_what_a_user_sees_when_the_server_cannot_run(tmp_path: Path) -> None:
     )
 
 
+THOUGHT_MARK = "SECRET-THOUGHT"
+INJECTION = "<img src=x onerror=\"document.title='pwned'\">"
+SUB_THOUGHT_MARK = "SUBAGENT-THOUGHT"
+
+
+def test_the_agent_view_shows_the_model_thinking(tmp_path: Path, llm_server: ScriptedLLM) -> None:
+    """A reasoning model (as GLM-4.5 streams ``reasoning_content``): its thinking in a Thinking
+    block per model turn, apart from the answer, escaped, bounded, and labelled by agent."""
+    run, workspace = _fresh_run("agent-thinking")
+    (workspace / "hello.py").write_text('print("hello")\n')
+    thought = f"{THOUGHT_MARK}: the user wants a sum. {INJECTION} Six and thirty-six make 42."
+    llm_server.script(
+        [Turn.text("The sum is 42.", reasoning=thought, chunk_delay=0.3)], when=_step("STEP-THINK")
+    )
+    # 30,000 characters in 100-character words: far more than a Thinking block keeps.
+    long_thought = ("x" * 99 + " ") * 300 + "END-OF-THOUGHT"
+    llm_server.script(
+        [Turn.text("Done thinking.", reasoning=long_thought)], when=_step("STEP-LONG")
+    )
+    task = {"description": "SUBTASK-THINK count the files", "subagent_type": "code-executor"}
+    llm_server.script(
+        [Turn.tool_calls(("task", task)), Turn.text("The helper counted them.")],
+        when=_step("STEP-SUB"),
+    )
+    sub_thought = f"{SUB_THOUGHT_MARK}: I will count the files in the folder, one by one."
+    llm_server.script(
+        [Turn.text("Counted 1 file.", reasoning=sub_thought, chunk_delay=0.4)],
+        when=_step("SUBTASK-THINK"),
+    )
+    shots = run / "screenshots"
+    env = _agent_env(llm_server, tmp_path)
+    with CodeServer(run / "code-server", workspace, env=env) as server:
+        result = run_scenario(
+            SCENARIO.parent / "agent_thinking.js",
+            server,
+            shots=shots,
+            env={
+                "THOUGHT_MARK": THOUGHT_MARK,
+                "INJECTION": INJECTION,
+                "SUB_THOUGHT_MARK": SUB_THOUGHT_MARK,
+            },
+        )
+    assert result.passed, (
+        f"the VS Code thinking scenario failed; screenshots of each step: {shots}\n"
+        f"code-server log: {server.log}\n{result.output[-8000:]}"
+    )
+    # The model never saw its own reasoning again (it is shown, not sent back).
+    later = [c for c in llm_server.calls if "STEP-LONG" in c.last_user_text]
+    assert THOUGHT_MARK not in json.dumps(later[0].messages)
+
+
 def _numbered(count: int, **spelled: str) -> str:
     return "".join(f"{spelled.get(f'n{n}', f'line {n}')}\n" for n in range(1, count + 1))
 

@@ -1,5 +1,6 @@
-// The agent view in the side bar: the shown thread's conversation (answers as Markdown, streamed),
-// its plan, each tool call as it runs, pending approvals linked to their diff, and an input box.
+// The agent view in the side bar: the shown thread's conversation (answers as Markdown, streamed;
+// the model's reasoning in a "Thinking" block per model turn, apart from the answer), its plan,
+// each tool call as it runs, pending approvals linked to their diff, and an input box.
 // It is drawn from the server's luminamind/event notifications and, after each run, from
 // luminamind.threadState (the thread as checkpointed).
 import * as crypto from "crypto";
@@ -10,13 +11,24 @@ import { Runner } from "./runs";
 import { Session } from "./threads";
 
 interface Entry {
-  kind: "user" | "assistant" | "tool" | "error" | "notice";
+  kind: "user" | "assistant" | "thinking" | "tool" | "error" | "notice";
   text: string;
   html?: string;
   tool?: string;
   status?: "running" | "ok" | "error";
   streaming?: boolean;
+  /** Thinking: the agent that thought (main or a subagent's name). */
+  agent?: string;
+  /** Thinking: how many earlier characters were dropped to stay within THINKING_LIMIT. */
+  dropped?: number;
+  /** Thinking: stable across redraws and reloads, so a block the user opened stays open. */
+  key?: string;
 }
+
+// A reasoning model may think for tens of thousands of characters: each Thinking block keeps the
+// latest THINKING_LIMIT of them (what is being thought now), so the view's DOM and the messages
+// posted to it stay small, and it says how much it left out.
+const THINKING_LIMIT = 8000;
 
 interface PendingAction {
   tool: string;
@@ -29,7 +41,13 @@ interface ThreadStateResult {
   exists: boolean;
   title?: string;
   running?: boolean;
-  messages: { role: string; content: string; name?: string | null; tool_calls?: { name?: string; args?: unknown }[] }[];
+  messages: {
+    role: string;
+    content: string;
+    name?: string | null;
+    reasoning?: string;
+    tool_calls?: { name?: string; args?: unknown }[];
+  }[];
   todos: Todo[];
   pending: PendingAction[];
 }
@@ -105,6 +123,7 @@ export class AgentView implements vscode.WebviewViewProvider, vscode.Disposable 
       return;
     }
     this.threadId = threadId;
+    this.endThinking(event);
     switch (event.type) {
       case "run_started":
         this.running = true;
@@ -120,6 +139,17 @@ export class AgentView implements vscode.WebviewViewProvider, vscode.Disposable 
         } else {
           this.entries.push({ kind: "assistant", text: event.text ?? "", streaming: true });
         }
+        break;
+      }
+      case "reasoning_delta": {
+        const agent = event.agent ?? "main";
+        let entry = this.entries.find((e) => e.kind === "thinking" && e.streaming && e.agent === agent);
+        if (entry === undefined) {
+          const count = this.entries.filter((e) => e.kind === "thinking" && e.agent === agent).length;
+          entry = { kind: "thinking", text: "", agent, streaming: true, key: `${agent}-${count}` };
+          this.entries.push(entry);
+        }
+        appendThinking(entry, event.text ?? "");
         break;
       }
       case "tool_started":
@@ -163,6 +193,32 @@ export class AgentView implements vscode.WebviewViewProvider, vscode.Disposable 
         break;
     }
     this.schedulePost();
+  }
+
+  /** A model turn's thinking is over once its agent answers or calls a tool, or the run stops. */
+  private endThinking(event: AgentEvent): void {
+    let agent: string | undefined; // undefined: every agent's thinking is over
+    switch (event.type) {
+      case "text_delta":
+      case "tool_started":
+      case "tool_finished":
+        agent = event.agent ?? "main";
+        break;
+      case "subagent_finished":
+        agent = event.subagent;
+        break;
+      case "reasoning_delta":
+      case "todos_changed":
+      case "subagent_started":
+        return;
+      default:
+        break; // run_started, approval_requested, final_answer, error
+    }
+    for (const entry of this.entries) {
+      if (entry.kind === "thinking" && entry.streaming && (agent === undefined || entry.agent === agent)) {
+        entry.streaming = false;
+      }
+    }
   }
 
   private async onMessage(message: { type: string; text?: string }): Promise<void> {
@@ -276,6 +332,10 @@ section.plan li { list-style: none; margin-left: -28px; }
 .tool { font-family: var(--vscode-editor-font-family); font-size: 12px; opacity: .9; }
 .tool .status-running::before { content: "⏳ "; } .tool .status-ok::before { content: "✓ "; } .tool .status-error::before { content: "✗ "; }
 .error { color: var(--vscode-errorForeground); }
+.thinking { opacity: .75; font-size: 12px; border-left: 2px solid var(--vscode-textBlockQuote-border, var(--vscode-panel-border)); padding-left: 6px; }
+.thinking summary { cursor: pointer; font-style: italic; }
+.thinking .thinking-text { white-space: pre-wrap; max-height: 16em; overflow-y: auto; }
+.thinking .truncated { font-style: italic; }
 .pending { border: 1px solid var(--vscode-inputValidation-warningBorder); border-radius: 4px; padding: 6px 8px; margin: 8px 0; }
 .pending button { margin: 4px 4px 0 0; }
 form { display: flex; flex-direction: column; gap: 4px; margin-top: 8px; }
@@ -297,6 +357,16 @@ button.secondary { color: var(--vscode-button-secondaryForeground); background: 
 const vscode = acquireVsCodeApi();
 const $ = (id) => document.getElementById(id);
 const esc = (s) => String(s ?? "").replace(/[&<>"]/g, (c) => ({"&":"&amp;","<":"&lt;",">":"&gt;","\\"":"&quot;"}[c]));
+// Thinking blocks the user opened or closed (by thread and block), kept across redraws.
+const toggled = new Map();
+document.body.addEventListener("click", (e) => { const summary = e.target.closest && e.target.closest("details.thinking > summary"); if (summary) { toggled.set(summary.parentElement.dataset.key, !summary.parentElement.open); } });
+const thinking = (e, threadId) => {
+  const key = (threadId || "") + "/" + e.key;
+  const open = toggled.has(key) ? toggled.get(key) : !!e.streaming;
+  const who = e.agent && e.agent !== "main" ? esc(e.agent) + ": " : "";
+  const dropped = e.dropped ? '<div class="truncated">… ' + e.dropped.toLocaleString("en-US") + " earlier characters not shown</div>" : "";
+  return '<details class="entry thinking" data-key="' + esc(key) + '"' + (open ? " open" : "") + "><summary>" + who + (e.streaming ? "Thinking…" : "Thinking") + "</summary>" + dropped + '<div class="thinking-text">' + esc(e.text) + "</div></details>";
+};
 $("form").addEventListener("submit", (e) => { e.preventDefault(); const text = $("input").value; if (text.trim()) { vscode.postMessage({ type: "send", text }); $("input").value = ""; } });
 $("input").addEventListener("keydown", (e) => { if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) { $("form").requestSubmit(); } });
 $("stop").addEventListener("click", () => vscode.postMessage({ type: "stop" }));
@@ -314,6 +384,7 @@ window.addEventListener("message", ({ data }) => {
   const log = data.entries.map((e) => {
     if (e.kind === "user") return '<div class="entry user">' + esc(e.text) + "</div>";
     if (e.kind === "assistant") return '<div class="entry assistant">' + (e.html || esc(e.text)) + "</div>";
+    if (e.kind === "thinking") return thinking(e, data.threadId);
     if (e.kind === "tool") return '<div class="entry tool"><span class="status-' + e.status + '">' + esc(e.tool) + "</span> " + esc(e.text) + "</div>";
     return '<div class="entry ' + e.kind + '">' + esc(e.text) + "</div>";
   }).join("");
@@ -338,6 +409,12 @@ function fromMessages(messages: ThreadStateResult["messages"]): Entry[] {
     if (message.role === "user") {
       entries.push({ kind: "user", text: message.content });
     } else if (message.role === "assistant") {
+      if (message.reasoning) {
+        const count = entries.filter((e) => e.kind === "thinking").length;
+        const entry: Entry = { kind: "thinking", text: "", agent: "main", key: `main-${count}` };
+        appendThinking(entry, message.reasoning);
+        entries.push(entry);
+      }
       if (message.content.trim() !== "") {
         entries.push({ kind: "assistant", text: message.content });
       }
@@ -347,6 +424,19 @@ function fromMessages(messages: ThreadStateResult["messages"]): Entry[] {
     }
   }
   return entries;
+}
+
+/** Add reasoning to a Thinking block, keeping its last THINKING_LIMIT characters. */
+function appendThinking(entry: Entry, text: string): void {
+  entry.text += text;
+  let over = entry.text.length - THINKING_LIMIT;
+  if (over > 0) {
+    if (/[\udc00-\udfff]/.test(entry.text.charAt(over))) {
+      over += 1; // never keep half of a surrogate pair
+    }
+    entry.text = entry.text.slice(over);
+    entry.dropped = (entry.dropped ?? 0) + over;
+  }
 }
 
 function summarize(args: unknown): string {

@@ -20,6 +20,7 @@ export interface AgentEvent {
   type:
     | "run_started"
     | "text_delta"
+    | "reasoning_delta"
     | "tool_started"
     | "tool_finished"
     | "todos_changed"
@@ -84,6 +85,8 @@ export function describeEvent(event: AgentEvent): string | undefined {
       return "waiting for your approval: " + (event.requests ?? []).map((r) => r.tool).join(", ");
     case "text_delta":
       return "writing the answer…";
+    case "reasoning_delta":
+      return event.agent && event.agent !== "main" ? `${event.agent}: thinking…` : "thinking…";
     case "final_answer":
       return "done";
     case "error":
