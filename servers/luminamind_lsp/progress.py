@@ -20,6 +20,7 @@ from luminamind.agent.events import (
     AgentEvent,
     ApprovalRequested,
     ErrorEvent,
+    ReasoningDelta,
     RunStarted,
     SubagentFinished,
     SubagentStarted,
@@ -72,6 +73,8 @@ def describe_event(event: AgentEvent) -> str | None:
             return "waiting for approval: " + ", ".join(r.tool for r in requests)
         case ErrorEvent(message=message):
             return f"error: {message[:120]}"
+        case ReasoningDelta(agent=agent):
+            return f"{agent}: thinking…" if agent != "main" else "thinking…"
         case TextDelta():
             return None
         case _:
@@ -86,6 +89,7 @@ class RunProgress:
         self._title = title
         self._token: str | None = None
         self._writing = False
+        self._last: str | None = None
         self._events = client_wants_events(server)
         self._thread_id: str | None = None
 
@@ -118,7 +122,7 @@ class RunProgress:
             future.add_done_callback(_on_cancel)
 
     def report(self, event: AgentEvent) -> None:
-        """Report one event (streamed text is reported once, not per token)."""
+        """Report one event (streamed text and reasoning are reported once, not per token)."""
         if self._events:
             self._thread_id = event.thread_id
             self._server.protocol.notify(
@@ -131,7 +135,10 @@ class RunProgress:
         if message is None and isinstance(event, TextDelta) and not self._writing:
             self._writing = True
             message = "writing the answer…"
+        if isinstance(event, ReasoningDelta) and message == self._last:
+            return  # once per stretch of thinking, not per token
         if message is not None:
+            self._last = message
             self._server.work_done_progress.report(
                 self._token, lsp.WorkDoneProgressReport(message=message)
             )

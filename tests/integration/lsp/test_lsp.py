@@ -44,6 +44,23 @@ async def test_ask_sends_the_selection_and_shows_a_short_answer(
     assert isinstance(reports[-1], lsp.WorkDoneProgressEnd)
 
 
+async def test_a_reasoning_model_reports_thinking_once_then_the_answer(
+    start_client: StartClient, llm_server: ScriptedLLM
+) -> None:
+    thought = "The user wants to know what calc does. It adds, but subtracts."
+    llm_server.script([Turn.text("It subtracts.", reasoning=thought)])
+    client = await start_client()
+    result = await execute(client, "luminamind.ask", {"prompt": "What does calc do?"})
+    assert result["answer"] == "It subtracts."
+    # object: pytest-lsp types the reports as ProgressParams; they are the progress values.
+    reports: list[object] = [r for rs in client.progress_reports.values() for r in rs]
+    messages = [r.message for r in reports if isinstance(r, lsp.WorkDoneProgressReport)]
+    # One report for the whole stretch of thinking (not one per streamed chunk), then the answer.
+    assert messages.count("thinking…") == 1
+    assert messages.index("thinking…") < messages.index("writing the answer…")
+    assert not any(thought[:20] in (m or "") for m in messages)
+
+
 async def test_long_answers_open_a_markdown_document(
     start_client: StartClient, llm_server: ScriptedLLM
 ) -> None:
