@@ -11,17 +11,25 @@ argument validation, workspace, approval policy, audit log or metrics):
   text block instead of the JSON copy (what the copy costs).
 
 Their cold start and call latency show how much of LuminaMind's is the SDK's.
-Run: ``python -P bench/_mcp_floor.py ROOT SCHEMA_JSON`` (``-P``: so that bench/mcp.py does not
-shadow ``mcp``); SCHEMA_JSON is the output schema of LuminaMind's ``read_file``.
+Run: ``python -P bench/_mcp_floor.py ROOT SCHEMA_JSON [pipes]`` (``-P``: so that bench/mcp.py
+does not shadow ``mcp``); SCHEMA_JSON is the output schema of LuminaMind's ``read_file``.
+
+With ``pipes``, the same server reads and writes through LuminaMind's stdio streams
+(``luminamind_mcp/stdio.py``: the event loop's pipe transports) instead of the SDK's
+``anyio.wrap_file`` streams, which take a worker-thread round trip for every line read and every
+write and flush. LuminaMind serves on those streams, so that is the floor its calls can reach;
+the module is loaded from its file alone, without the ``luminamind_mcp`` package (whose
+``__init__`` changes how the SDK loads).
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import anyio
 import mcp_types as types
@@ -83,7 +91,27 @@ async def call_tool(ctx: Any, params: types.CallToolRequestParams) -> types.Call
 server = Server("floor", on_list_tools=list_tools, on_call_tool=call_tool)
 
 
+def _luminamind_stdio() -> Any:  # Any: the module, loaded from its file
+    package = importlib.util.find_spec("luminamind_mcp")
+    assert package is not None
+    assert package.submodule_search_locations
+    path = Path(package.submodule_search_locations[0]) / "stdio.py"
+    spec = importlib.util.spec_from_file_location("_luminamind_stdio", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 async def main() -> None:
+    if sys.argv[3:] == ["pipes"]:
+        async with _luminamind_stdio().pipe_stdio() as pipes:
+            assert pipes is not None, "pipes: stdin and stdout must be pipes"
+            stdin, stdout = cast(Any, pipes)
+            async with stdio_server(stdin=stdin, stdout=stdout) as (read, write):
+                await server.run(read, write, server.create_initialization_options())
+        return
     async with stdio_server() as (read, write):
         await server.run(read, write, server.create_initialization_options())
 
