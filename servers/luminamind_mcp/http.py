@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib.util
 import socket
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
@@ -38,7 +37,7 @@ from luminamind_mcp.agent_tools import warm_up
 from luminamind_mcp.event_store import EventLog, MemoryEventLog, RedisEventLog
 from luminamind_mcp.guards import Admission, HostOriginPolicy, RateLimiter, is_loopback
 from luminamind_mcp.resume import ResumableSessionManager, ResumeGate
-from luminamind_mcp.server import McpApp, build_app
+from luminamind_mcp.server import McpApp, build_app, event_loop_options
 
 __all__ = ["MCP_PATH", "create_http_app", "serve_http"]
 
@@ -220,11 +219,4 @@ def serve_http(settings: Settings, problems: Sequence[SettingProblem] = ()) -> N
     # Building imports the tools and their schemas; freezing keeps later collections off it all.
     with paused_gc(freeze=True):
         app = build_app(settings, transport="http", problems=problems)
-    anyio.run(aserve_http, app, backend_options={"use_uvloop": _uvloop_installed()})
-
-
-def _uvloop_installed() -> bool:
-    # uvloop (a dependency, except on Windows): under 50 clients bench/load.py measured a fifth
-    # less replica CPU per agent task than with asyncio's own loop (the loop and its socket
-    # calls were a quarter of the profile). Without it (Windows) asyncio's loop serves as before.
-    return importlib.util.find_spec("uvloop") is not None
+    anyio.run(aserve_http, app, backend_options=event_loop_options())

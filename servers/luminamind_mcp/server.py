@@ -8,6 +8,8 @@ registry's schemas exactly and hand every call to `ToolExecutor` (see docs/decis
 
 from __future__ import annotations
 
+import asyncio
+import importlib.util
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -48,6 +50,7 @@ __all__ = [
     "McpApp",
     "ReadinessCheck",
     "build_app",
+    "event_loop_options",
     "serve_stdio",
 ]
 
@@ -430,7 +433,10 @@ async def aserve_stdio(app: McpApp) -> None:
             write_stream,
         ):
             _log.info(
-                "mcp_server_started", transport="stdio", workspace=str(app.resolver.base.root)
+                "mcp_server_started",
+                transport="stdio",
+                event_loop=type(asyncio.get_running_loop()).__module__.partition(".")[0],
+                workspace=str(app.resolver.base.root),
             )
             options = app.server.create_initialization_options()
             async with anyio.create_task_group() as tg:
@@ -443,4 +449,17 @@ def serve_stdio(settings: Settings, problems: Sequence[SettingProblem] = ()) -> 
     # Building imports the tools and their schemas; freezing keeps later collections off it all.
     with paused_gc(freeze=True):
         app = build_app(settings, transport="stdio", problems=problems)
-    anyio.run(aserve_stdio, app)
+    anyio.run(aserve_stdio, app, backend_options=event_loop_options())
+
+
+def event_loop_options() -> dict[str, Any]:  # Any: anyio's backend options
+    """Serve on uvloop when it is installed (a dependency, except on Windows).
+
+    Measured: under 50 HTTP clients bench/load.py saw a fifth less replica CPU per agent task
+    than on asyncio's own loop (the loop and its socket calls were a quarter of the profile).
+    Over stdio each request takes about a dozen loop iterations (the SDK's memory streams, its
+    task per request, the pipe transports); in C that took 2-5% off a 10 KB ``read_file`` in
+    alternating runs, for 3 ms more of a cold start (uvloop's import). Without uvloop
+    (Windows) asyncio's loop serves as before.
+    """
+    return {"use_uvloop": importlib.util.find_spec("uvloop") is not None}

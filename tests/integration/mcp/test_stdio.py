@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 from pathlib import Path
 from typing import Literal
 
@@ -165,6 +166,37 @@ def test_malformed_json_lines_get_parse_errors(workspace: Path, home: Path) -> N
     assert errors == {None: types.PARSE_ERROR, 9: types.INVALID_REQUEST}, answers
     assert any(a.get("id") == 1 and "result" in a for a in answers), answers
     assert all(a.get("jsonrpc") == "2.0" for a in answers), "stdout carries only JSON-RPC"
+
+
+def test_served_on_uvloop_through_pipe_transports(workspace: Path, home: Path) -> None:
+    """The stdio server runs on uvloop (a dependency except on Windows), pipes and all."""
+    initialize = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "initialize",
+        "params": {
+            "protocolVersion": "2025-11-25",
+            "capabilities": {},
+            "clientInfo": {"name": "raw", "version": "0"},
+        },
+    }
+    result = subprocess.run(
+        [str(BIN), "--log-level", "INFO", "mcp", "--workspace", str(workspace)],
+        input=json.dumps(initialize) + "\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=server_env(home),
+        check=False,
+    )
+    started = next(
+        json.loads(line) for line in result.stderr.splitlines() if '"mcp_server_started"' in line
+    )
+    assert started["transport"] == "stdio"
+    assert started["event_loop"] == ("asyncio" if sys.platform == "win32" else "uvloop")
+    answers = [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
+    assert [a["id"] for a in answers] == [1], answers
+    assert answers[0]["result"]["serverInfo"]["name"] == "luminamind"
 
 
 async def test_prompts_are_listed(workspace: Path, home: Path) -> None:
