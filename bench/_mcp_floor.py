@@ -14,12 +14,12 @@ Their cold start and call latency show how much of LuminaMind's is the SDK's.
 Run: ``python -P bench/_mcp_floor.py ROOT SCHEMA_JSON [pipes]`` (``-P``: so that bench/mcp.py
 does not shadow ``mcp``); SCHEMA_JSON is the output schema of LuminaMind's ``read_file``.
 
-With ``pipes``, the same server reads and writes through LuminaMind's stdio streams
-(``luminamind_mcp/stdio.py``: the event loop's pipe transports) instead of the SDK's
-``anyio.wrap_file`` streams, which take a worker-thread round trip for every line read and every
-write and flush. LuminaMind serves on those streams, so that is the floor its calls can reach;
-the module is loaded from its file alone, without the ``luminamind_mcp`` package (whose
-``__init__`` changes how the SDK loads).
+With ``pipes``, the same server is served the way ``luminamind mcp`` serves: through
+LuminaMind's stdio streams (``luminamind_mcp/stdio.py``: the event loop's pipe transports)
+instead of the SDK's ``anyio.wrap_file`` streams, which take a worker-thread round trip for
+every line read and every write and flush, and on uvloop when it is installed. That is the floor
+LuminaMind's calls can reach. The module is loaded from its file alone, without the
+``luminamind_mcp`` package (whose ``__init__`` changes how the SDK loads).
 """
 
 from __future__ import annotations
@@ -117,4 +117,5 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    anyio.run(main)
+    uvloop = sys.argv[3:] == ["pipes"] and importlib.util.find_spec("uvloop") is not None
+    anyio.run(main, backend_options={"use_uvloop": uvloop})

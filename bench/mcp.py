@@ -9,7 +9,8 @@ driven by the same client (the official ``mcp`` SDK):
 
 The same is measured for the SDK's floor (``bench/_mcp_floor.py``: a minimal low-level server
 on the same SDK), to show how much of LuminaMind's time is the SDK's; its reads are measured
-twice, on the SDK's own stdio streams and on LuminaMind's (the transport LuminaMind serves on).
+twice, on the SDK's own stdio streams and served as LuminaMind serves (its stdio streams, on
+uvloop).
 Every measure alternates between the servers (all the read variants in one rotation), so a
 machine that is busy with something else slows them alike.
 
@@ -160,7 +161,7 @@ def contenders() -> list[Contender]:
         },
     )
     pipes_floor = Contender(
-        name="SDK floor on LuminaMind's stdio streams",
+        name="SDK floor served as LuminaMind serves",
         params=StdioServerParameters(
             command=sys.executable,
             args=[*floor.params.args, "pipes"],
@@ -526,7 +527,7 @@ def quick_line(ours: Contender, theirs: Contender, floor: Contender, pipes: Cont
         f"CPU {f['cold_start_cpu'] / c['cold_start_cpu']:.2f}x;"
         " goal <= 2.0x), "
         f"10 KB read {r['read'] / c['read']:.2f}x (floor {f['read'] / c['read']:.2f}x, "
-        f"structured {f['read_structured'] / c['read']:.2f}x; on LuminaMind's stdio streams "
+        f"structured {f['read_structured'] / c['read']:.2f}x; served as LuminaMind serves "
         f"{p['read'] / c['read']:.2f}x, structured {p['read_structured'] / c['read']:.2f}x; "
         "goal <= 1.0x), "
         f"name-glob search {r['search'] / c['search']:.2f}x"
@@ -641,17 +642,19 @@ async def main() -> None:
         "`structuredContent` `{content}` under a one-field output schema. The floor server "
         f"returns the file as one text block in {ms(floor_read)} "
         f"({floor_read / theirs_read:.2f}x the reference) on the SDK's stdio streams, and in "
-        f"{ms(pipes_read)} ({pipes_read / theirs_read:.2f}x) on LuminaMind's: the SDK's streams "
-        "(`anyio.wrap_file`) take a worker-thread round trip for every line read and every "
-        "write and flush, LuminaMind's (`luminamind_mcp/stdio.py`) use the event loop's pipe "
-        "transports. Returned the way `read_file` returns it (structured content under "
-        "`read_file`'s output schema, eleven fields, which the client validates every result "
-        "against, plus the JSON text copy the MCP spec asks for), the same file takes "
+        f"{ms(pipes_read)} ({pipes_read / theirs_read:.2f}x) served as LuminaMind serves: the "
+        "SDK's streams (`anyio.wrap_file`) take a worker-thread round trip for every line read "
+        "and every write and flush, LuminaMind's (`luminamind_mcp/stdio.py`) use the event "
+        "loop's pipe transports, and it runs on uvloop. Returned the way `read_file` returns "
+        "it (structured content under `read_file`'s output schema, eleven fields, which the "
+        "client validates every result against, plus the JSON text copy the MCP spec asks "
+        "for), the same file takes "
         f"{ms(floor_structured)} ({floor_structured / theirs_read:.2f}x) on the SDK's streams "
-        f"and **{ms(pipes_structured)} ({pipes_structured / theirs_read:.2f}x) on "
-        "LuminaMind's: the floor for this result on this SDK**, before any of LuminaMind's own "
-        f"work. The structured result costs {ms(pipes_structured - pipes_read)} more than the "
-        "text block, mostly in the client: in this process, the official client's handling of "
+        f"and **{ms(pipes_structured)} ({pipes_structured / theirs_read:.2f}x) served as "
+        "LuminaMind serves: the floor for this result on this SDK**, before any of LuminaMind's "
+        "own work. The structured result costs "
+        f"{ms(pipes_structured - pipes_read)} more than the text block, mostly in the "
+        "client: in this process, the official client's handling of "
         "one answer (JSON-RPC parse, `CallToolResult` model, output-schema check with "
         f"jsonschema) takes {client_text * 1e6:.0f} µs for the text block and "
         f"{client_structured * 1e6:.0f} µs for `read_file`'s result. The JSON copy is not "
@@ -673,14 +676,14 @@ async def main() -> None:
         f"Targets: reads {verdict(ours_read / theirs_read <= 1.0)} "
         f"({ours_read / theirs_read:.2f}x; "
         + (
-            "a bare SDK server returning `read_file`'s result on LuminaMind's own streams is "
+            "a bare SDK server returning `read_file`'s result, served as LuminaMind serves, is "
             f"{pipes_structured / theirs_read:.2f}x: returning structured content under this "
             "output schema through this SDK costs more than the whole reference call, so the "
             "goal can only be met by dropping the structured content or the output schema, "
             "which clients rely on"
             if pipes_structured > theirs_read
-            else "a bare SDK server returning `read_file`'s result on LuminaMind's own "
-            f"streams is {pipes_structured / theirs_read:.2f}x; the rest is LuminaMind's call "
+            else "a bare SDK server returning `read_file`'s result, served as LuminaMind "
+            f"serves, is {pipes_structured / theirs_read:.2f}x; the rest is LuminaMind's call "
             "path"
         )
         + "); cold start "
