@@ -152,17 +152,20 @@ class ToolExecutor:
                 get_metrics().approvals_total.labels(spec.name, "rejected").inc()
                 raise ToolRejectedError(rejected)
             self._check_policy(spec, args, context, approved=approved)
-            with (
-                span(
-                    f"tool {spec.name}",
-                    tool=spec.name,
-                    surface=context.surface,
-                    thread_id=context.thread_id,
-                ),
-                # The tool's own log lines (and the libraries it calls) name the tool.
-                structlog.contextvars.bound_contextvars(tool=spec.name),
+            with span(
+                f"tool {spec.name}",
+                tool=spec.name,
+                surface=context.surface,
+                thread_id=context.thread_id,
             ):
-                result = await self._run(spec, args, context, use_cache=use_cache)
+                # The tool's own log lines (and the libraries it calls) name the tool. Bound and
+                # reset by token: `bound_contextvars` copies the whole context to find what to
+                # restore, about 3x the time (it runs on every call of every tool).
+                tokens = structlog.contextvars.bind_contextvars(tool=spec.name)
+                try:
+                    result = await self._run(spec, args, context, use_cache=use_cache)
+                finally:
+                    structlog.contextvars.reset_contextvars(**tokens)
             outcome = "ok"
             return result
         except LuminaError as exc:

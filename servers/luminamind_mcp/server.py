@@ -368,9 +368,14 @@ async def _count_requests(ctx: Ctx, call_next: CallNext) -> HandlerResult:
     }
     if ctx.method == "tools/call" and isinstance(name, str):
         bound["tool"] = name
+    # Reset by token rather than `bound_contextvars`, which copies the whole context to find
+    # what to restore (about 3x the time, on every request).
+    tokens = structlog.contextvars.bind_contextvars(**bound)
     try:
-        with structlog.contextvars.bound_contextvars(**bound):
+        try:
             result = await call_next(ctx)
+        finally:
+            structlog.contextvars.reset_contextvars(**tokens)
         outcome = "ok"
         return result
     finally:

@@ -74,6 +74,22 @@ async def test_destructive_tool_through_elicitation(http_server: HttpServer) -> 
     assert "+x" in accepted.messages[0]
 
 
+async def test_tool_log_lines_carry_the_request(http_server: HttpServer) -> None:
+    """The request middleware binds the request to every log line made while serving it."""
+    async with http_session(http_server.url) as session:
+        result = await session.call_tool("read_file", {"path": "hello.txt"})
+    assert not result.is_error, text_of(result)
+    finished = [
+        json.loads(line)
+        for line in http_server.stderr().splitlines()
+        if '"tool_call_finished"' in line and '"read_file"' in line
+    ][-1]
+    assert finished["method"] == "tools/call"
+    assert finished["tool"] == "read_file"
+    assert len(finished["request_id"]) == 16
+    assert finished["rpc_id"]
+
+
 async def test_client_without_elicitation_is_refused(http_server: HttpServer) -> None:
     async with http_session(http_server.url) as session:
         result = await session.call_tool("delete_file", {"path": "hello.txt"})
