@@ -752,10 +752,16 @@ class AgentService:
                         queue.put_nowait(event)
                 queue.put_nowait(_DONE)
             except asyncio.CancelledError:
-                queue.put_nowait(asyncio.CancelledError())
-                raise
+                raise  # relayed by `relay_cancel`
             except BaseException as exc:  # relayed to the consumer, which converts it once
                 queue.put_nowait(exc)
+
+        def relay_cancel(task: asyncio.Task[None]) -> None:
+            # A done callback, not an ``except`` in `produce`: a task cancelled before its
+            # first step (a cancel right after it was created) never runs its body at all,
+            # and the consumer would wait for the queue forever.
+            if task.cancelled():
+                queue.put_nowait(asyncio.CancelledError())
 
         run = self._runs[thread_id]
         if run.cancelled:  # cancelled before the graph started
@@ -767,6 +773,7 @@ class AgentService:
             # Model, step and tool spans of the graph nest under the run's span.
             context=task_context(self._run_spans.get(thread_id)),
         )
+        task.add_done_callback(relay_cancel)
         run.task = task
         try:
             while True:

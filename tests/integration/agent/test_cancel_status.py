@@ -7,6 +7,7 @@ notification's Cancel): the thread list must not then call the thread broken.
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 
@@ -55,3 +56,40 @@ async def test_cancel_from_elsewhere_leaves_the_thread_idle(
         await asyncio.wait_for(run, 10)
         (info,) = [t for t in await service.threads() if t.thread_id == "t"]
     assert info.status == "idle"
+
+
+async def test_a_run_cancelled_before_its_first_step_still_ends(
+    memory_settings: Settings, llm_server: ScriptedLLM
+) -> None:
+    """A cancel that lands between the run's task being created and its first step.
+
+    Such a task never runs its body, so nothing inside it can tell the stream it stopped; the
+    stream waited forever (seen under load as a hung test that cancels a run it just started).
+    The loop's task factory cancels the run's task the moment it is created.
+    """
+    llm_server.script([Turn.text("never asked")])
+    loop = asyncio.get_running_loop()
+    cancelled: list[asyncio.Task[Any]] = []
+
+    def cancel_runs_at_birth(
+        loop: asyncio.AbstractEventLoop, coro: Any, **kwargs: Any
+    ) -> asyncio.Task[Any]:
+        task = asyncio.Task(coro, loop=loop, **kwargs)
+        # The task is named after the factory returns: tell the run's task by its coroutine.
+        if coro.__qualname__ == "AgentService._pump.<locals>.produce":
+            task.cancel()
+            cancelled.append(task)
+        return task
+
+    async with AgentService.open(memory_settings, surface="lsp") as service:
+        loop.set_task_factory(cancel_runs_at_birth)
+        try:
+            outcome = await asyncio.wait_for(run_turn(service, "t", "hello"), 20)
+        finally:
+            loop.set_task_factory(None)
+        assert len(cancelled) == 1
+        assert outcome.status == "cancelled", outcome
+        assert not service.is_running("t")
+        assert not llm_server.calls
+        again = await run_turn(service, "t", "hello again")
+    assert again.status == "completed"
