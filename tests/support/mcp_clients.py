@@ -40,6 +40,19 @@ BIN = Path(sys.executable).parent / "luminamind"
 TOKEN = "test-token-0123456789abcdef"
 
 
+RAW_INITIALIZE: dict[str, Any] = {
+    "jsonrpc": "2.0",
+    "id": 1,
+    "method": "initialize",
+    "params": {
+        "protocolVersion": "2025-11-25",
+        "capabilities": {},
+        "clientInfo": {"name": "raw", "version": "0"},
+    },
+}
+"""An ``initialize`` request as a client without the SDK writes it (raw stdio or HTTP tests)."""
+
+
 def free_port() -> int:
     """A TCP port nobody listens on right now."""
     with socket.socket() as sock:

@@ -15,6 +15,7 @@ from mcp.shared.exceptions import MCPError
 
 from tests.support.mcp_clients import (
     BIN,
+    RAW_INITIALIZE,
     READ_ONLY_CALLS,
     TOKEN,
     ClientRoots,
@@ -33,21 +34,11 @@ pytestmark = pytest.mark.slow
 
 _JSON = {"content-type": "application/json", "accept": "application/json, text/event-stream"}
 _AUTH = {"authorization": f"Bearer {TOKEN}"}
-_INITIALIZE = {
-    "jsonrpc": "2.0",
-    "id": 1,
-    "method": "initialize",
-    "params": {
-        "protocolVersion": "2025-11-25",
-        "capabilities": {},
-        "clientInfo": {"name": "raw", "version": "0"},
-    },
-}
 
 
 def _alive(server: HttpServer) -> None:
     assert server.process.poll() is None, server.stderr()
-    response = httpx.post(server.url, headers=_JSON | _AUTH, json=_INITIALIZE, timeout=10)
+    response = httpx.post(server.url, headers=_JSON | _AUTH, json=RAW_INITIALIZE, timeout=10)
     assert response.status_code == 200, response.text
 
 
@@ -138,13 +129,13 @@ async def test_twenty_concurrent_clients(http_server: HttpServer) -> None:
 
 
 def test_token_is_required(http_server: HttpServer) -> None:
-    missing = httpx.post(http_server.url, headers=_JSON, json=_INITIALIZE, timeout=10)
+    missing = httpx.post(http_server.url, headers=_JSON, json=RAW_INITIALIZE, timeout=10)
     assert missing.status_code == 401
     assert missing.headers["www-authenticate"].startswith("Bearer")
     wrong = httpx.post(
         http_server.url,
         headers=_JSON | {"authorization": "Bearer nope"},
-        json=_INITIALIZE,
+        json=RAW_INITIALIZE,
         timeout=10,
     )
     assert wrong.status_code == 401
@@ -164,7 +155,7 @@ def test_host_and_origin_are_checked(
     http_server: HttpServer, header: str, value: str, status: int
 ) -> None:
     response = httpx.post(
-        http_server.url, headers=_JSON | _AUTH | {header: value}, json=_INITIALIZE, timeout=10
+        http_server.url, headers=_JSON | _AUTH | {header: value}, json=RAW_INITIALIZE, timeout=10
     )
     assert response.status_code == status, response.text
 
@@ -198,7 +189,7 @@ def test_served_on_uvloop_and_h11_with_its_header_bound(http_server: HttpServer)
         refused: int | str = httpx.post(
             http_server.url,
             headers=_JSON | _AUTH | {"X-Padding": "a" * 1_000_000},
-            json=_INITIALIZE,
+            json=RAW_INITIALIZE,
             timeout=10,
         ).status_code
     except (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError) as closed:
@@ -226,7 +217,7 @@ def test_rate_limit_answers_429(tmp_path: Path) -> None:
     )
     try:
         codes = [
-            httpx.post(server.url, headers=_JSON, json=_INITIALIZE, timeout=10) for _ in range(4)
+            httpx.post(server.url, headers=_JSON, json=RAW_INITIALIZE, timeout=10) for _ in range(4)
         ]
         assert [r.status_code for r in codes[:3]] == [200, 200, 200]
         assert codes[3].status_code == 429

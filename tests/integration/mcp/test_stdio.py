@@ -14,6 +14,7 @@ from mcp.shared.exceptions import MCPError
 
 from tests.support.mcp_clients import (
     BIN,
+    RAW_INITIALIZE,
     READ_ONLY_CALLS,
     ClientRoots,
     ScriptedUser,
@@ -141,17 +142,11 @@ async def test_client_roots_become_the_workspace(
 
 def test_malformed_json_lines_get_parse_errors(workspace: Path, home: Path) -> None:
     """Raw bytes on stdin: garbage gets a JSON-RPC error, and the next request is served."""
-    initialize = {
-        "jsonrpc": "2.0",
-        "id": 1,
-        "method": "initialize",
-        "params": {
-            "protocolVersion": "2025-11-25",
-            "capabilities": {},
-            "clientInfo": {"name": "raw", "version": "0"},
-        },
-    }
-    lines = ["{this is not json", json.dumps({"jsonrpc": "2.0", "id": 9}), json.dumps(initialize)]
+    lines = [
+        "{this is not json",
+        json.dumps({"jsonrpc": "2.0", "id": 9}),
+        json.dumps(RAW_INITIALIZE),
+    ]
     result = subprocess.run(
         [str(BIN), "mcp", "--workspace", str(workspace)],
         input="\n".join(lines) + "\n",
@@ -170,19 +165,9 @@ def test_malformed_json_lines_get_parse_errors(workspace: Path, home: Path) -> N
 
 def test_served_on_uvloop_through_pipe_transports(workspace: Path, home: Path) -> None:
     """The stdio server runs on uvloop (a dependency except on Windows), pipes and all."""
-    initialize = {
-        "jsonrpc": "2.0",
-        "id": 1,
-        "method": "initialize",
-        "params": {
-            "protocolVersion": "2025-11-25",
-            "capabilities": {},
-            "clientInfo": {"name": "raw", "version": "0"},
-        },
-    }
     result = subprocess.run(
         [str(BIN), "--log-level", "INFO", "mcp", "--workspace", str(workspace)],
-        input=json.dumps(initialize) + "\n",
+        input=json.dumps(RAW_INITIALIZE) + "\n",
         capture_output=True,
         text=True,
         timeout=60,
