@@ -12,6 +12,7 @@ from a local clone) are full of such links, so by default those directories are 
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from collections.abc import Sequence
@@ -92,6 +93,12 @@ class Workspace:
             WorkspaceRoot(primary.resolve(strict=True), "rw"),
             *(WorkspaceRoot(r.path.expanduser().resolve(), r.mode) for r in extra_roots),
         )
+        # The roots as text, and as the prefix of every path inside them ("/" ends in a
+        # separator already), for `resolve`'s string comparisons.
+        self._root_texts = tuple(os.fspath(r.path) for r in self._roots)
+        self._root_prefixes = tuple(
+            text if text.endswith(os.sep) else text + os.sep for text in self._root_texts
+        )
 
     @property
     def root(self) -> Path:
@@ -111,38 +118,49 @@ class Workspace:
             write: the caller will modify the path; read-only roots are refused.
 
         Raises:
-            PathEscapeError: malformed, or outside every root once symlinks are resolved.
+            PathEscapeError: malformed, outside every root once symlinks are resolved, or
+                through a symlink loop.
             ReadOnlyPathError: ``write`` and the path lies in a read-only root.
         """
+        # Strings and os.path throughout, one Path at the end: every file tool call comes
+        # through here, and pathlib's parsing of each intermediate path was most of the cost
+        # (28 -> 9 µs a call, measured on a four-component path).
         raw = os.fspath(path)
         self._check_shape(raw)
         # os.path.expanduser leaves an unknown "~user" as written (Path.expanduser would raise).
-        candidate = Path(os.path.expanduser(raw))
-        if not candidate.is_absolute():
-            candidate = self.root / candidate
-        # resolve() follows every symlink that exists, parents included, and normalises "..";
+        candidate = os.path.expanduser(raw)
+        if not os.path.isabs(candidate):
+            candidate = os.path.join(self._root_texts[0], candidate)
+        # realpath follows every symlink that exists, parents included, and normalises "..";
         # a dangling final component stays as written, which is what a file to be created needs.
-        resolved = candidate.resolve(strict=False)
-        root = self._root_of(resolved)
+        resolved = os.path.realpath(candidate)
+        root = self._root_of_text(resolved)
         if root is None:
+            shown = (
+                "" if resolved == os.path.normpath(candidate) else f" (it resolves to {resolved})"
+            )
             raise PathEscapeError(
-                f"path '{raw}' is outside the workspace {self.root}"
-                + ("" if resolved == candidate else f" (it resolves to {resolved})")
-                + "; use a path inside the workspace"
+                f"path '{raw}' is outside the workspace {self.root}{shown}; "
+                "use a path inside the workspace"
             )
         if write and root.mode == "ro":
             raise ReadOnlyPathError(f"path '{raw}' is in the read-only root {root.path}")
         self._check_links(raw, resolved, root)
-        return resolved
+        return Path(resolved)
 
-    def _check_links(self, raw: str, resolved: Path, root: WorkspaceRoot) -> None:
+    def _check_links(self, raw: str, resolved: str, root: WorkspaceRoot) -> None:
         try:
             info = os.lstat(resolved)
-        except OSError:
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise _loop_error(raw) from None
             return  # missing (to be created) or unreadable: the tool reports it
+        if stat.S_ISLNK(info.st_mode):
+            # realpath stops at a link it cannot resolve without going round in a circle.
+            raise _loop_error(raw)
         if not stat.S_ISREG(info.st_mode) or info.st_nlink < 2:
             return
-        if self.hardlinks.allows(resolved.relative_to(root.path).parts):
+        if self.hardlinks.allows(Path(resolved).relative_to(root.path).parts):
             return
         raise PathEscapeError(
             f"path '{raw}' is a file with {info.st_nlink} hard links: another link may be "
@@ -153,19 +171,25 @@ class Workspace:
 
     def relative(self, path: Path) -> str:
         """Show ``path`` relative to the primary root when inside it, else absolute."""
-        if path == self.root:
+        text = os.fspath(path)
+        root = self._root_texts[0]
+        if text == root:
             return "."
-        if path.is_relative_to(self.root):
-            return path.relative_to(self.root).as_posix()
-        return str(path)
+        prefix = self._root_prefixes[0]
+        if text.startswith(prefix):
+            inside = text[len(prefix) :]
+            return inside if os.sep == "/" else Path(inside).as_posix()
+        return text
 
     def is_root(self, path: Path) -> bool:
         """True if ``path`` is one of the roots themselves (never deletable)."""
         return any(path == r.path for r in self._roots)
 
-    def _root_of(self, resolved: Path) -> WorkspaceRoot | None:
-        for root in self._roots:
-            if root.contains(resolved):
+    def _root_of_text(self, resolved: str) -> WorkspaceRoot | None:
+        for root, text, prefix in zip(
+            self._roots, self._root_texts, self._root_prefixes, strict=True
+        ):
+            if resolved == text or resolved.startswith(prefix):
                 return root
         return None
 
@@ -177,8 +201,16 @@ class Workspace:
             raise PathEscapeError("path contains a NUL byte; remove it")
         if len(raw.encode("utf-8", "surrogateescape")) > MAX_PATH_LENGTH:
             raise PathEscapeError(f"path is longer than {MAX_PATH_LENGTH} bytes")
-        for part in Path(raw).parts:
+        for part in (
+            raw.split(os.sep) if os.altsep is None else raw.replace(os.altsep, os.sep).split(os.sep)
+        ):
             if len(part.encode("utf-8", "surrogateescape")) > MAX_COMPONENT_LENGTH:
                 raise PathEscapeError(
                     f"path component '{part[:40]}...' is longer than {MAX_COMPONENT_LENGTH} bytes"
                 )
+
+
+def _loop_error(raw: str) -> PathEscapeError:
+    return PathEscapeError(
+        f"path '{raw}' goes through a symlink loop and cannot be resolved; fix or remove the link"
+    )

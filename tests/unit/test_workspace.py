@@ -54,6 +54,31 @@ def test_symlink_staying_inside_is_fine(ws: Workspace) -> None:
     assert ws.resolve("alias/a.py") == ws.root / "src" / "a.py"
 
 
+@pytest.mark.parametrize("path", ["loop", "loop/child.txt", "src/../loop"])
+def test_a_symlink_loop_is_refused_with_a_reason(ws: Workspace, path: str) -> None:
+    (ws.root / "loop").symlink_to("loop2")
+    (ws.root / "loop2").symlink_to("loop")
+    with pytest.raises(PathEscapeError, match="symlink loop"):
+        ws.resolve(path)
+
+
+def test_a_workspace_at_the_file_system_root_contains_everything() -> None:
+    # Its prefix is "/" itself, not "//": every absolute path is inside.
+    ws = Workspace("/")
+    assert ws.resolve("/etc") == Path("/etc").resolve()
+    assert ws.relative(Path("/etc/hosts")) == "etc/hosts"
+    assert ws.relative(Path("/")) == "."
+
+
+def test_a_sibling_with_the_root_as_its_prefix_is_outside(tmp_path: Path) -> None:
+    (tmp_path / "work").mkdir()
+    (tmp_path / "work-other").mkdir()
+    ws = Workspace(tmp_path / "work")
+    with pytest.raises(PathEscapeError, match="outside the workspace"):
+        ws.resolve(str(tmp_path / "work-other" / "f"))
+    assert ws.relative(tmp_path / "work-other" / "f") == str(tmp_path / "work-other" / "f")
+
+
 @pytest.mark.parametrize(
     ("path", "message"),
     [("", "empty"), ("a\x00b", "NUL"), ("a/" * 2100, "longer than"), ("x" * 300, "longer than")],
