@@ -77,6 +77,11 @@ def _utf8_size(text: str) -> int:
     return len(text.encode("utf-8", "replace"))
 
 
+def _fits(text: str, max_bytes: int) -> bool:
+    """True when ``text`` is at most ``max_bytes`` UTF-8 bytes (no encoding when it surely is)."""
+    return len(text) * 4 <= max_bytes or _utf8_size(text) <= max_bytes
+
+
 def _skip_line(stream: TextIO) -> bool:
     """Consume one line of any length; False at the end of the stream."""
     chunk = stream.readline(_SKIP_CHUNK)
@@ -164,6 +169,10 @@ def _slice_small(
         raise ToolExecutionError(
             f"read_file: offset {offset} is past the end of '{shown}' ({total} lines)"
         )
+    if offset == 0 and limit is None and _fits(text, max_bytes):
+        # The usual call, a whole file within the cap: what `_rest_if_it_fits` would return,
+        # without copying the text into a stream and out again.
+        return _Read(_Window(text, total, more=False, cut=False), total, used, sha256_hex(data))
     stream = io.StringIO(text, newline="\n")
     for _ in range(offset):
         _skip_line(stream)
@@ -181,7 +190,7 @@ def _rest_if_it_fits(stream: io.StringIO, max_bytes: int) -> _Window | None:
     """
     start = stream.tell()
     rest = stream.read()
-    if _utf8_size(rest) <= max_bytes:
+    if _fits(rest, max_bytes):
         return _Window(rest, _line_count(rest), more=False, cut=False)
     stream.seek(start)
     return None
