@@ -18,6 +18,9 @@ from luminamind.surfaces import Surface
 __all__ = ["AuditLog", "AuditSink", "NullAuditLog"]
 
 _log = structlog.get_logger(__name__)
+# Built once: json.dumps with options builds an encoder on every call.
+# ASCII escapes keep lone surrogates (from hostile arguments) writable as valid JSON.
+_ENCODER = json.JSONEncoder(ensure_ascii=True, default=str)
 
 
 class AuditSink(Protocol):
@@ -69,8 +72,7 @@ class AuditLog:
         }
         if error is not None:
             entry["error"] = redact(error)
-        # ASCII escapes keep lone surrogates (from hostile arguments) writable as valid JSON.
-        line = json.dumps(entry, ensure_ascii=True, default=str) + "\n"
+        line = _ENCODER.encode(entry) + "\n"
         # One write() per line on an O_APPEND descriptor: on a local file system, lines from
         # concurrent processes do not interleave, and a line is in the page cache (safe from a
         # crash of this process) when the call returns. No fsync: surviving a power cut is not

@@ -14,7 +14,24 @@ import structlog
 
 from luminamind.security.redaction import redact
 
-__all__ = ["configure_logging"]
+__all__ = ["configure_logging", "info_enabled"]
+
+# structlog's filtering loggers that drop INFO lines (it builds one class per level, once).
+_QUIET = frozenset(
+    structlog.make_filtering_bound_logger(level)
+    for level in (logging.WARNING, logging.ERROR, logging.CRITICAL)
+)
+
+
+def info_enabled() -> bool:
+    """False when structlog is set to drop INFO lines: hot paths skip building them.
+
+    structlog's filtering logger drops them just as surely, but only after the caller built
+    the line's values and the lazy logger proxy built a logger for the call (LuminaMind
+    configures logging after modules import their loggers, so loggers are not cached).
+    Read from structlog's configuration, so whoever configured it last decides.
+    """
+    return structlog.get_config()["wrapper_class"] not in _QUIET
 
 
 def _redact_event(

@@ -10,6 +10,7 @@ from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol, TypeVar
 
 import structlog
+from prometheus_client import Counter, Histogram
 from pydantic import BaseModel, ValidationError
 
 from luminamind.errors import (
@@ -22,6 +23,7 @@ from luminamind.errors import (
     format_validation_errors,
 )
 from luminamind.observability.audit import AuditSink, NullAuditLog
+from luminamind.observability.logging import info_enabled
 from luminamind.observability.metrics import get_metrics
 from luminamind.observability.tracing import span
 from luminamind.security.redaction import redact, redact_text
@@ -80,6 +82,7 @@ class ToolExecutor:
         self.audit: AuditSink = audit or NullAuditLog()
         self.cache = cache
         self.recorder = recorder
+        self._metric_series: dict[tuple[str, str, str], tuple[Counter, Histogram]] = {}
 
     def validate(self, name: str, arguments: Mapping[str, Any] | None) -> BaseModel:
         """Parse ``arguments`` with the tool's model or raise `ToolArgumentsError`."""
@@ -147,7 +150,8 @@ class ToolExecutor:
         spec: ToolSpec | None = None
         try:
             spec = self.registry.get(name)
-            args = _validate(spec, arguments)
+            # The shape was checked above: only a problem makes _validate look again (and raise).
+            args = _validate(spec, arguments, shape_checked=problem is None)
             if rejected is not None:
                 get_metrics().approvals_total.labels(spec.name, "rejected").inc()
                 raise ToolRejectedError(rejected)
@@ -206,7 +210,13 @@ class ToolExecutor:
     def _check_policy(
         self, spec: ToolSpec, args: BaseModel, context: ToolContext, *, approved: bool
     ) -> None:
-        mode = self.policy.mode_for_call(spec, args.model_dump(), context.workspace)
+        policy = self.policy
+        # Only a tool that may ask looks at its arguments (skip dumping them for the rest).
+        mode = (
+            policy.mode_for_call(spec, args.model_dump(), context.workspace)
+            if policy.may_ask(spec)
+            else policy.mode_for(spec)
+        )
         if mode == "deny":
             raise ToolPermissionError(
                 f"tool '{spec.name}' is denied by the approval policy; "
@@ -261,6 +271,22 @@ class ToolExecutor:
         )
         return spec.result_model.model_validate(data)
 
+    def _series(self, tool: str, surface: str, outcome: str) -> tuple[Counter, Histogram]:
+        """The call counter and duration histogram of one (tool, surface, outcome).
+
+        Looked up once per label set: prometheus-client's ``labels()`` checks and locks on
+        every call. The label sets are few (registry names, surfaces, error codes).
+        """
+        key = (tool, surface, outcome)
+        series = self._metric_series.get(key)
+        if series is None:
+            metrics = get_metrics()
+            series = self._metric_series[key] = (
+                metrics.tool_calls_total.labels(tool, surface, outcome),
+                metrics.tool_duration_seconds.labels(tool),
+            )
+        return series
+
     def _record(
         self,
         name: str,
@@ -275,9 +301,9 @@ class ToolExecutor:
         duration = time.perf_counter() - started
         # Unknown names never become metric labels: they are model- or user-supplied text.
         label = name if known else "unknown"
-        metrics = get_metrics()
-        metrics.tool_calls_total.labels(label, context.surface, outcome).inc()
-        metrics.tool_duration_seconds.labels(label).observe(duration)
+        calls, durations = self._series(label, context.surface, outcome)
+        calls.inc()
+        durations.observe(duration)
         message = redact_text(error.message) if error else None
         self.audit.record(
             tool=name,
@@ -288,6 +314,8 @@ class ToolExecutor:
             surface=context.surface,
             error=message,
         )
+        if not info_enabled():
+            return
         _log.info(
             "tool_call_finished",
             tool=label,
@@ -300,12 +328,15 @@ class ToolExecutor:
         )
 
 
-def _validate(spec: ToolSpec, arguments: Mapping[str, Any] | None) -> BaseModel:
+def _validate(
+    spec: ToolSpec, arguments: Mapping[str, Any] | None, *, shape_checked: bool = False
+) -> BaseModel:
     if arguments is not None and not isinstance(arguments, Mapping):
         raise ToolArgumentsError(
             f"{spec.name}: arguments must be a JSON object, got {type(arguments).__name__}"
         )
-    check_shape(arguments, tool=spec.name)
+    if not shape_checked:
+        check_shape(arguments, tool=spec.name)
     try:
         return spec.args_model.model_validate(dict(arguments or {}))
     except ValidationError as exc:

@@ -14,7 +14,7 @@ from luminamind.agent.events import FinalAnswer
 from luminamind.agent.service import AgentService
 from luminamind.config import Settings
 from luminamind.errors import ToolExecutionError
-from luminamind.observability.logging import configure_logging
+from luminamind.observability.logging import configure_logging, info_enabled
 from luminamind.tools import ToolContext, ToolExecutor, ToolRegistry, tool
 from tests.support.llm_server import ScriptedLLM, Turn
 
@@ -96,6 +96,19 @@ def test_console_format_for_the_cli(capsys: pytest.CaptureFixture[str]) -> None:
     assert ENV_SECRET not in err
     with pytest.raises(json.JSONDecodeError):
         json.loads(err.splitlines()[0])
+
+
+def test_info_enabled_follows_the_configured_level() -> None:
+    configure_logging(level="WARNING", fmt="json")
+    assert not info_enabled()
+    configure_logging(level="INFO", fmt="json")
+    assert info_enabled()
+    configure_logging(level="DEBUG", fmt="json")
+    assert info_enabled()
+    # Whoever configures structlog last decides (an embedding application, a test's capture).
+    configure_logging(level="ERROR", fmt="json")
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(0))
+    assert info_enabled()
 
 
 async def test_tool_calls_log_bound_context_and_redacted_arguments(
