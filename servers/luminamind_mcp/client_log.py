@@ -60,6 +60,10 @@ DEFAULT_LEVEL: Final[types.LoggingLevel] = "warning"
 # Stateful HTTP sessions come and go; remember this many connections' levels (as roots do).
 _MAX_CONNECTIONS = 1024
 _LOGGER = "luminamind"
+# The levels at or above each level (asked for on every request, so built once).
+_AT_OR_ABOVE: Final[dict[types.LoggingLevel, frozenset[types.LoggingLevel]]] = {
+    level: frozenset(LEVELS[i:]) for i, level in enumerate(LEVELS)
+}
 
 
 class LogLevels:
@@ -86,7 +90,7 @@ class LogLevels:
             return allowed_log_levels(ctx.protocol_version, ctx.meta)
         key = connection_key(ctx)
         level = self._levels.get(key, DEFAULT_LEVEL) if key is not None else DEFAULT_LEVEL
-        return frozenset(LEVELS[LEVELS.index(level) :])
+        return _AT_OR_ABOVE[level]
 
 
 async def check_level(ctx: Ctx, call_next: CallNext) -> HandlerResult:

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
+import itertools
+import secrets
 import time
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
@@ -41,7 +42,7 @@ from luminamind_mcp.client_log import ClientLog, LogLevels, check_level
 from luminamind_mcp.completion import Completer
 from luminamind_mcp.resources import THREAD_TEMPLATE, ThreadResources
 from luminamind_mcp.roots import RootsPolicy, WorkspaceResolver
-from luminamind_mcp.stdio import answer_unreadable, pipe_stdio
+from luminamind_mcp.stdio import AnsweringReadStream, pipe_stdio
 from luminamind_mcp.tasks import McpTasks, TaskRun, tasks_capability
 from luminamind_mcp.tools import RegistryTools, error_result
 
@@ -349,6 +350,16 @@ class _Server(Server[Any]):  # Any: no lifespan state
         return capabilities.model_copy(update={"tasks": self.tasks})
 
 
+# Request ids: a random per-process prefix and a counter (16 hex digits), unique in the process
+# and, with the prefix, across replicas; a uuid4 per request cost a system call for randomness.
+_REQUEST_ID_PREFIX = secrets.token_hex(4)
+_request_numbers = itertools.count()
+
+
+def _next_request_id() -> str:
+    return f"{_REQUEST_ID_PREFIX}{next(_request_numbers) & 0xFFFFFFFF:08x}"
+
+
 async def _count_requests(ctx: Ctx, call_next: CallNext) -> HandlerResult:
     """Middleware: count and time every MCP request, and bind it to its log lines.
 
@@ -362,7 +373,7 @@ async def _count_requests(ctx: Ctx, call_next: CallNext) -> HandlerResult:
     name = ctx.params.get("name") if ctx.params else None
     # JSON-RPC ids repeat across sessions; request_id is unique per request in this process.
     bound: dict[str, str] = {
-        "request_id": uuid.uuid4().hex[:16],
+        "request_id": _next_request_id(),
         "rpc_id": str(ctx.request_id),
         "method": ctx.method,
     }
@@ -444,9 +455,8 @@ async def aserve_stdio(app: McpApp) -> None:
                 workspace=str(app.resolver.base.root),
             )
             options = app.server.create_initialization_options()
-            async with anyio.create_task_group() as tg:
-                readable = answer_unreadable(tg, read_stream, write_stream)
-                await app.server.run(readable, write_stream, options)
+            readable = AnsweringReadStream(read_stream, write_stream)
+            await app.server.run(readable, write_stream, options)
 
 
 def serve_stdio(settings: Settings, problems: Sequence[SettingProblem] = ()) -> None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import os
 import stat
 import sys
@@ -25,13 +26,11 @@ from typing import Any
 import anyio
 import mcp_types as types
 import structlog
-from anyio.abc import TaskGroup
-from anyio.streams.memory import MemoryObjectReceiveStream
 from mcp.shared._stream_protocols import ReadStream, WriteStream
 from mcp.shared.message import SessionMessage
 from pydantic import ValidationError
 
-__all__ = ["PipeReader", "PipeWriter", "answer_unreadable", "pipe_stdio"]
+__all__ = ["AnsweringReadStream", "PipeReader", "PipeWriter", "pipe_stdio"]
 
 _log = structlog.get_logger(__name__)
 
@@ -121,31 +120,55 @@ async def pipe_stdio() -> AsyncIterator[tuple[PipeReader, PipeWriter] | None]:
         os.close(saved_out)
 
 
-def answer_unreadable(
-    task_group: TaskGroup,
-    read_stream: ReadStream[SessionMessage | Exception],
-    write_stream: WriteStream[SessionMessage],
-) -> MemoryObjectReceiveStream[SessionMessage | Exception]:
-    """Answer lines that are not JSON-RPC with a JSON-RPC error, as JSON-RPC 2.0 asks.
+class AnsweringReadStream:
+    """The transport's read stream, answering lines that are not JSON-RPC with a JSON-RPC error.
 
     The SDK's stdio transport hands such lines to the server as exceptions, which it drops
-    silently; a client that sent garbage would wait forever. Returns the stream of readable
-    messages to serve.
+    silently; a client that sent garbage would wait forever, and JSON-RPC 2.0 asks for an
+    error. This wraps the stream rather than relaying it through a task of its own: a relay
+    costs two task switches on every message (measured: about 40 µs of a 1 ms ``read_file``).
+    ``last_context`` is the wrapped stream's, so the SDK still runs each request in its
+    sender's context.
     """
-    send, receive = anyio.create_memory_object_stream[SessionMessage | Exception](0)
 
-    async def pump() -> None:
-        async with send:
-            async for item in read_stream:
-                if not isinstance(item, Exception):
-                    await send.send(item)
-                    continue
-                error = _error_for(item)
-                _log.warning("mcp_message_unreadable", code=error.error.code, error=str(item)[:200])
-                await write_stream.send(SessionMessage(error))
+    def __init__(
+        self,
+        inner: ReadStream[SessionMessage | Exception],
+        write_stream: WriteStream[SessionMessage],
+    ) -> None:
+        self._inner = inner
+        self._write = write_stream
 
-    task_group.start_soon(pump)
-    return receive
+    @property
+    def last_context(self) -> contextvars.Context | None:
+        return getattr(self._inner, "last_context", None)
+
+    async def receive(self) -> SessionMessage:
+        while True:
+            item = await self._inner.receive()
+            if not isinstance(item, Exception):
+                return item
+            error = _error_for(item)
+            _log.warning("mcp_message_unreadable", code=error.error.code, error=str(item)[:200])
+            await self._write.send(SessionMessage(error))
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+    def __aiter__(self) -> AnsweringReadStream:
+        return self
+
+    async def __anext__(self) -> SessionMessage:
+        try:
+            return await self.receive()
+        except anyio.EndOfStream:
+            raise StopAsyncIteration from None
+
+    async def __aenter__(self) -> AnsweringReadStream:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
 
 
 def _error_for(exc: Exception) -> types.JSONRPCError:
