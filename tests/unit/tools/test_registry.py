@@ -6,6 +6,7 @@ import json
 from typing import Annotated
 
 import pytest
+from jsonschema import Draft202012Validator
 from pydantic import BaseModel, Field
 
 from luminamind.config import Settings
@@ -61,6 +62,34 @@ def test_spec_from_function() -> None:
     assert schema["properties"]["times"]["maximum"] == 5
     assert schema["additionalProperties"] is False
     assert echo.output_schema()["properties"]["text"]["type"] == "string"
+
+
+class Maybe(BaseModel):
+    count: int | None
+    label: str | None = None
+    nested: Echo | None = None
+
+
+@tool(family="system", read_only=True)
+async def maybe(ctx: ToolContext, *, flag: bool | None = None) -> Maybe:
+    """Return optional fields."""
+    return Maybe(count=None)
+
+
+def test_nullable_results_are_type_lists_with_the_same_values() -> None:
+    schema = maybe.output_schema()
+    props = schema["properties"]
+    assert props["count"]["type"] == ["integer", "null"]
+    assert props["label"]["type"] == ["string", "null"]
+    # A model or null stays an anyOf (only bare types merge).
+    assert [b.get("type") for b in props["nested"]["anyOf"]] == [None, "null"]
+    validator = Draft202012Validator(schema)
+    for good in ({"count": None}, {"count": 3, "label": "x"}, {"count": 1, "nested": None}):
+        validator.validate(good)
+    for bad in ({"count": "3"}, {"count": 1.5}, {"count": None, "label": 2}):
+        assert not validator.is_valid(bad), bad
+    # Input schemas keep pydantic's anyOf: some providers' function calling rejects type lists.
+    assert "anyOf" in maybe.input_schema()["properties"]["flag"]
 
 
 def test_duplicate_names_fail_fast() -> None:
