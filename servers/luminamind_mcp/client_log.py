@@ -19,7 +19,7 @@ from typing import Any, Final, get_args
 import mcp_types as types
 import structlog
 from mcp.server.connection import allowed_log_levels
-from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
+from mcp.server.context import ServerRequestContext
 from mcp.shared.exceptions import MCPError
 from mcp_types import INVALID_PARAMS
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
@@ -93,8 +93,8 @@ class LogLevels:
         return _AT_OR_ABOVE[level]
 
 
-async def check_level(ctx: Ctx, call_next: CallNext) -> HandlerResult:
-    """Middleware: refuse an unknown level naming the eight levels.
+def check_level(ctx: Ctx) -> None:
+    """Refuse an unknown level naming the eight levels (run by the request middleware).
 
     The SDK validates spec methods' parameters before any handler runs and answers a bare
     "Invalid request parameters"; the client deserves the list.
@@ -102,15 +102,15 @@ async def check_level(ctx: Ctx, call_next: CallNext) -> HandlerResult:
     Raises:
         MCPError: ``INVALID_PARAMS`` for a ``logging/setLevel`` with any other level.
     """
-    if ctx.method == "logging/setLevel":
-        level = (ctx.params or {}).get("level")
-        if level not in LEVELS:
-            shown = repr(level)[:40] if level is not None else "none"
-            raise MCPError(
-                code=INVALID_PARAMS,
-                message=f"unknown log level {shown}; use one of: {', '.join(LEVELS)}",
-            )
-    return await call_next(ctx)
+    if ctx.method != "logging/setLevel":
+        return
+    level = (ctx.params or {}).get("level")
+    if level not in LEVELS:
+        shown = repr(level)[:40] if level is not None else "none"
+        raise MCPError(
+            code=INVALID_PARAMS,
+            message=f"unknown log level {shown}; use one of: {', '.join(LEVELS)}",
+        )
 
 
 class ClientLog:

@@ -145,7 +145,6 @@ class McpApp:
                 m for m in self.server.middleware if type(m).__name__ != "OpenTelemetryMiddleware"
             ]
         self.server.middleware.append(_count_requests)
-        self.server.middleware.append(check_level)
         if self.agent is not None:
             # MCP tasks: run_task / resume_task in the background, polled with tasks/*.
             self.tasks = McpTasks(self.settings, self._prepare_task)
@@ -363,7 +362,9 @@ def _next_request_id() -> str:
 async def _count_requests(ctx: Ctx, call_next: CallNext) -> HandlerResult:
     """Middleware: count and time every MCP request, and bind it to its log lines.
 
-    Notifications pass through uncounted.
+    Notifications pass through uncounted. It also refuses an unknown log level with the list
+    of levels (`check_level`): a call rather than a middleware of its own, since every layer
+    of middleware is an extra coroutine on every request.
     """
     if ctx.request_id is None:
         return await call_next(ctx)
@@ -384,6 +385,7 @@ async def _count_requests(ctx: Ctx, call_next: CallNext) -> HandlerResult:
     tokens = structlog.contextvars.bind_contextvars(**bound)
     try:
         try:
+            check_level(ctx)
             result = await call_next(ctx)
         finally:
             structlog.contextvars.reset_contextvars(**tokens)
