@@ -115,7 +115,8 @@ class ToolSpec:
 
     def output_schema(self) -> dict[str, Any]:
         """JSON Schema of the structured result (nullable fields as type lists)."""
-        return _nullable_as_type_lists(self.result_model.model_json_schema())
+        schema: dict[str, Any] = _nullable_as_type_lists(self.result_model.model_json_schema())
+        return schema
 
     def summary(self) -> str:
         """The first line of the description, for tables."""
