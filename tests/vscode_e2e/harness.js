@@ -108,13 +108,7 @@ class VSCode {
 
   /** Answer the input box VS Code shows (showInputBox) whose prompt matches `prompt`. */
   async answerInput(prompt, text) {
-    await this.waitFor(`input box "${prompt}"`, async () =>
-      this.page.evaluate((wanted) => {
-        const widget = document.querySelector(".quick-input-widget");
-        if (!widget || widget.style.display === "none" || widget.offsetParent === null) return false;
-        return widget.textContent.toLowerCase().includes(wanted.toLowerCase());
-      }, prompt)
-    );
+    await this.waitFor(`input box "${prompt}"`, async () => this.inputShows(prompt));
     await this.page.keyboard.type(text, { delay: 5 });
     this.note(`input "${prompt}": ${text}`);
     await this.page.keyboard.press("Enter");
@@ -368,6 +362,49 @@ class VSCode {
       throw new Error(`no "${actionTitle}" action on a ${viewTitle} row matching ${rowPattern}: ${JSON.stringify(await this.treeRows(viewTitle))}`);
     }
     this.note(`tree ${viewTitle}: ${actionTitle} on ${rowPattern}`);
+  }
+
+  /**
+   * Click a tree row's inline action until `opened` (a probe) sees what it opens.
+   *
+   * A tree that is refreshing (after a rename, say) replaces its rows: a click can land on a
+   * row VS Code has just let go of, and then nothing happens. Each try waits `perTryMs` for the
+   * result before clicking again on the row as it is now; a result that did open stops it, so a
+   * command never runs twice.
+   */
+  async clickTreeActionUntil(viewTitle, rowPattern, actionTitle, what, opened, tries = 3, perTryMs = 8000) {
+    for (let attempt = 1; ; attempt += 1) {
+      await this.clickTreeAction(viewTitle, rowPattern, actionTitle);
+      const deadline = Date.now() + perTryMs;
+      while (Date.now() < deadline) {
+        if (await opened().catch(() => false)) {
+          return;
+        }
+        await sleep(250);
+      }
+      if (attempt >= tries) {
+        await this.shot(`timeout-${what.replace(/[^a-z0-9]+/gi, "-").slice(0, 40)}`);
+        throw new Error(`${actionTitle} on ${rowPattern} opened no ${what} in ${tries} clicks`);
+      }
+      this.note(`${actionTitle}: no ${what} yet; clicking again (the tree may have refreshed)`);
+    }
+  }
+
+  /** True while VS Code's modal dialog shows a button labelled `label`. */
+  async dialogHasButton(label) {
+    return this.page.evaluate((wanted) =>
+      [...document.querySelectorAll(".monaco-dialog-box .monaco-button")].some((b) => b.textContent.trim() === wanted),
+      label
+    );
+  }
+
+  /** True while the quick input shows `prompt`. */
+  async inputShows(prompt) {
+    return this.page.evaluate((wanted) => {
+      const widget = document.querySelector(".quick-input-widget");
+      if (!widget || widget.style.display === "none" || widget.offsetParent === null) return false;
+      return widget.textContent.toLowerCase().includes(wanted.toLowerCase());
+    }, prompt);
   }
 
   /** Click the button labelled `label` in VS Code's modal dialog. */

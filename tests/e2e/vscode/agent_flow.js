@@ -135,10 +135,10 @@ main(async (vs, options) => {
   check(rows.some((r) => r.includes("current")), `no current thread in the tree: ${JSON.stringify(rows)}`);
   await vs.shot("agent-view");
   // Rename the thread (a name for this workspace), then delete it.
-  await vs.clickTreeAction("Threads", /STEP-ASK/, "Rename Thread");
+  await vs.clickTreeActionUntil("Threads", /STEP-ASK/, "Rename Thread", "rename input", () => vs.inputShows("New name for thread"));
   await vs.answerInput("New name for thread", "Greeting work");
   await vs.waitFor("the renamed thread in the tree", async () => (await vs.treeRows("Threads")).some((r) => r.includes("Greeting work")));
-  await vs.clickTreeAction("Threads", /Greeting work/, "Delete Thread");
+  await vs.clickTreeActionUntil("Threads", /Greeting work/, "Delete Thread", "confirmation dialog", () => vs.dialogHasButton("Delete"));
   await vs.clickDialogButton("Delete");
   await vs.waitForNotification(/LuminaMind: deleted the thread "Greeting work"/);
   await vs.waitFor("the tree without the deleted thread", async () => {
