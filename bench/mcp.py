@@ -650,7 +650,12 @@ async def main() -> None:
         "and system "
         "libraries load on first use, and start-up runs without garbage collection passes and "
         "freezes what it built "
-        "(luminamind/startup.py). The floor server imports the SDK the usual way.",
+        "(luminamind/startup.py). The floor server imports the SDK the usual way. The "
+        "schemas phase is pydantic writing the JSON Schemas of every tool's arguments and "
+        "result (registry and agent tools); they are built once per process, not kept on disk "
+        "between starts: a cache key would have to capture the source of every model and of "
+        "everything their defaults and descriptions come from, and a stale schema would "
+        "mislead every client, for a few per cent of the start.",
         "- a `read_file` call. The reference answers with the file as a text block plus "
         "`structuredContent` `{content}` under a one-field output schema. The floor server "
         f"returns the file as one text block in {ms(floor_read)} "

@@ -30,6 +30,7 @@ __all__ = [
     "ToolFunc",
     "ToolRegistry",
     "ToolSpec",
+    "output_json_schema",
     "tool",
 ]
 
@@ -115,12 +116,17 @@ class ToolSpec:
 
     def output_schema(self) -> dict[str, Any]:
         """JSON Schema of the structured result (nullable fields as type lists)."""
-        schema: dict[str, Any] = _nullable_as_type_lists(self.result_model.model_json_schema())
-        return schema
+        return output_json_schema(self.result_model)
 
     def summary(self) -> str:
         """The first line of the description, for tables."""
         return self.description.strip().splitlines()[0] if self.description else ""
+
+
+def output_json_schema(model: type[BaseModel]) -> dict[str, Any]:  # Any: JSON Schema
+    """The JSON Schema an MCP tool publishes as ``outputSchema`` for results of ``model``."""
+    schema: dict[str, Any] = _nullable_as_type_lists(model.model_json_schema())
+    return schema
 
 
 def _nullable_as_type_lists(node: Any) -> Any:  # Any: a JSON Schema document, walked

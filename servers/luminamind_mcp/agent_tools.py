@@ -51,6 +51,7 @@ from luminamind.agent.runs import RunOutcome, RunStatus, resume_run, run_turn
 from luminamind.config import Settings, WorkspaceRootConfig
 from luminamind.errors import LuminaError, format_validation_errors
 from luminamind.security.workspace import Workspace
+from luminamind.tools.registry import output_json_schema
 from luminamind_mcp.approval import Asker, shorten_arguments
 from luminamind_mcp.client_log import ClientLog, log_decisions, log_run_event
 from luminamind_mcp.review import review_decision, review_message, review_schema
@@ -253,7 +254,7 @@ class AgentTools:
                 name=name,
                 description=description,
                 input_schema=_schema(args),
-                output_schema=result.model_json_schema(),
+                output_schema=output_json_schema(result),
                 annotations=annotations,
                 # MCP tasks (2025-11-25): the long runs may be called as a task
                 # (`luminamind_mcp.tasks`); the quick reads may not.

@@ -75,3 +75,30 @@ def test_every_surface_publishes_the_registry_schema(runtime: ToolRuntime, name:
     assert agent_tool.args_schema is spec.args_model, "the agent validates with the same model"
     parameters = convert_to_openai_tool(agent_tool)["function"]["parameters"]
     assert _untitled(parameters) == _untitled(_inlined(expected))
+
+
+def _bare_type_unions(node: Any, where: str = "") -> list[str]:  # Any: a JSON Schema node
+    """Where ``node`` holds an ``anyOf`` of bare types (what output schemas write as lists)."""
+    found: list[str] = []
+    if isinstance(node, dict):
+        branches = node.get("anyOf")
+        if isinstance(branches, list) and all(
+            isinstance(b, dict) and b.keys() == {"type"} for b in branches
+        ):
+            found.append(where or "/")
+        for key, value in node.items():
+            found += _bare_type_unions(value, f"{where}/{key}")
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            found += _bare_type_unions(value, f"{where}/{i}")
+    return found
+
+
+def test_every_mcp_output_schema_writes_nullable_fields_as_type_lists(runtime: ToolRuntime) -> None:
+    from luminamind_mcp.agent_tools import AgentTools
+
+    tools = [*RegistryTools(runtime).list(), *AgentTools(runtime.context.settings).list()]
+    assert {"read_file", "run_task", "get_thread"} <= {t.name for t in tools}
+    for mcp_tool in tools:
+        assert mcp_tool.output_schema is not None, mcp_tool.name
+        assert _bare_type_unions(mcp_tool.output_schema) == [], mcp_tool.name
