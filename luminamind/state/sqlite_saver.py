@@ -18,20 +18,15 @@ from __future__ import annotations
 import asyncio
 import functools
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from langchain_core.runnables import RunnableConfig
-from langgraph.checkpoint.base import (
-    ChannelVersions,
-    Checkpoint,
-    CheckpointMetadata,
-    CheckpointTuple,
-)
 from langgraph.checkpoint.sqlite import SqliteSaver
+
+from luminamind.state.threaded_saver import ThreadedAsyncSaver
 
 __all__ = ["SqliteCheckpointer", "open_sqlite_checkpointer"]
 
@@ -47,7 +42,7 @@ _T = TypeVar("_T")
 _PRAGMAS = ("PRAGMA journal_mode=WAL", "PRAGMA busy_timeout=5000", "PRAGMA synchronous=NORMAL")
 
 
-class SqliteCheckpointer(SqliteSaver):
+class SqliteCheckpointer(ThreadedAsyncSaver, SqliteSaver):
     """LangGraph's SQLite saver whose async methods each take one trip to its own thread."""
 
     def __init__(self, conn: sqlite3.Connection, worker: ThreadPoolExecutor) -> None:
@@ -55,54 +50,9 @@ class SqliteCheckpointer(SqliteSaver):
         self._worker = worker
 
     async def _call(self, fn: Callable[..., _T], /, *args: Any, **kwargs: Any) -> _T:
+        # Its own thread, not asyncio's pool: one thread uses the connection, calls in order.
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._worker, functools.partial(fn, *args, **kwargs))
-
-    async def aget_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
-        return await self._call(self.get_tuple, config)
-
-    async def alist(
-        self,
-        config: RunnableConfig | None,
-        *,
-        filter: dict[str, Any] | None = None,
-        before: RunnableConfig | None = None,
-        limit: int | None = None,
-    ) -> AsyncIterator[CheckpointTuple]:
-        # Read whole in one trip: the synchronous generator holds the saver's lock while it is
-        # suspended, so handing it out row by row would block every other call until the
-        # caller finished iterating (or deadlock the worker, which is that other call's thread).
-        def read() -> list[CheckpointTuple]:
-            return list(self.list(config, filter=filter, before=before, limit=limit))
-
-        for item in await self._call(read):
-            yield item
-
-    async def aput(
-        self,
-        config: RunnableConfig,
-        checkpoint: Checkpoint,
-        metadata: CheckpointMetadata,
-        new_versions: ChannelVersions,
-    ) -> RunnableConfig:
-        return await self._call(self.put, config, checkpoint, metadata, new_versions)
-
-    async def aput_writes(
-        self,
-        config: RunnableConfig,
-        writes: Sequence[tuple[str, Any]],
-        task_id: str,
-        task_path: str = "",
-    ) -> None:
-        await self._call(self.put_writes, config, writes, task_id, task_path)
-
-    async def adelete_thread(self, thread_id: str) -> None:
-        await self._call(self.delete_thread, thread_id)
-
-    async def aget_delta_channel_history(
-        self, *, config: RunnableConfig, channels: Sequence[str]
-    ) -> Mapping[str, Any]:  # Any: LangGraph's DeltaChannelHistory, a private TypedDict
-        return await self._call(self.get_delta_channel_history, config=config, channels=channels)
 
 
 def _connect(path: Path) -> sqlite3.Connection:

@@ -16,9 +16,7 @@ timeouts are first retried with exponential backoff by redis-py.
 
 from __future__ import annotations
 
-import asyncio
-import builtins
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from types import TracebackType
 from typing import Any
 
@@ -34,11 +32,12 @@ from langgraph.checkpoint.base import (
 from luminamind.state.redis.base import BaseRedisSaver
 from luminamind.state.redis.conn import close_client, connect_sync
 from luminamind.state.redis.plan import iterate_plan, run_plan
+from luminamind.state.threaded_saver import ThreadedAsyncSaver
 
 __all__ = ["RedisSaver"]
 
 
-class RedisSaver(BaseRedisSaver):
+class RedisSaver(ThreadedAsyncSaver, BaseRedisSaver):
     """The blocking saver (``graph.invoke``); its ``a*`` methods run it in a worker thread."""
 
     _connect = staticmethod(connect_sync)
@@ -114,55 +113,10 @@ class RedisSaver(BaseRedisSaver):
     def prune(self, thread_ids: Sequence[str], *, strategy: str = "keep_latest") -> None:
         run_plan(self._prune_plan(thread_ids, strategy))
 
-    # -- async twins: the blocking client runs in a worker thread ----------------------------
-
-    async def aget_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
-        return await asyncio.to_thread(self.get_tuple, config)
-
-    async def aget_delta_channel_history(
-        self, *, config: RunnableConfig, channels: Sequence[str]
-    ) -> Mapping[str, DeltaChannelHistory]:
-        return await asyncio.to_thread(
-            lambda: self.get_delta_channel_history(config=config, channels=channels)
-        )
-
-    async def alist(
-        self,
-        config: RunnableConfig | None,
-        *,
-        filter: dict[str, Any] | None = None,  # Any: metadata values
-        before: RunnableConfig | None = None,
-        limit: int | None = None,
-    ) -> AsyncIterator[CheckpointTuple]:
-        found = await asyncio.to_thread(
-            lambda: builtins.list(self.list(config, filter=filter, before=before, limit=limit))
-        )
-        for item in found:
-            yield item
-
-    async def aput(
-        self,
-        config: RunnableConfig,
-        checkpoint: Checkpoint,
-        metadata: CheckpointMetadata,
-        new_versions: ChannelVersions,
-    ) -> RunnableConfig:
-        return await asyncio.to_thread(self.put, config, checkpoint, metadata, new_versions)
-
-    async def aput_writes(
-        self,
-        config: RunnableConfig,
-        writes: Sequence[tuple[str, Any]],  # Any: channel values
-        task_id: str,
-        task_path: str = "",
-    ) -> None:
-        await asyncio.to_thread(self.put_writes, config, writes, task_id, task_path)
-
-    async def adelete_thread(self, thread_id: str) -> None:
-        await asyncio.to_thread(self.delete_thread, thread_id)
+    # -- async twins beyond ThreadedAsyncSaver's: the blocking client in a worker thread ------
 
     async def acopy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
-        await asyncio.to_thread(self.copy_thread, source_thread_id, target_thread_id)
+        await self._call(self.copy_thread, source_thread_id, target_thread_id)
 
     async def aprune(self, thread_ids: Sequence[str], *, strategy: str = "keep_latest") -> None:
-        await asyncio.to_thread(lambda: self.prune(thread_ids, strategy=strategy))
+        await self._call(self.prune, thread_ids, strategy=strategy)
